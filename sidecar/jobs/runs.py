@@ -1,0 +1,148 @@
+"""Run lifecycle in Postgres: create (with dedupe and scope merging), cancel, read, and the API shape."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import asyncpg
+
+from sidecar.jobs import queries
+
+ACTIVE = ("queued", "running")
+FINISHED = ("completed", "failed", "cancelled")
+TRIGGERS = ("manual", "schedule", "webhook", "pipeline")
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """ISO-8601 in UTC with a `Z`, as the API contract says."""
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse_ts(value: Any) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(value)
+
+
+def run_to_api(row: asyncpg.Record | dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
+    """A job_runs row (or its to_jsonb form) as the `Run` object of spec/api.md."""
+    r = dict(row)
+    queued_at, started_at, finished_at = (_parse_ts(r[k]) for k in ("queued_at", "started_at", "finished_at"))
+    now = now or dt.datetime.now(dt.UTC)
+    duration_ms = elapsed_ms = None
+    if started_at is not None:
+        end = finished_at or now
+        elapsed_ms = max(0, int((end - started_at).total_seconds() * 1000))
+        if finished_at is not None:
+            duration_ms = elapsed_ms
+    total, done = r["items_total"], r["items_processed"]
+    if r["status"] == "completed":
+        percent: float | None = 100.0
+    elif total:
+        percent = round(min(100.0, 100.0 * done / total), 1)
+    else:
+        percent = 0.0 if r["status"] in ("queued", "running") else None
+    return {
+        "id": str(r["id"]),
+        "job": r["job"],
+        "variant": r["variant"],
+        "trigger": r["trigger"],
+        "status": r["status"],
+        "scope": r["scope"],
+        "queued_at": iso(queued_at),
+        "started_at": iso(started_at),
+        "finished_at": iso(finished_at),
+        "duration_ms": duration_ms,
+        "progress": {
+            "percent": percent,
+            "current_step": r["current_step"],
+            "items_processed": done,
+            "items_total": total,
+            "items_failed": r["items_failed"],
+            "elapsed_ms": elapsed_ms,
+        },
+        "result": r["result"],
+        "error": r["error"],
+        "cancel_requested": r["cancel_requested"],
+        "depends_on": str(r["depends_on"]) if r["depends_on"] else None,
+        "not_before": iso(_parse_ts(r["not_before"])),
+    }
+
+
+def merge_scopes(current: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Union of two scopes; None (everything) absorbs any scope."""
+    if current is None or new is None:
+        return None
+    merged: dict[str, Any] = {}
+    for key in sorted(set(current) | set(new)):
+        a, b = current.get(key), new.get(key)
+        if key.endswith("_ids"):
+            if a is None or b is None:
+                # One scope limits by a dimension the other does not: the union is "everything".
+                return None
+            merged[key] = sorted(set(a) | set(b))
+        else:
+            merged[key] = b if b is not None else a
+    return merged
+
+
+async def create_run(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    job: str,
+    *,
+    variant: str = "regular",
+    trigger: str = "manual",
+    scope: dict[str, Any] | None = None,
+    depends_on: uuid.UUID | None = None,
+    not_before: dt.datetime | None = None,
+) -> tuple[asyncpg.Record, bool]:
+    """Queue a run, or join the job+variant's run that is already queued.
+
+    Returns (run, created). Joining merges the scope (so webhook work for several items becomes one
+    run) and moves `not_before` to the later of the two (the debounce window restarts).
+    """
+    for _ in range(3):  # the queued run may start between our insert and our select
+        row = await conn.fetchrow(
+            queries.INSERT_RUN, uuid.uuid4(), job, variant, trigger, scope, depends_on, not_before
+        )
+        if row is not None:
+            return row, True
+        existing = await conn.fetchrow(queries.GET_QUEUED_FOR_JOB, job, variant)
+        if existing is None:
+            continue
+        new_scope = merge_scopes(existing["scope"], scope)
+        new_not_before = existing["not_before"]
+        if not_before is not None and (new_not_before is None or not_before > new_not_before):
+            new_not_before = not_before
+        if new_scope == existing["scope"] and new_not_before == existing["not_before"]:
+            return existing, False
+        merged = await conn.fetchrow(queries.MERGE_QUEUED_SCOPE, existing["id"], new_scope, new_not_before)
+        if merged is not None:
+            return merged, False
+    raise RuntimeError(f"could not queue {job}: the queue changed too fast, try again")
+
+
+async def get_run(conn: asyncpg.Connection | asyncpg.Pool, run_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(queries.GET_RUN, run_id)
+
+
+async def cancel_run(conn: asyncpg.Connection | asyncpg.Pool, run_id: uuid.UUID) -> asyncpg.Record | None:
+    """Queued: cancelled at once. Running: flagged; the worker stops it. Finished: None."""
+    row = await conn.fetchrow(queries.END_QUEUED_RUN, run_id, "cancelled", "cancelled before it started")
+    if row is not None:
+        return row
+    return await conn.fetchrow(queries.REQUEST_CANCEL_RUNNING, run_id)
+
+
+async def append_log(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    run_id: uuid.UUID,
+    level: str,
+    message: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(queries.INSERT_LOG, run_id, level, message, data)

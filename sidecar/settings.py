@@ -1,0 +1,117 @@
+"""Settings from `SIDECAR_*` environment variables and an optional `.env` file.
+
+One flat class, grouped by concern, so `env | grep SIDECAR_` shows a whole configuration. Secrets are
+`SecretStr`: they print as `**********` everywhere, including in validation errors.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "ai-picks-sidecar"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SIDECAR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- storage and transport -------------------------------------------------------------------
+    database_url: str | None = Field(None, description="PostgreSQL with pgvector; unset = embedded server")
+    redis_url: str | None = Field(
+        None, description="Redis or Valkey for the job queue; unset = embedded Valkey"
+    )
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="embedded databases, logs and default library root")
+
+    # --- web ---------------------------------------------------------------------------------------
+    host: str = "0.0.0.0"
+    port: int = Field(8787, ge=1, le=65535)
+    api_key: SecretStr | None = Field(None, description="required as Bearer token on /api/* when set")
+    webhook_token: SecretStr | None = Field(None, description="required on /webhooks/*; unset = webhooks off")
+    webhook_debounce_seconds: float = Field(3.0, ge=0, le=600)
+
+    # --- general -----------------------------------------------------------------------------------
+    timezone: str = "UTC"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    # --- job system --------------------------------------------------------------------------------
+    cancel_grace_seconds: float = Field(30.0, gt=0, description="how long a running job may ignore cancel")
+    progress_interval_seconds: float = Field(0.5, gt=0, description="minimum gap between progress writes")
+    queue_name: str = "sidecar:queue"
+
+    # --- media server ------------------------------------------------------------------------------
+    media_server_url: str | None = None
+    media_server_api_key: SecretStr | None = None
+    media_server_kind: Literal["auto", "jellyfin", "emby"] = "auto"
+    media_server_timeout_seconds: float = Field(60.0, gt=0)
+    media_server_retries: int = Field(4, ge=0, le=10)
+    media_server_page_size: int = Field(500, ge=10, le=5000)
+    media_server_concurrency: int = Field(4, ge=1, le=32)
+    movie_libraries: list[str] = Field(
+        default_factory=list, description="library names or ids to sync; empty = every movie library"
+    )
+    new_users_enabled: bool = Field(True, description="whether users first seen on the server get picks")
+
+    # --- embeddings --------------------------------------------------------------------------------
+    embedding_provider: Literal["auto", "openai", "local"] = "auto"
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    embedding_model: str | None = Field(
+        None, description="default: text-embedding-3-small or all-MiniLM-L6-v2"
+    )
+    embedding_dimensions: int | None = Field(None, ge=1, le=16000)
+    embedding_batch_size: int = Field(256, ge=1, le=2048)
+    embedding_concurrency: int = Field(2, ge=1, le=16)
+    embedding_max_attempts: int = Field(5, ge=1, le=20)
+
+    # --- recommendations ---------------------------------------------------------------------------
+    recommendations_per_user: int = Field(50, ge=1, le=500)
+    recent_watch_limit: int = Field(50, ge=1, le=10000)
+    chat_model: str | None = Field(None, description="OpenAI-compatible chat model for explanations")
+
+    # --- libraries ---------------------------------------------------------------------------------
+    library_root: Path | None = Field(None, description="default: <data_dir>/libraries")
+    library_mode: Literal["symlink", "strm"] = "symlink"
+    library_name_template: str = "AI Picks – Movies ({user})"
+    library_server_root: str | None = Field(
+        None, description="the library root as the media server sees it (containers); default: library_root"
+    )
+    path_mappings: dict[str, str] = Field(
+        default_factory=dict, description="media server path prefix -> sidecar path prefix"
+    )
+    strm_url_template: str | None = Field(
+        None, description="STRM mode: http URL with {item_id} (and {api_key}); unset = the server's file path"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {value!r}; use an IANA name such as 'Europe/Berlin'"
+            ) from None
+        return value
+
+    @property
+    def resolved_library_root(self) -> Path:
+        return self.library_root or self.data_dir / "libraries"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, or exit with code 2 and one readable line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = "SIDECAR_" + "_".join(str(p) for p in err["loc"]).upper()
+            print(f"sidecar: invalid setting {name}: {err['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None

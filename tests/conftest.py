@@ -1,0 +1,97 @@
+"""Real PostgreSQL+pgvector and real Valkey, started once per test session; a clean database per test."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from sidecar.db import create_pool, migrate
+from sidecar.embedded import start_postgres, start_valkey
+from sidecar.jobs.catalog import default_registry
+from sidecar.jobs.executor import run_inline
+from sidecar.jobs.registry import JobRegistry
+from sidecar.settings import Settings
+
+SHARED_FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def embedded_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    data_dir = tmp_path_factory.mktemp("embedded")
+    database_url, pg = start_postgres(data_dir)
+    redis_url, valkey = start_valkey(data_dir)
+    asyncio.run(migrate(database_url))
+    try:
+        yield database_url, redis_url
+    finally:
+        valkey.stop()
+        pg.cleanup()
+
+
+@pytest.fixture(scope="session")
+def database_url(embedded_urls: tuple[str, str]) -> str:
+    return embedded_urls[0]
+
+
+@pytest.fixture(scope="session")
+def redis_url(embedded_urls: tuple[str, str]) -> str:
+    return embedded_urls[1]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
+    """Settings for one test: the session's servers, a private data dir, fast progress and cancel."""
+    for key in [k for k in os.environ if k.startswith("SIDECAR_")]:
+        os.environ.pop(key)
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        redis_url=redis_url,
+        data_dir=tmp_path / "data",
+        progress_interval_seconds=0.05,
+        cancel_grace_seconds=2.0,
+        webhook_debounce_seconds=0.2,
+        embedding_provider="openai",
+        openai_base_url="http://127.0.0.1:9/v1",  # unreachable unless a test points it somewhere
+    )
+
+
+async def _truncate_all(pool: asyncpg.Pool) -> None:
+    tables = await pool.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+    )
+    if tables:
+        names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+        await pool.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, max_size=5)
+    await _truncate_all(pool)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+def registry() -> JobRegistry:
+    return default_registry()
+
+
+@pytest.fixture
+def run_job(db: asyncpg.Pool, registry: JobRegistry, settings: Settings) -> Any:
+    """`await run_job("sync-movies", variant=..., scope=...)` executes a run inline and returns its row."""
+
+    async def _run(job: str, **kwargs: Any) -> asyncpg.Record:
+        use_settings = kwargs.pop("settings", settings)
+        return await run_inline(db, registry, use_settings, job, **kwargs)
+
+    return _run
