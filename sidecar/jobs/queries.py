@@ -152,3 +152,5 @@ DELETE_UNKNOWN_SCHEDULES = "DELETE FROM job_schedules WHERE NOT (job = ANY($1::t
 MARK_SCHEDULE_FIRED = """
 UPDATE job_schedules SET last_fired_at = $2 WHERE job = $1 AND last_fired_at IS NOT DISTINCT FROM $3
 """
+
+QUEUED_RUNS_FOR_SWEEP = "SELECT id, not_before FROM job_runs WHERE status = 'queued' ORDER BY seq"

@@ -1,0 +1,144 @@
+"""One async interface over both media servers; the jobs never see a dialect.
+
+Ids are normalised on the way in: Jellyfin GUIDs become 32-hex lowercase (the server sends dashed
+and undashed forms), Emby ids stay numeric strings (items) or 32-hex (users).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+ServerKind = Literal["jellyfin", "emby"]
+
+
+class MediaServerError(Exception):
+    """Any failure talking to the media server; the message says what to check."""
+
+
+class MediaServerAuthError(MediaServerError):
+    """401/403: never retried; jobs fail at once with 'the media server rejected the API key'."""
+
+
+def normalise_id(value: str) -> str:
+    """Jellyfin GUIDs in any form -> 32-hex lowercase; other ids (Emby numbers) unchanged."""
+    compact = value.replace("-", "").lower()
+    if len(compact) == 32 and all(c in "0123456789abcdef" for c in compact):
+        return compact
+    return value
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    kind: ServerKind
+    id: str
+    name: str
+    version: str
+
+
+@dataclass(frozen=True)
+class MediaUser:
+    id: str
+    name: str
+    is_admin: bool
+    is_disabled: bool
+    is_hidden: bool = False
+
+
+@dataclass(frozen=True)
+class Library:
+    """A virtual folder. Emby has three ids: `id` (virtual folder), `item_id` (for /Items and refresh),
+    `guid` (for user policies); on Jellyfin all three are the library's ItemId."""
+
+    id: str
+    item_id: str
+    guid: str
+    name: str
+    collection_type: str | None
+    locations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MovieItem:
+    id: str
+    title: str
+    original_title: str | None = None
+    sort_title: str | None = None
+    year: int | None = None
+    overview: str | None = None
+    tagline: str | None = None
+    genres: tuple[str, ...] = ()
+    studios: tuple[str, ...] = ()
+    people: tuple[dict[str, str], ...] = ()  # {"name", "type", "role"}
+    tags: tuple[str, ...] = ()
+    community_rating: float | None = None
+    critic_rating: float | None = None
+    official_rating: str | None = None
+    runtime_ticks: int | None = None
+    provider_ids: dict[str, str] = field(default_factory=dict)  # keys lowercased
+    path: str | None = None
+    image_tags: dict[str, str] = field(default_factory=dict)
+    premiere_date: dt.date | None = None
+    date_added: dt.datetime | None = None
+    library_id: str | None = None
+
+
+@dataclass(frozen=True)
+class UserMovieData:
+    """One user's state for one movie (the server's UserData)."""
+
+    user_id: str
+    movie_id: str
+    played: bool
+    play_count: int
+    last_played_at: dt.datetime | None
+    is_favorite: bool
+    user_rating: float | None  # 0-10
+    position_ticks: int
+
+
+class MediaServerClient(Protocol):
+    kind: ServerKind
+
+    async def server_info(self) -> ServerInfo: ...
+
+    async def list_users(self) -> list[MediaUser]: ...
+
+    async def list_libraries(self) -> list[Library]: ...
+
+    def iter_movies(self, library_ids: list[str]) -> AsyncIterator[list[MovieItem]]:
+        """Every movie of these libraries, one page at a time. Raises on any failed page."""
+        ...
+
+    async def get_movies(self, item_ids: list[str]) -> list[MovieItem]:
+        """These items if they still exist and are movies (missing ids are simply absent)."""
+        ...
+
+    def iter_played_movies(
+        self, user_id: str, since: dt.datetime | None = None
+    ) -> AsyncIterator[list[UserMovieData]]:
+        """Played movies, most recently played first; stops at `since` when given."""
+        ...
+
+    async def get_user_movie_data(self, user_id: str, item_ids: list[str]) -> list[UserMovieData]: ...
+
+    # --- library management (sync-movie-libraries) ---------------------------------------------------
+    async def create_library(self, name: str, path: str) -> Library:
+        """Create a movie library with one folder; check `list_libraries` first (Jellyfin makes Name2)."""
+        ...
+
+    async def add_library_path(self, library: Library, path: str) -> None: ...
+
+    async def get_user_policy(self, user_id: str) -> dict[str, Any]: ...
+
+    async def set_user_policy(self, user_id: str, policy: dict[str, Any]) -> None:
+        """Send the complete policy back (the servers reject partial ones)."""
+        ...
+
+    async def refresh_library(self, library: Library) -> None:
+        """Scan this library only."""
+        ...
+
+    async def close(self) -> None: ...
