@@ -57,6 +57,7 @@ class JobContext:
         self.items_total: int | None = None
         self.items_failed = 0
         self.result: dict[str, Any] = {}
+        self.follow_ups: list[dict[str, Any]] = []
         self._cancelled = False
         self._last_flush = 0.0
         self._interval = settings.progress_interval_seconds
@@ -113,6 +114,15 @@ class JobContext:
         """Call between batches/pages/users: the cooperative cancellation point."""
         if self._cancelled:
             raise JobCancelled()
+
+    # --- chaining incremental work -----------------------------------------------------------------
+    def follow_up(self, job: str, *, scope: dict[str, Any] | None, variant: str = "regular") -> None:
+        """Ask for the next incremental step once this run completes (e.g. embed the movies just synced).
+
+        Submitted by the executor only if this run completes; a queued run of the same job absorbs
+        it (scopes merge). Use it from scoped runs: full runs are followed by schedules and pipelines.
+        """
+        self.follow_ups.append({"job": job, "variant": variant, "scope": scope})
 
     # --- logs -------------------------------------------------------------------------------------
     async def write_log(self, level: str, message: str, **data: Any) -> None:

@@ -124,7 +124,24 @@ async def execute_run(
             await watcher
         structlog.contextvars.unbind_contextvars("run_id", "job")
     result = {**ctx.result, **(returned or {})} or None
+    if status == "completed" and ctx.follow_ups:
+        result = {**(result or {}), "follow_ups": await _submit_follow_ups(ctx)}
     return await _finish(db, ctx, status, result, error)
+
+
+async def _submit_follow_ups(ctx: JobContext) -> list[dict[str, Any]]:
+    """Queue what the run asked for; inline runs without a queue just report it."""
+    queue = ctx.resources.get("queue")
+    submitted = []
+    for follow_up in ctx.follow_ups:
+        entry = dict(follow_up)
+        if queue is not None:
+            row, _ = await queue.submit(
+                follow_up["job"], variant=follow_up["variant"], trigger=ctx.trigger, scope=follow_up["scope"]
+            )
+            entry["run_id"] = str(row["id"])
+        submitted.append(entry)
+    return submitted
 
 
 async def run_inline(
