@@ -95,3 +95,14 @@ def run_job(db: asyncpg.Pool, registry: JobRegistry, settings: Settings) -> Any:
         return await run_inline(db, registry, use_settings, job, **kwargs)
 
     return _run
+
+
+@pytest.fixture
+async def flushed_redis(redis_url: str) -> AsyncIterator[str]:
+    """The session's Valkey, emptied: no wake-ups or cron locks left from another test."""
+    from arq.connections import ArqRedis
+
+    redis = ArqRedis.from_url(redis_url)
+    await redis.flushall()
+    await redis.aclose()
+    yield redis_url

@@ -1,0 +1,63 @@
+"""The web app factory: job API, webhooks, the Jobs page; resources opened and closed in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from arq.connections import ArqRedis
+
+from sidecar.api import health, jobs
+from sidecar.api.auth import api_key_middleware
+from sidecar.api.errors import error_middleware
+from sidecar.api.keys import DB, QUEUE, REGISTRY, SETTINGS
+from sidecar.db import create_pool, migrate
+from sidecar.jobs import schedules
+from sidecar.jobs.catalog import default_registry
+from sidecar.jobs.queue import JobQueue
+from sidecar.jobs.registry import JobRegistry
+from sidecar.settings import Settings
+
+MAX_BODY_BYTES = 1024 * 1024  # webhooks: 413 above 1 MiB
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database_url: str,
+    redis_url: str,
+    registry: JobRegistry | None = None,
+) -> web.Application:
+    app = web.Application(middlewares=[error_middleware, api_key_middleware], client_max_size=MAX_BODY_BYTES)
+    app[SETTINGS] = settings
+    app[REGISTRY] = registry or default_registry()
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        await migrate(database_url)
+        db = await create_pool(database_url)
+        # Created without a ping: the API and webhooks keep working while Redis is down.
+        redis = ArqRedis.from_url(redis_url)
+        app[DB] = db
+        app[QUEUE] = JobQueue(db, redis, settings.queue_name)
+        await schedules.seed(db, app[REGISTRY], settings.timezone)
+        yield
+        await redis.aclose()
+        await db.close()
+
+    app.cleanup_ctx.append(resources)
+    health.setup_routes(app)
+    jobs.setup_routes(app)
+    _optional_routes(app)
+    return app
+
+
+def _optional_routes(app: web.Application) -> None:
+    """Routes of parts that register themselves (recommendations, webhooks, the Jobs page)."""
+    from importlib import import_module
+
+    for module in ("sidecar.api.recommendations", "webhooks.routes", "sidecar.api.page"):
+        try:
+            setup = import_module(module).setup_routes
+        except ModuleNotFoundError:
+            continue
+        setup(app)

@@ -1,0 +1,37 @@
+"""API key check for /api/* (except health), compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from sidecar.api.errors import error_response
+from sidecar.api.keys import SETTINGS
+
+OPEN_PATHS = frozenset({"/api/health"})
+
+
+def presented_key(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("X-Api-Key")
+
+
+@web.middleware
+async def api_key_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    expected = request.app[SETTINGS].api_key
+    if expected is None or not request.path.startswith("/api/") or request.path in OPEN_PATHS:
+        return await handler(request)
+    given = presented_key(request)
+    if given is None:
+        return error_response(
+            401, "unauthorized", "this API needs a key: send 'Authorization: Bearer <SIDECAR_API_KEY>'"
+        )
+    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+        return error_response(401, "unauthorized", "the API key is not valid")
+    return await handler(request)

@@ -1,0 +1,109 @@
+"""Cron schedules kept in Postgres, evaluated by the worker's tick.
+
+`last_fired_at` is the due time last enqueued. A tick enqueues a job when the next due time after it
+has passed, then moves it to *now*: however many due times were missed while the worker was down,
+the job runs once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import asyncpg
+from croniter import croniter
+
+from sidecar.jobs import queries
+from sidecar.jobs.registry import JobRegistry
+
+_DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+
+
+class InvalidSchedule(ValueError):
+    """A cron expression or timezone the worker could not evaluate."""
+
+
+def validate(cron: str, timezone: str) -> None:
+    if not croniter.is_valid(cron) or len(cron.split()) != 5:
+        raise InvalidSchedule(f"invalid cron expression {cron!r}: use five fields, e.g. '0 3 * * *'")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidSchedule(
+            f"unknown timezone {timezone!r}: use an IANA name such as 'Europe/Berlin'"
+        ) from None
+
+
+def next_due(cron: str, timezone: str, after: dt.datetime) -> dt.datetime:
+    """The first due time strictly after `after`, in UTC; cron evaluated in the schedule's timezone."""
+    local_after = after.astimezone(ZoneInfo(timezone))
+    nxt = croniter(cron, local_after).get_next(dt.datetime)
+    return nxt.astimezone(dt.UTC)
+
+
+def describe(cron: str) -> str:
+    """A short phrase for common patterns; the expression itself otherwise."""
+    fields = cron.split()
+    if len(fields) != 5:
+        return cron
+    minute, hour, dom, month, dow = fields
+    if minute.isdigit() and hour.isdigit() and dom == "*" and month == "*":
+        at = f"{int(hour):02d}:{int(minute):02d}"
+        if dow == "*":
+            return f"Daily at {at}"
+        if dow.isdigit() and 0 <= int(dow) <= 7:
+            return f"Every {_DAYS[int(dow) % 7]} at {at}"
+    if minute.isdigit() and hour.startswith("*/") and dom == month == dow == "*":
+        return f"Every {hour[2:]} hours at minute {int(minute)}"
+    if minute.isdigit() and hour == "*" and dom == month == dow == "*":
+        return f"Hourly at minute {int(minute)}"
+    if minute.startswith("*/") and hour == dom == month == dow == "*":
+        return f"Every {minute[2:]} minutes"
+    return f"cron {cron}"
+
+
+def schedule_to_api(row: asyncpg.Record | None, now: dt.datetime | None = None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    from sidecar.jobs.runs import iso
+
+    now = now or dt.datetime.now(dt.UTC)
+    nxt = next_due(row["cron"], row["timezone"], max(now, row["last_fired_at"] or now))
+    return {
+        "cron": row["cron"],
+        "enabled": row["enabled"],
+        "timezone": row["timezone"],
+        "next_run_at": iso(nxt) if row["enabled"] else None,
+        "description": describe(row["cron"]),
+    }
+
+
+async def seed(db: asyncpg.Pool, registry: JobRegistry, timezone: str) -> None:
+    """Give registered jobs their default schedule once; forget schedules of jobs that are gone."""
+    names = [d.name for d in registry]
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(queries.DELETE_UNKNOWN_SCHEDULES, names)
+        for d in registry:
+            if d.default_schedule and not d.manual_only:
+                await conn.execute(queries.SEED_SCHEDULE, d.name, d.default_schedule, timezone)
+
+
+async def load(db: asyncpg.Pool | asyncpg.Connection) -> dict[str, asyncpg.Record]:
+    return {r["job"]: r for r in await db.fetch(queries.LIST_SCHEDULES)}
+
+
+async def claim_due(db: asyncpg.Pool, registry: JobRegistry, now: dt.datetime) -> list[str]:
+    """Jobs whose schedule came due, each claimed once (compare-and-set on last_fired_at)."""
+    due = []
+    for job, row in (await load(db)).items():
+        definition = registry.get(job)
+        if definition is None or definition.manual_only or not row["enabled"]:
+            continue
+        last = row["last_fired_at"] or row["updated_at"]
+        if next_due(row["cron"], row["timezone"], last) > now:
+            continue
+        claimed = await db.execute(queries.MARK_SCHEDULE_FIRED, job, now, row["last_fired_at"])
+        if claimed.endswith(" 1"):
+            due.append(job)
+    return due

@@ -1,0 +1,28 @@
+"""The worker's periodic tick: enqueue due schedules and re-send lost wake-ups."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+import structlog
+
+from sidecar.jobs import schedules
+from sidecar.jobs.queue import JobQueue
+from sidecar.jobs.registry import JobRegistry
+
+log = structlog.get_logger(__name__)
+
+
+async def run_tick(
+    db: asyncpg.Pool, queue: JobQueue, registry: JobRegistry, now: dt.datetime | None = None
+) -> list[str]:
+    """Returns the ids of the runs queued for due schedules (an already queued run is reused)."""
+    now = now or dt.datetime.now(dt.UTC)
+    queued = []
+    for job in await schedules.claim_due(db, registry, now):
+        row, created = await queue.submit(job, trigger="schedule")
+        log.info("schedule due", job=job, run_id=str(row["id"]), joined_existing=not created)
+        queued.append(str(row["id"]))
+    await queue.sweep()
+    return queued
