@@ -114,15 +114,15 @@ async def running_worker(
             await task
 
 
-async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 15.0, interval: float = 0.05) -> Any:
+async def wait_for(check: Callable[[], Awaitable[Any]], within: float = 15.0, interval: float = 0.05) -> Any:
     """Poll until `check()` returns something truthy; fail the test on timeout."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         value = await check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(interval)
 
 
@@ -130,9 +130,9 @@ async def run_status(db: asyncpg.Pool, run_id: str) -> str:
     return await db.fetchval("SELECT status FROM job_runs WHERE id = $1::uuid", run_id)
 
 
-async def wait_status(db: asyncpg.Pool, run_id: str, *statuses: str, timeout: float = 15.0) -> asyncpg.Record:
+async def wait_status(db: asyncpg.Pool, run_id: str, *statuses: str, within: float = 15.0) -> asyncpg.Record:
     async def check() -> asyncpg.Record | None:
         row = await db.fetchrow("SELECT * FROM job_runs WHERE id = $1::uuid", run_id)
         return row if row is not None and row["status"] in statuses else None
 
-    return await wait_for(check, timeout)
+    return await wait_for(check, within)

@@ -15,7 +15,7 @@ from sidecar.api.app import create_app
 from sidecar.jobs.context import JobContext, JobError
 from sidecar.jobs.registry import JobDefinition, JobRegistry
 from sidecar.settings import Settings
-from tests.jobs_harness import Recorder, running_worker, make_registry, wait_for, wait_status
+from tests.jobs_harness import Recorder, make_registry, running_worker, wait_for, wait_status
 from worker.tick import run_tick
 
 
