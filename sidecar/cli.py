@@ -1,0 +1,215 @@
+"""`sidecar` command: run the service (up, web, worker, migrate) or talk to a running one (jobs, run, status)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from typing import Any
+
+import aiohttp
+import structlog
+
+from sidecar.settings import Settings, load_settings
+
+log = structlog.get_logger("sidecar.cli")
+EXIT_FOR_STATUS = {"completed": 0, "failed": 1, "cancelled": 3}
+
+
+# --- running the service -----------------------------------------------------------------------------
+async def _serve(settings: Settings, database_url: str, redis_url: str, *, web: bool, worker: bool) -> None:
+    from aiohttp import web as aioweb
+
+    from sidecar.api.app import create_app
+    from sidecar.db import migrate
+    from sidecar.jobs.catalog import default_registry
+    from worker.main import build_worker
+
+    await migrate(database_url)
+    registry = default_registry()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = None
+    worker_task = None
+    arq_worker = None
+    if web:
+        app = create_app(settings, database_url=database_url, redis_url=redis_url, registry=registry)
+        runner = aioweb.AppRunner(app, access_log=None)
+        await runner.setup()
+        await aioweb.TCPSite(runner, settings.host, settings.port).start()
+        log.info("web listening", url=f"http://{settings.host}:{settings.port}/")
+    if worker:
+        arq_worker = build_worker(
+            settings, database_url=database_url, redis_url=redis_url, registry=registry, handle_signals=False
+        )
+        worker_task = asyncio.create_task(arq_worker.async_run())
+        worker_task.add_done_callback(lambda _: stop.set())
+    await stop.wait()
+    log.info("stopping")
+    if arq_worker is not None and worker_task is not None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await arq_worker.close()
+        worker_task.cancel()
+        with contextlib.suppress(BaseException):
+            await worker_task
+    if runner is not None:
+        await runner.cleanup()
+
+
+def _run_service(settings: Settings, *, web: bool, worker: bool) -> int:
+    from sidecar.embedded import EmbeddedUnavailable, embedded_servers
+
+    try:
+        with embedded_servers(settings.data_dir, settings.database_url, settings.redis_url) as servers:
+            assert servers.database_url is not None and servers.redis_url is not None
+            asyncio.run(_serve(settings, servers.database_url, servers.redis_url, web=web, worker=worker))
+    except EmbeddedUnavailable as exc:
+        print(f"sidecar: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _migrate(settings: Settings) -> int:
+    from sidecar.db import migrate
+    from sidecar.embedded import embedded_servers
+
+    with embedded_servers(settings.data_dir, settings.database_url, "unused") as servers:
+        assert servers.database_url is not None
+        applied = asyncio.run(migrate(servers.database_url))
+    print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    return 0
+
+
+# --- talking to a running service ----------------------------------------------------------------------
+class ApiClient:
+    def __init__(self, settings: Settings, base_url: str | None) -> None:
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        self.base = (base_url or f"http://{host}:{settings.port}").rstrip("/")
+        self.headers = {}
+        if settings.api_key is not None:
+            self.headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        async with (
+            aiohttp.ClientSession(headers=self.headers) as session,
+            session.request(method, self.base + path, json=body) as resp,
+        ):
+            return resp.status, await resp.json()
+
+
+def _bar(progress: dict[str, Any], width: int = 30) -> str:
+    percent = progress.get("percent") or 0.0
+    filled = int(width * percent / 100)
+    total = progress.get("items_total")
+    items = f"{progress['items_processed']}/{total}" if total else str(progress["items_processed"])
+    step = progress.get("current_step") or ""
+    return f"[{'#' * filled}{'.' * (width - filled)}] {percent:5.1f}% {items} items  {step}"[:120]
+
+
+async def _run_job(api: ApiClient, name: str, variant: str, wait: bool) -> int:
+    status, body = await api.call("POST", f"/api/jobs/{name}/runs", {"variant": variant})
+    if status >= 400:
+        print(f"sidecar: {body['error']['message']}", file=sys.stderr)
+        return 2
+    run = body["run"]
+    print(f"run {run['id']} {run['status']}" + (" (already queued)" if status == 200 else ""))
+    if not wait:
+        return 0
+    tty = sys.stderr.isatty()
+    last_print = 0.0
+    while run["status"] in ("queued", "running"):
+        await asyncio.sleep(0.5)
+        _, run = await api.call("GET", f"/api/runs/{run['id']}")
+        if tty:
+            print("\r" + _bar(run["progress"]).ljust(120), end="", file=sys.stderr, flush=True)
+        elif time.monotonic() - last_print > 5:
+            print(_bar(run["progress"]), file=sys.stderr)
+            last_print = time.monotonic()
+    if tty:
+        print(file=sys.stderr)
+    print(f"{run['job']} {run['status']} in {run['duration_ms'] or 0} ms")
+    if run["result"]:
+        print(json.dumps(run["result"], indent=2))
+    if run["error"]:
+        print(f"error: {run['error']}", file=sys.stderr)
+    return EXIT_FOR_STATUS.get(run["status"], 1)
+
+
+async def _jobs(api: ApiClient) -> int:
+    _, body = await api.call("GET", "/api/jobs")
+    for job in body["jobs"]:
+        schedule = (
+            job["schedule"]["description"]
+            if job["schedule"]
+            else ("manual only" if job["manual_only"] else "-")
+        )
+        last = job["last_run"]["finished_at"] if job["last_run"] else "never"
+        print(f"{job['name']:36} {job['state']:10} last: {last:28} schedule: {schedule}")
+    return 0
+
+
+async def _status(api: ApiClient) -> int:
+    status, health = await api.call("GET", "/api/health")
+    _, queue = await api.call("GET", "/api/queue")
+    print(json.dumps({"health": health, "queue": queue}, indent=2))
+    return 0 if status == 200 else 1
+
+
+def _remote(settings: Settings, args: argparse.Namespace) -> int:
+    api = ApiClient(settings, args.url)
+    try:
+        if args.command == "jobs":
+            return asyncio.run(_jobs(api))
+        if args.command == "status":
+            return asyncio.run(_status(api))
+        return asyncio.run(_run_job(api, args.name, args.variant, args.wait))
+    except aiohttp.ClientConnectionError:
+        print(f"sidecar: no sidecar answers at {api.base}; start it with 'sidecar up'", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sidecar", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="web + worker (+ embedded PostgreSQL and Valkey when no URLs are set)")
+    sub.add_parser("web", help="the web process only (webhooks, JSON API, Jobs page)")
+    sub.add_parser("worker", help="the job worker only")
+    sub.add_parser("migrate", help="apply database migrations and exit")
+    for name, text in (("jobs", "list jobs and their state"), ("status", "health and queue")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--url", help="the sidecar's base URL (default: from SIDECAR_HOST/PORT)")
+    run = sub.add_parser("run", help="run a job now (queues behind a running one)")
+    run.add_argument("name")
+    run.add_argument("--variant", default="regular")
+    run.add_argument(
+        "--wait", action="store_true", help="show progress; exit 0 completed, 1 failed, 3 cancelled"
+    )
+    run.add_argument("--url")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    from sidecar.logs import configure_logging
+
+    configure_logging(settings)
+    if args.command == "up":
+        return _run_service(settings, web=True, worker=True)
+    if args.command == "web":
+        return _run_service(settings, web=True, worker=False)
+    if args.command == "worker":
+        return _run_service(settings, web=False, worker=True)
+    if args.command == "migrate":
+        return _migrate(settings)
+    return _remote(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
