@@ -231,6 +231,23 @@ async def test_jobs_page_end_to_end(
         await expect(alert).to_have_text("quick-a has no running or queued run", timeout=UI_WAIT_MS)
         await shot(page, "07_error")
 
+        # A hidden tab stops polling; showing it again refreshes at once.
+        api_calls: list[str] = []
+        page.on("request", lambda req: api_calls.append(req.url) if "/api/jobs" in req.url else None)
+        await page.evaluate(
+            "() => { Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
+            " document.dispatchEvent(new Event('visibilitychange')); }"
+        )
+        await page.wait_for_timeout(500)  # let a refresh already in flight finish
+        api_calls.clear()
+        await page.wait_for_timeout(4500)  # more than two poll intervals
+        assert api_calls == []
+        async with page.expect_request(lambda req: req.url.endswith("/api/jobs"), timeout=UI_WAIT_MS):
+            await page.evaluate(
+                "() => { Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
+                " document.dispatchEvent(new Event('visibilitychange')); }"
+            )
+
         # Phone width: one column, nothing wider than the screen.
         await page.set_viewport_size({"width": 390, "height": 844})
         await page.wait_for_timeout(300)
@@ -243,3 +260,21 @@ async def test_jobs_page_end_to_end(
 
     await context.close()
     assert page_errors == []
+
+
+async def test_page_and_assets_are_served_without_the_api_key(aiohttp_client: Any) -> None:
+    from aiohttp import web
+
+    from sidecar.api import page as page_module
+
+    app = web.Application()
+    page_module.setup_routes(app)
+    client = await aiohttp_client(app)
+    index = await client.get("/")
+    assert index.status == 200 and index.content_type == "text/html"
+    html = await index.text()
+    assert "/static/app.js" in html and "/static/app.css" in html
+    for asset, kind in (("app.js", "javascript"), ("app.css", "text/css")):
+        resp = await client.get(f"/static/{asset}")
+        assert resp.status == 200 and kind in resp.content_type
+    assert (await client.get("/static/../api/page.py")).status in (403, 404)
