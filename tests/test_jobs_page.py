@@ -143,7 +143,7 @@ async def test_jobs_page_end_to_end(
         await shot(page, "01_loaded")
 
         # The blocker holds the worker, so the progress run visibly waits in the queue.
-        await card(page, "blocker").get_by_role("button", name="Run").click()
+        await card(page, "blocker").get_by_role("button", name="Run Blocker", exact=True).click()
         await expect(card(page, "blocker").locator('[data-role="badge"]')).to_have_text(
             "running", timeout=UI_WAIT_MS
         )
@@ -231,6 +231,21 @@ async def test_jobs_page_end_to_end(
         await expect(alert).to_have_text("quick-a has no running or queued run", timeout=UI_WAIT_MS)
         await shot(page, "07_error")
 
+        # Keyboard only: Tab reaches the buttons (focus sits on quick-a's Cancel, just used), Enter runs a job.
+        run_quick = card(page, "quick-a").get_by_role("button", name="Run Quick-A", exact=True)
+        for _ in range(80):
+            if await run_quick.evaluate("b => b === document.activeElement"):
+                break
+            await page.keyboard.press("Shift+Tab")
+        await expect(run_quick).to_be_focused()
+        outline = await run_quick.evaluate("b => getComputedStyle(b).outlineStyle")
+        assert outline != "none"
+        await page.keyboard.press("Enter")
+        quick = card(page, "quick-a")
+        await expect(quick.locator('[data-role="badge"]')).to_have_text("completed", timeout=UI_WAIT_MS)
+        await expect(quick.locator('[data-role="last-result"]')).to_have_text("done: 1")
+        await shot(page, "08_keyboard_run")
+
         # A hidden tab stops polling; showing it again refreshes at once.
         api_calls: list[str] = []
         page.on("request", lambda req: api_calls.append(req.url) if "/api/jobs" in req.url else None)
@@ -256,7 +271,7 @@ async def test_jobs_page_end_to_end(
         queue_box = await page.locator("#queue").bounding_box()
         jobs_box = await page.locator("#jobs").bounding_box()
         assert queue_box and jobs_box and jobs_box["y"] >= queue_box["y"] + queue_box["height"]
-        await shot(page, "08_phone")
+        await shot(page, "09_phone")
 
     await context.close()
     assert page_errors == []

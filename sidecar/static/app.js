@@ -234,6 +234,8 @@ function renderCard(job) {
   entry.job = job;
   const root = entry.root;
   part(root, "title").textContent = job.title;
+  // Buttons say which job they act on to screen readers ("Run Sync movies"), not just "Run".
+  for (const hidden of root.querySelectorAll('[data-role="for"]')) hidden.textContent = ` ${job.title}`;
   part(root, "name").textContent = job.name;
   part(root, "description").textContent = job.description || "";
   badge(part(root, "badge"), job.state);
@@ -421,7 +423,13 @@ document.addEventListener("visibilitychange", () => {
   }
 });
 
+function fillTimezones() {
+  const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+  $("timezones").replaceChildren(...["UTC", ...zones].map((zone) => el("option", { value: zone })));
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  fillTimezones();
   $("key-form").addEventListener("submit", keySubmitted);
   part($("queue-running"), "cancel").addEventListener("click", cancelRunning);
   $("history-close").addEventListener("click", () => $("history").close());
