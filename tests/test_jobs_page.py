@@ -229,6 +229,10 @@ async def test_jobs_page_end_to_end(
         await expect(next_run).to_contain_text("03:17")  # the failed save changed nothing
         await card(page, "quick-a").get_by_role("button", name="Cancel").click()
         await expect(alert).to_have_text("quick-a has no running or queued run", timeout=UI_WAIT_MS)
+        await page.wait_for_timeout(
+            2500
+        )  # a poll later, focus elsewhere, the rejected input is still there to fix
+        await expect(scheduled.get_by_label("Cron")).to_have_value("every full moon")
         await shot(page, "07_error")
 
         # Keyboard only: Tab reaches the buttons (focus sits on quick-a's Cancel, just used), Enter runs a job.

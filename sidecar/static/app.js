@@ -180,6 +180,7 @@ function createCard(job) {
     showNotice(`${entry.job.title}: cancel requested for ${answer.cancelled.length} run(s).`);
   }));
   part(root, "history").addEventListener("click", () => openHistory(entry.job));
+  part(root, "schedule").addEventListener("input", () => { part(root, "schedule").dataset.dirty = "1"; });
   part(root, "schedule").addEventListener("submit", (event) => {
     event.preventDefault();
     act(async () => {
@@ -208,8 +209,9 @@ function fillSchedule(entry, job, overwriteInputs) {
   part(root, "manual-only").hidden = !job.manual_only;
   form.hidden = job.manual_only;
   const schedule = job.schedule;
-  // Leave inputs alone while someone edits them; refill after a save or on first render.
-  if (overwriteInputs || !form.contains(document.activeElement)) {
+  // Leave inputs alone once someone has edited them (even after a failed save); refill after a save.
+  if (overwriteInputs) delete form.dataset.dirty;
+  if (overwriteInputs || (!form.dataset.dirty && !form.contains(document.activeElement))) {
     part(root, "cron").value = schedule ? schedule.cron : "";
     part(root, "timezone").value = schedule ? schedule.timezone : "UTC";
     part(root, "enabled").checked = schedule ? schedule.enabled : true;
