@@ -32,6 +32,8 @@ from sidecar.simulator.seeds import seed_state
 
 EMBY_PREFIX = "/emby"
 ANONYMOUS_ROUTES = {"/System/Info/Public"}
+RECORD_KEY = web.RequestKey("record", object)
+BODY_KEY = web.RequestKey("body", object)
 _TOKEN_PART = re.compile(r'Token="?([^",]+)"?', re.IGNORECASE)
 
 
@@ -128,8 +130,8 @@ class MediaServerSimulator:
             request.method, request.path, canonical, list(request.query.items()), carrier, body
         )
         self.requests.append(record)
-        request["record"] = record
-        request["body"] = body
+        request[RECORD_KEY] = record
+        request[BODY_KEY] = body
         response = await self._respond(request, handler, canonical, token)
         record.status = response.status
         return response
@@ -243,7 +245,7 @@ class MediaServerSimulator:
 
     async def set_policy(self, request: web.Request) -> web.Response:
         user = self._user_or_404(request.match_info.get("userId") or request.match_info["Id"])
-        policy = request["body"]
+        policy = request[BODY_KEY]
         if not isinstance(policy, dict):
             raise web.HTTPBadRequest(text="User policy was not supplied.")
         required = ["AuthenticationProviderId"] + (
@@ -263,7 +265,7 @@ class MediaServerSimulator:
         return web.json_response(self._result(folders, len(folders), 0))
 
     async def create_folder(self, request: web.Request) -> web.Response:
-        q, body = self._query(request), request["body"] if isinstance(request["body"], dict) else {}
+        q, body = self._query(request), request[BODY_KEY] if isinstance(request[BODY_KEY], dict) else {}
         options = body.get("LibraryOptions") if isinstance(body.get("LibraryOptions"), dict) else {}
         from_options = [p.get("Path") for p in options.get("PathInfos") or [] if isinstance(p, dict)]
         if self.kind == "jellyfin":
@@ -297,7 +299,7 @@ class MediaServerSimulator:
         return web.Response(status=204)
 
     async def add_folder_path(self, request: web.Request) -> web.Response:
-        q, body = self._query(request), request["body"] if isinstance(request["body"], dict) else {}
+        q, body = self._query(request), request[BODY_KEY] if isinstance(request[BODY_KEY], dict) else {}
         path = body.get("Path") or (body.get("PathInfo") or {}).get("Path")
         if self.kind == "jellyfin":
             library = next((lib for lib in self.state.libraries if lib.name == body.get("Name")), None)

@@ -39,6 +39,9 @@ class RunningSimulator:
     def kind(self) -> Kind:
         return self.sim.kind
 
+    def requests_to(self, route: str, method: str | None = None) -> list[RecordedRequest]:
+        return self.sim.requests_to(route, method)
+
 
 @contextlib.asynccontextmanager
 async def running_simulator(
@@ -52,12 +55,12 @@ async def running_simulator(
 ) -> AsyncIterator[RunningSimulator]:
     """`async with running_simulator("emby", seed="movielens") as sim:` -> sim.url, sim.api_key, sim.state."""
     sim = simulator or MediaServerSimulator(kind, seed=seed, api_key=api_key)
-    runner = web.AppRunner(sim.make_app(), access_log=None, handle_signals=False)
+    runner = web.AppRunner(sim.make_app(), access_log=None, handle_signals=False, shutdown_timeout=0.5)
     await runner.setup()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    site = web.SockSite(runner, sock, shutdown_timeout=0.5)
+    site = web.SockSite(runner, sock)
     await site.start()
     bound_port = sock.getsockname()[1]
     url = f"http://{host}:{bound_port}"
