@@ -58,6 +58,9 @@ class Settings(BaseSettings):
         default_factory=list, description="library names or ids to sync; empty = every movie library"
     )
     new_users_enabled: bool = Field(True, description="whether users first seen on the server get picks")
+    media_server_backoff_seconds: float = Field(
+        0.5, gt=0, le=60, description="first retry delay; doubles on each further attempt"
+    )
 
     # --- embeddings --------------------------------------------------------------------------------
     embedding_provider: Literal["auto", "openai", "local"] = "auto"

@@ -1,0 +1,28 @@
+"""Media server access: one async client interface over Jellyfin and Emby."""
+
+from sidecar.mediaserver.base import (
+    Library,
+    MediaServerAuthError,
+    MediaServerClient,
+    MediaServerError,
+    MediaUser,
+    MovieItem,
+    ServerInfo,
+    UserMovieData,
+    normalise_id,
+)
+from sidecar.mediaserver.factory import detect_kind, open_client
+
+__all__ = [
+    "Library",
+    "MediaServerAuthError",
+    "MediaServerClient",
+    "MediaServerError",
+    "MediaUser",
+    "MovieItem",
+    "ServerInfo",
+    "UserMovieData",
+    "detect_kind",
+    "normalise_id",
+    "open_client",
+]

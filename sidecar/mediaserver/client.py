@@ -1,0 +1,256 @@
+"""What Jellyfin and Emby share: the /Items queries, paging, user data and library calls.
+
+The two dialect classes override only what differs (parameter casing, where per-user items live,
+the list endpoints, library bodies). Parameter names are written in PascalCase here and turned into
+each server's spelling by `_param` (Jellyfin's OpenAPI uses camelCase, Emby's PascalCase).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Iterable
+from typing import Any, ClassVar
+
+from sidecar.mediaserver.base import (
+    Library,
+    MediaServerError,
+    MediaUser,
+    MovieItem,
+    ServerInfo,
+    ServerKind,
+    UserMovieData,
+)
+from sidecar.mediaserver.dto import MOVIE_FIELDS, parse_library, parse_movie, parse_user_data
+from sidecar.mediaserver.http import MediaServerHttp
+from sidecar.mediaserver.paging import iter_pages, iter_pages_sequential
+
+IDS_PER_REQUEST = 100  # ~3.3 kB of ids in a URL: far below any server's limit
+MOVIE_LIBRARY_TYPES = ("movies", None)  # a movie lives in a movie library or a mixed one
+
+
+class MoviePage(list[MovieItem]):
+    """One page of movies, with the size of the whole listing it belongs to (for progress)."""
+
+    def __init__(self, movies: Iterable[MovieItem], *, library_id: str, start: int, total: int) -> None:
+        super().__init__(movies)
+        self.library_id = library_id
+        self.start = start
+        self.total = total
+
+
+def _chunks(values: list[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+class DialectClient:
+    """Shared implementation of `MediaServerClient`; see `JellyfinClient` and `EmbyClient`."""
+
+    kind: ServerKind
+    # Extra /Items parameters that stop box sets from replacing movies in listings.
+    no_collections_param: ClassVar[tuple[str, str]]
+
+    def __init__(self, http: MediaServerHttp, *, page_size: int, concurrency: int) -> None:
+        self.http = http
+        self.page_size = page_size
+        self.concurrency = concurrency
+        self._libraries: list[Library] | None = None
+
+    # --- dialect hooks --------------------------------------------------------------------------------
+    def _param(self, name: str) -> str:
+        raise NotImplementedError
+
+    def _user_items_request(self, user_id: str) -> tuple[str, dict[str, Any]]:
+        """Path and extra parameters for /Items seen by one user."""
+        raise NotImplementedError
+
+    async def list_users(self) -> list[MediaUser]:
+        raise NotImplementedError
+
+    async def _virtual_folders(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def _post_create_library(self, name: str, path: str) -> None:
+        raise NotImplementedError
+
+    def _add_path_request(self, library: Library, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Query parameters and JSON body for POST /Library/VirtualFolders/Paths."""
+        raise NotImplementedError
+
+    def _refresh_params(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # --- helpers ----------------------------------------------------------------------------------------
+    def _params(self, **values: Any) -> dict[str, Any]:
+        return {self._param(k): v for k, v in values.items() if v is not None}
+
+    def _movie_query(self, **extra: Any) -> dict[str, Any]:
+        name, value = self.no_collections_param
+        return self._params(IncludeItemTypes="Movie", Recursive=True, **{name: value}, **extra)
+
+    async def _get_items(self, path: str, params: dict[str, Any], start: int, limit: int) -> dict[str, Any]:
+        page = {**params, **self._params(StartIndex=start, Limit=limit)}
+        result = await self.http.get_json(path, page)
+        if not isinstance(result, dict):
+            raise MediaServerError(f"GET {path}: expected a QueryResult object")
+        return result
+
+    # --- identity ---------------------------------------------------------------------------------------
+    async def server_info(self) -> ServerInfo:
+        info = await self.http.get_json("/System/Info/Public", anonymous=True)
+        if not isinstance(info, dict):
+            raise MediaServerError("GET /System/Info/Public: unexpected answer")
+        return ServerInfo(
+            kind=self.kind,
+            id=str(info.get("Id") or ""),
+            name=str(info.get("ServerName") or ""),
+            version=str(info.get("Version") or ""),
+        )
+
+    async def list_libraries(self) -> list[Library]:
+        libraries = [lib for lib in map(parse_library, await self._virtual_folders()) if lib is not None]
+        self._libraries = libraries
+        return libraries
+
+    # --- catalog -----------------------------------------------------------------------------------------
+    async def iter_movies(self, library_ids: list[str]) -> AsyncIterator[list[MovieItem]]:
+        """Every movie of these libraries (their ItemIds), page by page, `concurrency` pages in flight."""
+        for library_id in library_ids:
+            params = self._movie_query(
+                ParentId=library_id,
+                Fields=",".join(MOVIE_FIELDS),
+                SortBy="SortName",
+                SortOrder="Ascending",
+                ImageTypeLimit=1,
+            )
+
+            async def fetch(start: int, limit: int, params: dict[str, Any] = params) -> dict[str, Any]:
+                return await self._get_items("/Items", params, start, limit)
+
+            async for page in iter_pages(fetch, page_size=self.page_size, concurrency=self.concurrency):
+                movies = [m for m in (parse_movie(i, library_id) for i in page if _is_movie(i)) if m]
+                yield MoviePage(movies, library_id=library_id, start=page.start, total=page.total)
+
+    async def get_movies(self, item_ids: list[str]) -> list[MovieItem]:
+        """These ids if they are movies in a movie (or mixed) library, tagged with that library."""
+        if not item_ids:
+            return []
+        libraries = self._libraries if self._libraries is not None else await self.list_libraries()
+        candidates = [lib for lib in libraries if lib.collection_type in MOVIE_LIBRARY_TYPES]
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def fetch(library: Library, ids: list[str]) -> list[MovieItem]:
+            params = self._movie_query(
+                ParentId=library.item_id, Ids=",".join(ids), Fields=",".join(MOVIE_FIELDS), ImageTypeLimit=1
+            )
+            async with semaphore:
+                result = await self.http.get_json("/Items", params)
+            items = result.get("Items", []) if isinstance(result, dict) else []
+            return [m for m in (parse_movie(i, library.item_id) for i in items if _is_movie(i)) if m]
+
+        jobs = [
+            fetch(lib, ids)
+            for lib in candidates
+            for ids in _chunks(list(dict.fromkeys(item_ids)), IDS_PER_REQUEST)
+        ]
+        found: dict[str, MovieItem] = {}
+        for movies in await asyncio.gather(*jobs):
+            for movie in movies:
+                found.setdefault(movie.id, movie)
+        return list(found.values())
+
+    # --- per-user data -----------------------------------------------------------------------------------
+    async def iter_played_movies(
+        self, user_id: str, since: dt.datetime | None = None
+    ) -> AsyncIterator[list[UserMovieData]]:
+        """Played movies, most recently played first. With `since`, pages are read one at a time and
+        the walk stops at the first play older than `since` (or without a date)."""
+        path, extra = self._user_items_request(user_id)
+        params = self._movie_query(
+            IsPlayed=True, SortBy="DatePlayed", SortOrder="Descending", EnableUserData=True,
+            EnableImages=False, **extra,
+        )  # fmt: skip
+
+        async def fetch(start: int, limit: int) -> dict[str, Any]:
+            return await self._get_items(path, params, start, limit)
+
+        if since is None:
+            async for page in iter_pages(fetch, page_size=self.page_size, concurrency=self.concurrency):
+                yield self._user_data_page(user_id, page)
+            return
+        async for page in iter_pages_sequential(fetch, page_size=self.page_size):
+            data = self._user_data_page(user_id, page)
+            newer = [d for d in data if d.last_played_at is not None and d.last_played_at >= since]
+            if newer:
+                yield newer
+            if len(newer) < len(data):
+                return
+
+    async def iter_favorite_movies(self, user_id: str) -> AsyncIterator[list[UserMovieData]]:
+        """Favourite movies (played or not): cheap to re-read on every regular history sync."""
+        path, extra = self._user_items_request(user_id)
+        params = self._movie_query(
+            IsFavorite=True, SortBy="SortName", SortOrder="Ascending", EnableUserData=True,
+            EnableImages=False, **extra,
+        )  # fmt: skip
+
+        async def fetch(start: int, limit: int) -> dict[str, Any]:
+            return await self._get_items(path, params, start, limit)
+
+        async for page in iter_pages(fetch, page_size=self.page_size, concurrency=self.concurrency):
+            yield self._user_data_page(user_id, page)
+
+    async def get_user_movie_data(self, user_id: str, item_ids: list[str]) -> list[UserMovieData]:
+        path, extra = self._user_items_request(user_id)
+        out: list[UserMovieData] = []
+        for ids in _chunks(list(dict.fromkeys(item_ids)), IDS_PER_REQUEST):
+            params = self._movie_query(Ids=",".join(ids), EnableUserData=True, EnableImages=False, **extra)
+            result = await self.http.get_json(path, params)
+            items = result.get("Items", []) if isinstance(result, dict) else []
+            out.extend(self._user_data_page(user_id, items))
+        return out
+
+    def _user_data_page(self, user_id: str, items: Iterable[dict[str, Any]]) -> list[UserMovieData]:
+        return [d for d in (parse_user_data(user_id, i) for i in items if _is_movie(i)) if d is not None]
+
+    # --- library management ------------------------------------------------------------------------------
+    async def create_library(self, name: str, path: str) -> Library:
+        await self._post_create_library(name, path)
+        libraries = await self.list_libraries()
+        with_path = [lib for lib in libraries if path in lib.locations]
+        exact = [lib for lib in with_path if lib.name == name]
+        chosen = exact or with_path
+        if not chosen:
+            raise MediaServerError(
+                f"library {name!r} was created but is not listed with folder {path!r}; "
+                "check the media server's log"
+            )
+        return chosen[-1]
+
+    async def add_library_path(self, library: Library, path: str) -> None:
+        params, body = self._add_path_request(library, path)
+        await self.http.post("/Library/VirtualFolders/Paths", params, body)
+
+    async def get_user_policy(self, user_id: str) -> dict[str, Any]:
+        user = await self.http.get_json(f"/Users/{user_id}")
+        if not isinstance(user, dict) or not isinstance(user.get("Policy"), dict):
+            raise MediaServerError(f"GET /Users/{user_id}: the answer has no Policy")
+        return dict(user["Policy"])
+
+    async def set_user_policy(self, user_id: str, policy: dict[str, Any]) -> None:
+        await self.http.post(f"/Users/{user_id}/Policy", None, policy)
+
+    async def refresh_library(self, library: Library) -> None:
+        await self.http.post(f"/Items/{library.item_id}/Refresh", self._refresh_params())
+
+    async def scan_all_libraries(self) -> None:
+        """POST /Library/Refresh: queue the server's full "Scan Media Library" task."""
+        await self.http.post("/Library/Refresh")
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+def _is_movie(item: dict[str, Any]) -> bool:
+    return item.get("Type", "Movie") == "Movie"

@@ -1,0 +1,60 @@
+"""Emby 4.8/4.9: PascalCase parameters under /emby, QueryResults for users and libraries."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sidecar.mediaserver.base import Library, MediaServerError, MediaUser, ServerKind
+from sidecar.mediaserver.client import DialectClient
+from sidecar.mediaserver.dto import parse_user
+
+BASE_PATH = "/emby"
+
+
+class EmbyClient(DialectClient):
+    kind: ServerKind = "emby"
+    no_collections_param: ClassVar[tuple[str, str]] = ("GroupItemsIntoCollections", False)  # type: ignore[assignment]
+
+    def _param(self, name: str) -> str:
+        return name
+
+    def _user_items_request(self, user_id: str) -> tuple[str, dict[str, Any]]:
+        return f"/Users/{user_id}/Items", {}
+
+    async def list_users(self) -> list[MediaUser]:
+        result = await self.http.get_json("/Users/Query")
+        if not isinstance(result, dict) or not isinstance(result.get("Items"), list):
+            raise MediaServerError("GET /Users/Query: expected a QueryResult")
+        return [u for u in map(parse_user, result["Items"]) if u is not None]
+
+    async def _virtual_folders(self) -> list[dict[str, Any]]:
+        result = await self.http.get_json("/Library/VirtualFolders/Query")
+        if not isinstance(result, dict) or not isinstance(result.get("Items"), list):
+            raise MediaServerError("GET /Library/VirtualFolders/Query: expected a QueryResult")
+        return result["Items"]
+
+    async def _post_create_library(self, name: str, path: str) -> None:
+        await self.http.post(
+            "/Library/VirtualFolders",
+            None,
+            {
+                "Name": name,
+                "CollectionType": "movies",
+                "RefreshLibrary": True,
+                "Paths": [path],
+                "LibraryOptions": {"EnableRealtimeMonitor": True, "PathInfos": [{"Path": path}]},
+            },
+        )
+
+    def _add_path_request(self, library: Library, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        # Emby 4.8 names the library by its virtual-folder Id (4.1 used Name).
+        return {}, {"Id": library.id, "Path": path, "PathInfo": {"Path": path}, "RefreshLibrary": True}
+
+    def _refresh_params(self) -> dict[str, Any]:
+        return {
+            "Recursive": True,
+            "MetadataRefreshMode": "Default",
+            "ImageRefreshMode": "Default",
+            "ReplaceAllMetadata": False,
+            "ReplaceAllImages": False,
+        }

@@ -1,0 +1,74 @@
+"""SQL of sync-movie-watch-history: users, then each user's plays in one COPY + upsert."""
+
+from __future__ import annotations
+
+UPSERT_USERS = """
+INSERT INTO media_users AS u (id, name, is_admin, is_disabled, enabled)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id) DO UPDATE SET
+    name = EXCLUDED.name, is_admin = EXCLUDED.is_admin, is_disabled = EXCLUDED.is_disabled,
+    removed_at = NULL, updated_at = now()
+WHERE (u.name, u.is_admin, u.is_disabled) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.is_admin, EXCLUDED.is_disabled)
+   OR u.removed_at IS NOT NULL
+"""
+
+MARK_USERS_REMOVED = """
+UPDATE media_users SET removed_at = now(), updated_at = now()
+WHERE removed_at IS NULL AND NOT (id = ANY($1::text[]))
+RETURNING id
+"""
+
+USERS_TO_PROCESS = """
+SELECT id, name, history_synced_at FROM media_users
+WHERE enabled AND NOT is_disabled AND removed_at IS NULL
+  AND ($1::text[] IS NULL OR id = ANY($1::text[]))
+ORDER BY name, id
+"""
+
+SKIPPED_USERS = """
+SELECT id, name, is_disabled, enabled, removed_at IS NOT NULL AS removed FROM media_users
+WHERE (NOT enabled OR is_disabled OR removed_at IS NOT NULL) AND ($1::text[] IS NULL OR id = ANY($1::text[]))
+"""
+
+MOVIE_IDS = "SELECT id FROM movies"
+
+PLAY_COLUMNS = (
+    "user_id", "movie_id", "played", "play_count", "last_played_at", "is_favorite", "user_rating",
+    "position_ticks",
+)  # fmt: skip
+
+CREATE_INCOMING = """
+CREATE TEMP TABLE plays_incoming (
+    user_id text, movie_id text, played boolean, play_count integer, last_played_at timestamptz,
+    is_favorite boolean, user_rating real, position_ticks bigint
+) ON COMMIT DROP
+"""
+
+UPSERT_INCOMING = """
+INSERT INTO movie_plays AS p (user_id, movie_id, played, play_count, last_played_at, is_favorite,
+                              user_rating, position_ticks)
+SELECT user_id, movie_id, played, play_count, last_played_at, is_favorite, user_rating, position_ticks
+FROM plays_incoming
+ON CONFLICT (user_id, movie_id) DO UPDATE SET
+    played = EXCLUDED.played, play_count = EXCLUDED.play_count, last_played_at = EXCLUDED.last_played_at,
+    is_favorite = EXCLUDED.is_favorite, user_rating = EXCLUDED.user_rating,
+    position_ticks = EXCLUDED.position_ticks, updated_at = now()
+WHERE (p.played, p.play_count, p.last_played_at, p.is_favorite, p.user_rating, p.position_ticks)
+      IS DISTINCT FROM (EXCLUDED.played, EXCLUDED.play_count, EXCLUDED.last_played_at, EXCLUDED.is_favorite,
+                        EXCLUDED.user_rating, EXCLUDED.position_ticks)
+"""
+
+# Regular sync re-reads the favourites list: whatever is not on it any more is no favourite.
+CLEAR_OTHER_FAVOURITES = """
+UPDATE movie_plays SET is_favorite = false, updated_at = now()
+WHERE user_id = $1 AND is_favorite AND NOT (movie_id = ANY($2::text[]))
+"""
+
+# Full sync: the server's played + favourite lists are the whole truth for this user.
+DELETE_OTHER_PLAYS = """
+DELETE FROM movie_plays WHERE user_id = $1 AND NOT (movie_id = ANY($2::text[]))
+"""
+
+DELETE_PLAYS = "DELETE FROM movie_plays WHERE user_id = $1 AND movie_id = ANY($2::text[])"
+
+SET_WATERMARK = "UPDATE media_users SET history_synced_at = $2 WHERE id = $1"

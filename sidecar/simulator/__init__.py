@@ -1,0 +1,20 @@
+"""A Jellyfin/Emby simulator speaking both dialects: for tests, benchmarks and the demo."""
+
+from sidecar.simulator.app import MediaServerSimulator, RecordedRequest
+from sidecar.simulator.faults import Fault, Faults
+from sidecar.simulator.model import SimLibrary, SimMovie, SimState, SimUser, SimUserData
+from sidecar.simulator.runner import RunningSimulator, running_simulator
+
+__all__ = [
+    "Fault",
+    "Faults",
+    "MediaServerSimulator",
+    "RecordedRequest",
+    "RunningSimulator",
+    "SimLibrary",
+    "SimMovie",
+    "SimState",
+    "SimUser",
+    "SimUserData",
+    "running_simulator",
+]

@@ -1,0 +1,463 @@
+"""The simulator's HTTP surface: every endpoint the sidecar uses, in the Jellyfin or the Emby dialect.
+
+Jellyfin: no path prefix, `Authorization: MediaBrowser Token="…"` (plus the legacy carriers while
+`legacy_auth` is on, as in 10.11), arrays for /Users and /Library/VirtualFolders. Emby: the same under
+/emby (also served without it, like the real server), `X-Emby-Token` or `api_key`, QueryResults
+without StartIndex. Every request is recorded (method, route template, query, auth carrier, body,
+status) so tests can check the clients against the OpenAPI specs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from sidecar.mediaserver.dto import parse_datetime
+from sidecar.simulator.faults import Faults
+from sidecar.simulator.model import Kind, SimMovie, SimState, SimUser, utcnow
+from sidecar.simulator.render import (
+    render_movie,
+    render_public_info,
+    render_user,
+    render_virtual_folder,
+)
+from sidecar.simulator.seeds import seed_state
+
+EMBY_PREFIX = "/emby"
+ANONYMOUS_ROUTES = {"/System/Info/Public"}
+RECORD_KEY = web.RequestKey("record", object)
+BODY_KEY = web.RequestKey("body", object)
+_TOKEN_PART = re.compile(r'Token="?([^",]+)"?', re.IGNORECASE)
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str  # as sent, with any /emby prefix
+    route: str | None  # the route template without the prefix, e.g. /Users/{userId}/Policy
+    query: list[tuple[str, str]]
+    auth: str | None  # which carrier held the key: "MediaBrowser", "X-Emby-Token", "api_key", ...
+    body: Any = None
+    status: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _norm(value: str) -> str:
+    compact = value.replace("-", "").lower()
+    return compact if len(compact) == 32 else value
+
+
+def _bool(value: str | None) -> bool | None:
+    if value is None or value == "":
+        return None
+    return value.lower() == "true"
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+class MediaServerSimulator:
+    """State + faults + recorded requests, and the aiohttp app that serves them."""
+
+    def __init__(self, kind: Kind, *, seed: str | int | None = "sample", api_key: str | None = None) -> None:
+        self.kind: Kind = kind
+        self.state = SimState(kind)
+        if seed is not None:
+            seed_state(self.state, seed)
+        self.api_key = api_key or secrets.token_hex(16)
+        self.faults = Faults()
+        self.requests: list[RecordedRequest] = []
+        self.legacy_auth = True  # Jellyfin 10.11 default; 12.0 turns it off
+        self.local_address = "http://127.0.0.1"
+
+    # --- recording helpers ------------------------------------------------------------------------------
+    def requests_to(self, route: str, method: str | None = None) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.route == route and (method is None or r.method == method)]
+
+    # --- auth -------------------------------------------------------------------------------------------
+    def _auth_carrier(self, request: web.Request) -> tuple[str | None, str | None]:
+        """(carrier, token) as the real server would find them, in its lookup order."""
+        headers = request.headers
+        query = {k.lower(): v for k, v in request.query.items()}
+        if self.kind == "jellyfin":
+            auth = headers.get("Authorization", "")
+            scheme = auth.split(" ", 1)[0]
+            if scheme == "MediaBrowser" or (self.legacy_auth and scheme == "Emby"):
+                match = _TOKEN_PART.search(auth)
+                if match:
+                    return scheme, match.group(1)
+            if self.legacy_auth and headers.get("X-Emby-Token"):
+                return "X-Emby-Token", headers["X-Emby-Token"]
+            if "apikey" in query:
+                return "ApiKey", query["apikey"]
+            if self.legacy_auth and "api_key" in query:
+                return "api_key", query["api_key"]
+            return None, None
+        if headers.get("X-Emby-Token"):
+            return "X-Emby-Token", headers["X-Emby-Token"]
+        for name in ("X-Emby-Authorization", "Authorization"):
+            match = _TOKEN_PART.search(headers.get(name, ""))
+            if match:
+                return name, match.group(1)
+        if "api_key" in query:
+            return "api_key", query["api_key"]
+        return None, None
+
+    # --- middleware ---------------------------------------------------------------------------------------
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        canonical = resource.canonical if resource is not None else None
+        if canonical and self.kind == "emby" and canonical.startswith(EMBY_PREFIX + "/"):
+            canonical = canonical[len(EMBY_PREFIX) :]
+        body = None
+        if request.can_read_body:
+            raw = await request.read()
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode(errors="replace")
+        carrier, token = self._auth_carrier(request)
+        record = RecordedRequest(
+            request.method, request.path, canonical, list(request.query.items()), carrier, body
+        )
+        self.requests.append(record)
+        request[RECORD_KEY] = record
+        request[BODY_KEY] = body
+        response = await self._respond(request, handler, canonical, token)
+        record.status = response.status
+        return response
+
+    async def _respond(
+        self, request: web.Request, handler: Any, canonical: str | None, token: str | None
+    ) -> web.StreamResponse:
+        if self.faults.latency_seconds:
+            await asyncio.sleep(self.faults.latency_seconds)
+        if canonical not in ANONYMOUS_ROUTES and canonical is not None:
+            if self.faults.reject_auth or token is None or not secrets.compare_digest(token, self.api_key):
+                return self._error(401, "Unauthorized")
+        path = request.path
+        if self.kind == "emby" and path.startswith(EMBY_PREFIX + "/"):
+            path = path[len(EMBY_PREFIX) :]
+        fault = self.faults.take(request.method, path, {k.lower(): v for k, v in request.query.items()})
+        if fault is not None:
+            if fault.hang_seconds:
+                await asyncio.sleep(fault.hang_seconds)
+            if fault.delay_seconds:
+                await asyncio.sleep(fault.delay_seconds)
+            if fault.status:
+                headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
+                return self._error(fault.status, "injected fault", headers=headers)
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            return self._error(exc.status, exc.text or exc.reason)
+
+    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+        if self.kind == "jellyfin" and status not in (401, 429) and status < 500:
+            return web.json_response(
+                {"type": "about:blank", "title": message, "status": status}, status=status, headers=headers
+            )
+        return web.Response(status=status, text=message, headers=headers)
+
+    # --- app --------------------------------------------------------------------------------------------
+    def make_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        if self.kind == "jellyfin":
+            routes = [
+                web.get("/System/Info/Public", self.public_info),
+                web.get("/Users", self.list_users),
+                web.get("/Users/{userId}", self.get_user),
+                web.post("/Users/{userId}/Policy", self.set_policy),
+                web.get("/Library/VirtualFolders", self.list_folders),
+                web.post("/Library/VirtualFolders", self.create_folder),
+                web.post("/Library/VirtualFolders/Paths", self.add_folder_path),
+                web.get("/Items", self.items),
+                web.get("/Items/{itemId}", self.get_item),
+                web.post("/Items/{itemId}/Refresh", self.refresh_item),
+                web.post("/Library/Refresh", self.refresh_all),
+            ]
+            app.add_routes(routes)
+            return app
+        for prefix in (EMBY_PREFIX, ""):
+            app.add_routes(
+                [
+                    web.get(prefix + "/System/Info/Public", self.public_info),
+                    web.get(prefix + "/Users/Query", self.list_users),
+                    web.get(prefix + "/Users/{Id}", self.get_user),
+                    web.post(prefix + "/Users/{Id}/Policy", self.set_policy),
+                    web.get(prefix + "/Library/VirtualFolders/Query", self.list_folders),
+                    web.post(prefix + "/Library/VirtualFolders", self.create_folder),
+                    web.post(prefix + "/Library/VirtualFolders/Paths", self.add_folder_path),
+                    web.get(prefix + "/Items", self.items),
+                    web.get(prefix + "/Users/{UserId}/Items", self.items),
+                    web.get(prefix + "/Users/{UserId}/Items/{Id}", self.get_item),
+                    web.post(prefix + "/Items/{Id}/Refresh", self.refresh_item),
+                    web.post(prefix + "/Library/Refresh", self.refresh_all),
+                ]
+            )
+        return app
+
+    # --- handlers -----------------------------------------------------------------------------------------
+    def _query(self, request: web.Request) -> dict[str, str]:
+        return {k.lower(): v for k, v in request.query.items()}
+
+    def _result(self, items: list[Any], total: int, start: int) -> dict[str, Any]:
+        if self.kind == "jellyfin":
+            return {"Items": items, "TotalRecordCount": total, "StartIndex": start}
+        return {"Items": items, "TotalRecordCount": total}
+
+    def _user_or_404(self, raw_id: str) -> SimUser:
+        user = self.state.users.get(_norm(raw_id))
+        if user is None:
+            raise web.HTTPNotFound(text="User not found")
+        return user
+
+    async def public_info(self, request: web.Request) -> web.Response:
+        return web.json_response(render_public_info(self.state, self.local_address))
+
+    async def list_users(self, request: web.Request) -> web.Response:
+        q = self._query(request)
+        users = list(self.state.users.values())
+        hidden, disabled = _bool(q.get("ishidden")), _bool(q.get("isdisabled"))
+        if hidden is not None:
+            users = [u for u in users if bool(u.policy.get("IsHidden")) == hidden]
+        if disabled is not None:
+            users = [u for u in users if bool(u.policy.get("IsDisabled")) == disabled]
+        rendered = [render_user(self.state, u) for u in users]
+        if self.kind == "jellyfin":
+            return web.json_response(rendered)
+        start = int(q.get("startindex") or 0)
+        limit = int(q["limit"]) if q.get("limit") else len(rendered)
+        return web.json_response(self._result(rendered[start : start + limit], len(rendered), start))
+
+    async def get_user(self, request: web.Request) -> web.Response:
+        user = self._user_or_404(request.match_info.get("userId") or request.match_info["Id"])
+        return web.json_response(render_user(self.state, user))
+
+    async def set_policy(self, request: web.Request) -> web.Response:
+        user = self._user_or_404(request.match_info.get("userId") or request.match_info["Id"])
+        policy = request[BODY_KEY]
+        if not isinstance(policy, dict):
+            raise web.HTTPBadRequest(text="User policy was not supplied.")
+        required = ["AuthenticationProviderId"] + (
+            ["PasswordResetProviderId"] if self.kind == "jellyfin" else []
+        )
+        missing = [k for k in required if not policy.get(k)] or [k for k in user.policy if k not in policy]
+        if missing:
+            raise web.HTTPBadRequest(text=f"incomplete policy, missing: {', '.join(sorted(missing))}")
+        user.policy = dict(policy)
+        self.state.policy_updates.append((user.id, dict(policy)))
+        return web.Response(status=204)
+
+    async def list_folders(self, request: web.Request) -> web.Response:
+        folders = [render_virtual_folder(self.state, lib) for lib in self.state.libraries]
+        if self.kind == "jellyfin":
+            return web.json_response(folders)
+        return web.json_response(self._result(folders, len(folders), 0))
+
+    async def create_folder(self, request: web.Request) -> web.Response:
+        q, body = self._query(request), request[BODY_KEY] if isinstance(request[BODY_KEY], dict) else {}
+        options = body.get("LibraryOptions") if isinstance(body.get("LibraryOptions"), dict) else {}
+        from_options = [p.get("Path") for p in options.get("PathInfos") or [] if isinstance(p, dict)]
+        if self.kind == "jellyfin":
+            name = q.get("name", "")
+            collection_type = q.get("collectiontype")
+            paths = _split(q.get("paths")) or [p for p in from_options if p]
+            refresh = _bool(q.get("refreshlibrary"))
+        else:
+            name = str(body.get("Name") or q.get("name") or "")
+            collection_type = body.get("CollectionType") or q.get("collectiontype")
+            paths = list(body.get("Paths") or []) or [p for p in from_options if p]
+            refresh = bool(body.get("RefreshLibrary"))
+        if not name.strip():
+            raise web.HTTPBadRequest(text="name is required")
+        missing = [p for p in paths if not self.state.path_exists(p)]
+        if missing:
+            raise web.HTTPBadRequest(text=f"The specified path does not exist: {missing[0]}")
+        existing = {lib.name.lower() for lib in self.state.libraries}
+        if name.lower() in existing:
+            if self.kind == "emby":
+                raise web.HTTPBadRequest(text=f"There is already a media library with the name {name}.")
+            n = 2
+            while f"{name}{n}".lower() in existing:
+                n += 1
+            name = f"{name}{n}"  # Jellyfin silently creates Name2, Name3, ...
+        library = self.state.add_library(name, collection_type, paths)
+        if refresh:
+            self.state.refresh_requests.append(
+                {"item_id": library.item_id, "library": name, "reason": "create"}
+            )
+        return web.Response(status=204)
+
+    async def add_folder_path(self, request: web.Request) -> web.Response:
+        q, body = self._query(request), request[BODY_KEY] if isinstance(request[BODY_KEY], dict) else {}
+        path = body.get("Path") or (body.get("PathInfo") or {}).get("Path")
+        if self.kind == "jellyfin":
+            library = next((lib for lib in self.state.libraries if lib.name == body.get("Name")), None)
+            refresh = _bool(q.get("refreshlibrary"))
+        else:
+            library = next(
+                (lib for lib in self.state.libraries if lib.folder_id == str(body.get("Id"))), None
+            )
+            refresh = bool(body.get("RefreshLibrary"))
+        if library is None:
+            raise web.HTTPNotFound(text="library not found")
+        if not path or not self.state.path_exists(path):
+            raise web.HTTPNotFound(text=f"The path does not exist: {path}")
+        if path not in library.locations:
+            library.locations.append(path)
+            self.state.host_paths.add(path)
+        if refresh:
+            self.state.refresh_requests.append(
+                {"item_id": library.item_id, "library": library.name, "reason": "add-path"}
+            )
+        return web.Response(status=204)
+
+    async def refresh_item(self, request: web.Request) -> web.Response:
+        raw = request.match_info.get("itemId") or request.match_info["Id"]
+        item_id = _norm(raw)
+        library = self.state.library(item_id)
+        if library is None and item_id not in self.state.movies:
+            raise web.HTTPNotFound(text="Item to refresh not found.")
+        self.state.refresh_requests.append(
+            {
+                "item_id": item_id,
+                "library": library.name if library else None,
+                "reason": "refresh",
+                "params": dict(request.query),
+            }
+        )
+        return web.Response(status=204)
+
+    async def refresh_all(self, request: web.Request) -> web.Response:
+        self.state.library_scans.append(utcnow())
+        return web.Response(status=204)
+
+    async def get_item(self, request: web.Request) -> web.Response:
+        q = self._query(request)
+        raw_user = request.match_info.get("UserId") or q.get("userid")
+        if not raw_user:
+            # An API key has no user of its own: Jellyfin's GetUserById(empty) fails.
+            raise web.HTTPBadRequest(text="userId is required with an API key")
+        user = self._user_or_404(raw_user)
+        movie = self.state.movies.get(_norm(request.match_info.get("itemId") or request.match_info["Id"]))
+        if movie is None or not self._visible(user, movie):
+            raise web.HTTPNotFound(text="Item not found")
+        data = self.state.user_data.get(user.id, {}).get(movie.id)
+        all_fields = {"originaltitle", "datecreated", "sortname", "path", "overview", "taglines", "genres",
+                      "providerids", "parentid", "people", "studios", "tags"}  # fmt: skip
+        return web.json_response(
+            render_movie(self.state, movie, all_fields, user_data=data, with_user_data=True)
+        )
+
+    def _visible(self, user: SimUser, movie: SimMovie) -> bool:
+        library = self.state.library(movie.library_id)
+        return library is None or self.state.can_see(user, library)
+
+    async def items(self, request: web.Request) -> web.Response:
+        q = self._query(request)
+        state = self.state
+        raw_user = request.match_info.get("UserId") or q.get("userid")
+        user = self._user_or_404(raw_user) if raw_user else None
+        start = int(q.get("startindex") or 0)
+        limit = int(q["limit"]) if q.get("limit") else None
+        types = [t.lower() for t in _split(q.get("includeitemtypes"))]
+        ids = [_norm(i) for i in _split(q.get("ids"))]
+        parent = _norm(q["parentid"]) if q.get("parentid") else None
+        recursive = bool(_bool(q.get("recursive")))
+        if types and "movie" not in types:
+            return web.json_response(self._result([], 0, start))
+        if ids:
+            movies = [state.movies[i] for i in ids if i in state.movies]
+            if parent:
+                movies = [m for m in movies if m.library_id == parent]
+        elif not recursive:
+            # Movies sit in their own folders below the library: only a recursive query reaches them.
+            return web.json_response(self._result([], 0, start))
+        else:
+            movies = state.sorted_movies(parent)
+        presorted = not ids
+        filters = {f.lower() for f in _split(q.get("filters"))}
+        played = _bool(q.get("isplayed"))
+        played = True if "isplayed" in filters else False if "isunplayed" in filters else played
+        favorite = True if "isfavorite" in filters else _bool(q.get("isfavorite"))
+        user_data = state.user_data.get(user.id, {}) if user else {}
+        if user is not None:
+            hidden = {lib.item_id for lib in state.libraries if not state.can_see(user, lib)}
+            if (played or favorite) and not ids:  # walk the user's own data, not the whole catalog
+                movies = [state.movies[i] for i in user_data if i in state.movies]
+                presorted = False
+            if hidden:
+                movies = [m for m in movies if m.library_id not in hidden]
+            if parent and (played or favorite):
+                movies = [m for m in movies if m.library_id == parent]
+            if played is not None:
+                movies = [m for m in movies if (m.id in user_data and user_data[m.id].played) == played]
+            if favorite is not None:
+                movies = [
+                    m for m in movies if (m.id in user_data and user_data[m.id].is_favorite) == favorite
+                ]
+        min_saved = q.get("mindatelastsaved")
+        if min_saved:
+            threshold = parse_datetime(min_saved)
+            if threshold is not None:
+                movies = [m for m in movies if m.date_last_saved >= threshold]
+        if not (presorted and self._is_sort_name_ascending(q)):
+            movies = self._sorted(movies, q, user_data)
+        total = len(movies)
+        page = movies[start : start + limit] if limit is not None else movies[start:]
+        fields = {f.lower() for f in _split(q.get("fields"))}
+        with_user_data = user is not None and _bool(q.get("enableuserdata")) is not False
+        images = _bool(q.get("enableimages")) is not False
+        rendered = [
+            render_movie(
+                state, m, fields, user_data=user_data.get(m.id), with_user_data=with_user_data, images=images
+            )
+            for m in page
+        ]
+        return web.json_response(self._result(rendered, total, start))
+
+    @staticmethod
+    def _is_sort_name_ascending(q: dict[str, str]) -> bool:
+        return q.get("sortby", "").lower() in ("", "sortname") and q.get("sortorder", "").lower() in (
+            "",
+            "ascending",
+        )
+
+    def _sorted(self, movies: list[SimMovie], q: dict[str, str], user_data: dict[str, Any]) -> list[SimMovie]:
+        keys = [k.lower() for k in _split(q.get("sortby"))]
+        orders = [o.lower() for o in _split(q.get("sortorder"))]
+        if not keys:
+            return movies
+        result = list(movies)
+        for index in range(len(keys) - 1, -1, -1):  # stable sorts, last key first
+            key = keys[index]
+            descending = (
+                orders[index] if index < len(orders) else (orders[-1] if orders else "")
+            ) == "descending"
+            result.sort(key=self._sort_key(key, user_data), reverse=descending)
+        return result
+
+    @staticmethod
+    def _sort_key(key: str, user_data: dict[str, Any]) -> Any:
+        never = dt.datetime.min.replace(tzinfo=dt.UTC)
+        if key == "dateplayed":
+            return lambda m: (user_data[m.id].last_played or never) if m.id in user_data else never
+        if key == "datecreated":
+            return lambda m: m.date_created
+        if key in ("productionyear", "premieredate"):
+            return lambda m: m.year or 0
+        if key == "communityrating":
+            return lambda m: m.community_rating or 0.0
+        if key == "playcount":
+            return lambda m: user_data[m.id].play_count if m.id in user_data else 0
+        return lambda m: (m.sort_key, m.id)

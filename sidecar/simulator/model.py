@@ -1,0 +1,300 @@
+"""The simulated server's state: libraries, movies, users (with policies), per-user data.
+
+Dialect-neutral: ids are minted in the server's style (Jellyfin 32-hex GUIDs, Emby numeric item ids)
+but rendering to JSON happens in `render.py`. Mutations notify `listeners` with small event dicts so
+a webhook sender can be plugged in later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import inspect
+import itertools
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sidecar.simulator.policies import default_policy
+
+Kind = Literal["jellyfin", "emby"]
+Event = dict[str, Any]
+Listener = Callable[[Event], Any]
+_ID_NAMESPACE = uuid.UUID("6d1f3c0e-9a7b-4c55-8f0e-2b7f1c9d4e21")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class SimLibrary:
+    name: str
+    item_id: str  # Jellyfin: the only id; Emby: the id for /Items and refresh
+    folder_id: str  # Emby VirtualFolderInfo.Id
+    guid: str  # Emby id used in user policies
+    collection_type: str | None
+    locations: list[str]
+
+
+@dataclass
+class SimMovie:
+    id: str
+    name: str
+    library_id: str
+    original_title: str | None = None
+    sort_name: str | None = None
+    year: int | None = None
+    overview: str | None = None
+    taglines: list[str] = field(default_factory=list)
+    genres: list[str] = field(default_factory=list)
+    studios: list[str] = field(default_factory=list)
+    people: list[dict[str, str]] = field(default_factory=list)  # {"Name", "Type", "Role"?}
+    tags: list[str] = field(default_factory=list)
+    community_rating: float | None = None
+    critic_rating: float | None = None
+    official_rating: str | None = None
+    runtime_ticks: int | None = None
+    provider_ids: dict[str, str] = field(default_factory=dict)
+    path: str | None = None
+    container: str = "mkv"
+    premiere_date: dt.datetime | None = None
+    date_created: dt.datetime = field(default_factory=utcnow)
+    date_last_saved: dt.datetime = field(default_factory=utcnow)
+    image_tag: str | None = None
+
+    @property
+    def sort_key(self) -> str:
+        return (self.sort_name or self.name).lower()
+
+
+@dataclass
+class SimUserData:
+    played: bool = False
+    play_count: int = 0
+    last_played: dt.datetime | None = None
+    is_favorite: bool = False
+    rating: float | None = None
+    position_ticks: int = 0
+
+
+@dataclass
+class SimUser:
+    id: str
+    name: str
+    policy: dict[str, Any]
+    date_created: dt.datetime = field(default_factory=utcnow)
+    last_login: dt.datetime | None = None
+
+
+class SimState:
+    """Everything the simulated server knows; mutate it through the methods so caches stay right."""
+
+    def __init__(self, kind: Kind, *, server_id: str | None = None, server_name: str | None = None) -> None:
+        self.kind: Kind = kind
+        self.server_id = server_id or uuid.uuid5(_ID_NAMESPACE, f"server:{kind}").hex
+        self.server_name = server_name or ("sim-jellyfin" if kind == "jellyfin" else "sim-emby")
+        self.version = "10.11.11" if kind == "jellyfin" else "4.9.1.90"
+        self.libraries: list[SimLibrary] = []
+        self.movies: dict[str, SimMovie] = {}
+        self.users: dict[str, SimUser] = {}
+        self.user_data: dict[str, dict[str, SimUserData]] = {}
+        self.host_paths: set[str] = set()  # folders that exist "on the server host"
+        self.check_real_paths = True  # also accept folders that exist on this machine
+        self.listeners: list[Listener] = []
+        # Library-management calls, recorded so tests can assert them.
+        self.refresh_requests: list[dict[str, Any]] = []
+        self.library_scans: list[dt.datetime] = []
+        self.policy_updates: list[tuple[str, dict[str, Any]]] = []
+        self._pending: set[asyncio.Future[Any]] = set()
+        self._numeric_ids = itertools.count(60000)
+        self._version = 0
+        self._sorted: dict[tuple[int, str | None], list[SimMovie]] = {}
+
+    # --- ids ----------------------------------------------------------------------------------------
+    def new_item_id(self, key: str) -> str:
+        if self.kind == "emby":
+            candidate = str(next(self._numeric_ids))
+            while candidate in self.movies:
+                candidate = str(next(self._numeric_ids))
+            return candidate
+        return uuid.uuid5(_ID_NAMESPACE, f"{self.server_id}:item:{key}").hex
+
+    def new_guid(self, key: str) -> str:
+        return uuid.uuid5(_ID_NAMESPACE, f"{self.server_id}:{key}").hex
+
+    def touch(self) -> None:
+        self._version += 1
+        self._sorted.clear()
+
+    # --- events -------------------------------------------------------------------------------------
+    def emit(self, event_type: str, *, item_id: str | None = None, user_id: str | None = None) -> None:
+        event = {"type": event_type, "user_id": user_id, "item_id": item_id, "at": utcnow().isoformat()}
+        for listener in list(self.listeners):
+            outcome = listener(event)
+            if inspect.isawaitable(outcome):
+                task = asyncio.ensure_future(outcome)
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
+
+    # --- libraries ----------------------------------------------------------------------------------
+    def add_library(
+        self, name: str, collection_type: str | None, locations: list[str], *, item_id: str | None = None
+    ) -> SimLibrary:
+        if self.kind == "emby":
+            lib_item_id = item_id or str(next(self._numeric_ids))
+            folder_id = str(next(self._numeric_ids))
+        else:
+            lib_item_id = folder_id = item_id or self.new_guid(f"library:{name}")
+        library = SimLibrary(
+            name=name,
+            item_id=lib_item_id,
+            folder_id=folder_id,
+            guid=self.new_guid(f"library-guid:{name}") if self.kind == "emby" else lib_item_id,
+            collection_type=collection_type,
+            locations=list(locations),
+        )
+        self.libraries.append(library)
+        self.host_paths.update(locations)
+        self.touch()
+        return library
+
+    def library(self, item_id: str) -> SimLibrary | None:
+        return next((lib for lib in self.libraries if lib.item_id == item_id), None)
+
+    def path_exists(self, path: str) -> bool:
+        if path in self.host_paths or any(path.startswith(p.rstrip("/") + "/") for p in self.host_paths):
+            return True
+        return self.check_real_paths and os.path.isdir(path)
+
+    # --- movies ---------------------------------------------------------------------------------------
+    def add_movie(self, *, emit: bool = True, id: str | None = None, **fields: Any) -> SimMovie:
+        """Add a movie (fields as in SimMovie); `library_id` defaults to the first movie library."""
+        if "library_id" not in fields:
+            fields["library_id"] = next(
+                lib.item_id for lib in self.libraries if lib.collection_type == "movies"
+            )
+        key = f"{fields.get('name')}:{fields.get('year')}:{len(self.movies)}"
+        movie = SimMovie(id=id or self.new_item_id(key), **fields)
+        if movie.image_tag is None:
+            movie.image_tag = self.new_guid(f"image:{movie.id}")
+        self.movies[movie.id] = movie
+        self.touch()
+        if emit:
+            self.emit("item_added", item_id=movie.id)
+        return movie
+
+    def update_movie(self, item_id: str, **changes: Any) -> SimMovie:
+        movie = self.movies[item_id]
+        for name, value in changes.items():
+            if not hasattr(movie, name):
+                raise AttributeError(f"SimMovie has no field {name!r}")
+            setattr(movie, name, value)
+        movie.date_last_saved = utcnow()
+        self.touch()
+        return movie
+
+    def remove_movie(self, item_id: str) -> None:
+        del self.movies[item_id]
+        for data in self.user_data.values():
+            data.pop(item_id, None)
+        self.touch()
+        self.emit("item_removed", item_id=item_id)
+
+    def sorted_movies(self, library_id: str | None) -> list[SimMovie]:
+        """All movies (of one library) by sort name; cached until the next mutation."""
+        key = (self._version, library_id)
+        cached = self._sorted.get(key)
+        if cached is None:
+            movies = [m for m in self.movies.values() if library_id is None or m.library_id == library_id]
+            cached = sorted(movies, key=lambda m: (m.sort_key, m.id))
+            self._sorted[key] = cached
+        return cached
+
+    # --- users ----------------------------------------------------------------------------------------
+    def add_user(
+        self,
+        name: str,
+        *,
+        id: str | None = None,
+        is_admin: bool = False,
+        is_disabled: bool = False,
+        enabled_folders: list[str] | None = None,
+    ) -> SimUser:
+        policy = default_policy(
+            self.kind, is_admin=is_admin, is_disabled=is_disabled, enabled_folders=enabled_folders
+        )
+        user = SimUser(id=id or self.new_guid(f"user:{name}"), name=name, policy=policy)
+        self.users[user.id] = user
+        self.user_data.setdefault(user.id, {})
+        return user
+
+    def set_user_disabled(self, user_id: str, disabled: bool = True) -> None:
+        self.users[user_id].policy["IsDisabled"] = disabled
+
+    def remove_user(self, user_id: str) -> None:
+        del self.users[user_id]
+        self.user_data.pop(user_id, None)
+
+    def can_see(self, user: SimUser, library: SimLibrary) -> bool:
+        if user.policy.get("EnableAllFolders", True):
+            return True
+        wanted = library.guid if self.kind == "emby" else library.item_id
+        return wanted in (user.policy.get("EnabledFolders") or [])
+
+    # --- user data ------------------------------------------------------------------------------------
+    def data_for(self, user_id: str, item_id: str) -> SimUserData:
+        if item_id not in self.movies:
+            raise KeyError(f"no movie {item_id}")
+        return self.user_data.setdefault(user_id, {}).setdefault(item_id, SimUserData())
+
+    def record_play(
+        self,
+        user_id: str,
+        item_id: str,
+        *,
+        at: dt.datetime | None = None,
+        completed: bool = True,
+        position_ticks: int = 0,
+        emit: bool = True,
+    ) -> SimUserData:
+        """One playback: the count goes up at start, `played` only when finished (as on Jellyfin)."""
+        data = self.data_for(user_id, item_id)
+        data.play_count += 1
+        data.last_played = at or utcnow()
+        if completed:
+            data.played, data.position_ticks = True, 0
+        else:
+            data.position_ticks = position_ticks
+        if emit:
+            self.emit("playback_stopped", user_id=user_id, item_id=item_id)
+            self.emit("user_data_saved", user_id=user_id, item_id=item_id)
+        return data
+
+    def mark_played(
+        self, user_id: str, item_id: str, played: bool = True, *, at: dt.datetime | None = None
+    ) -> SimUserData:
+        data = self.data_for(user_id, item_id)
+        data.played = played
+        if played:
+            data.last_played = at or utcnow()
+            data.play_count = max(1, data.play_count)
+        else:
+            data.play_count, data.last_played = 0, None
+        data.position_ticks = 0
+        self.emit("user_data_saved", user_id=user_id, item_id=item_id)
+        return data
+
+    def set_favorite(self, user_id: str, item_id: str, favorite: bool = True) -> SimUserData:
+        data = self.data_for(user_id, item_id)
+        data.is_favorite = favorite
+        self.emit("user_data_saved", user_id=user_id, item_id=item_id)
+        return data
+
+    def set_rating(self, user_id: str, item_id: str, rating: float | None) -> SimUserData:
+        data = self.data_for(user_id, item_id)
+        data.rating = rating
+        self.emit("user_data_saved", user_id=user_id, item_id=item_id)
+        return data

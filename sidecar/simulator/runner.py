@@ -1,0 +1,71 @@
+"""Run a simulator on a free localhost port (tests, benchmarks, the demo)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from sidecar.simulator.app import MediaServerSimulator, RecordedRequest
+from sidecar.simulator.faults import Faults
+from sidecar.simulator.model import Kind, SimState
+
+
+@dataclass
+class RunningSimulator:
+    sim: MediaServerSimulator
+    url: str
+
+    @property
+    def api_key(self) -> str:
+        return self.sim.api_key
+
+    @property
+    def state(self) -> SimState:
+        return self.sim.state
+
+    @property
+    def faults(self) -> Faults:
+        return self.sim.faults
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self.sim.requests
+
+    @property
+    def kind(self) -> Kind:
+        return self.sim.kind
+
+    def requests_to(self, route: str, method: str | None = None) -> list[RecordedRequest]:
+        return self.sim.requests_to(route, method)
+
+
+@contextlib.asynccontextmanager
+async def running_simulator(
+    kind: Kind = "jellyfin",
+    seed: str | int | None = "sample",
+    *,
+    api_key: str | None = None,
+    simulator: MediaServerSimulator | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> AsyncIterator[RunningSimulator]:
+    """`async with running_simulator("emby", seed="movielens") as sim:` -> sim.url, sim.api_key, sim.state."""
+    sim = simulator or MediaServerSimulator(kind, seed=seed, api_key=api_key)
+    runner = web.AppRunner(sim.make_app(), access_log=None, handle_signals=False, shutdown_timeout=0.5)
+    await runner.setup()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    site = web.SockSite(runner, sock)
+    await site.start()
+    bound_port = sock.getsockname()[1]
+    url = f"http://{host}:{bound_port}"
+    sim.local_address = url
+    try:
+        yield RunningSimulator(sim, url)
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,206 @@
+"""sync-movie-watch-history end to end: users, regular vs full, scopes, failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+import pytest
+from pydantic import SecretStr
+
+from sidecar.settings import Settings
+from sidecar.simulator import running_simulator
+from tests.simhelpers import settings_for
+
+ALICE_JF = "fa984abd4cf24037bb5e7ed85d80162d"
+BOB_JF = "632fb6f4ca3f437d82c6b117b9128bd3"
+KIDS_JF = "117ce3905efa496386db5343fe1689b9"
+MATRIX_JF = "636a515bbdb34cc795500f084e480402"
+INCEPTION_JF = "ac8e1e4087ea4e45b187cf5cc85af012"
+SPIRITED_JF = "8dc5caacb8b14fd88f80e4bc9b0d2c29"
+ARRIVAL_JF = "5b5e4b1114ce4113bbb68bcfeb58cc63"
+
+
+async def _plays(db: asyncpg.Pool, user_id: str) -> dict[str, asyncpg.Record]:
+    rows = await db.fetch("SELECT * FROM movie_plays WHERE user_id = $1", user_id)
+    return {r["movie_id"]: r for r in rows}
+
+
+@pytest.mark.parametrize("kind", ["jellyfin", "emby"])
+async def test_first_sync_stores_users_and_plays(
+    kind: str, db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
+    async with running_simulator(kind, "sample") as sim:
+        cfg = settings_for(settings, sim)
+        assert (await run_job("sync-movies", settings=cfg))["status"] == "completed"
+        row = await run_job("sync-movie-watch-history", settings=cfg)
+        assert row["status"] == "completed", row["error"]
+        result = row["result"]
+        assert (
+            result["users_on_server"] == 3 and result["users_processed"] == 3 and result["users_failed"] == 0
+        )
+        users = {r["name"]: r for r in await db.fetch("SELECT * FROM media_users")}
+        assert set(users) == {"alice", "bob", "kids"}
+        assert users["alice"]["is_admin"] and users["alice"]["enabled"]
+        assert all(u["history_synced_at"] is not None for u in users.values())
+        # Every played or favourite movie of each user, with the server's figures.
+        for user in sim.state.users.values():
+            stored = await _plays(db, user.id)
+            expected = {i: d for i, d in sim.state.user_data[user.id].items() if d.played or d.is_favorite}
+            assert set(stored) == set(expected), user.name
+            for item_id, data in expected.items():
+                got = stored[item_id]
+                assert (got["played"], got["play_count"], got["is_favorite"]) == (
+                    data.played, data.play_count, data.is_favorite,
+                )  # fmt: skip
+                assert got["user_rating"] == data.rating
+                assert got["last_played_at"] == data.last_played.replace(
+                    microsecond=got["last_played_at"].microsecond
+                )
+        # Idempotent: the same sync again changes nothing.
+        before = await db.fetch("SELECT user_id, movie_id, updated_at FROM movie_plays ORDER BY 1, 2")
+        assert (await run_job("sync-movie-watch-history", settings=cfg))["status"] == "completed"
+        assert before == await db.fetch("SELECT user_id, movie_id, updated_at FROM movie_plays ORDER BY 1, 2")
+
+
+async def test_regular_is_incremental_and_full_reconciles(
+    db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
+    async with running_simulator("jellyfin", "sample") as sim:
+        cfg = settings_for(settings, sim)
+        await run_job("sync-movies", settings=cfg)
+        await run_job("sync-movie-watch-history", settings=cfg)
+        state = sim.state
+        state.record_play(ALICE_JF, ARRIVAL_JF)  # new play: regular sees it
+        state.set_favorite(ALICE_JF, MATRIX_JF, True)  # favourite on: the favourites re-read sees it
+        state.set_favorite(ALICE_JF, SPIRITED_JF, False)  # favourite off: also seen
+        state.mark_played(BOB_JF, INCEPTION_JF, played=False)  # unplayed: regular can not see this
+        sim.requests.clear()
+        row = await run_job("sync-movie-watch-history", settings=cfg)
+        assert row["status"] == "completed", row["error"]
+        plays = await _plays(db, ALICE_JF)
+        assert plays[ARRIVAL_JF]["played"] and plays[ARRIVAL_JF]["play_count"] == 1
+        assert plays[MATRIX_JF]["is_favorite"] is True
+        assert plays[SPIRITED_JF]["is_favorite"] is False
+        assert (await _plays(db, BOB_JF))[INCEPTION_JF]["played"] is True  # stale until a full sync
+        # Regular walked the played list newest first and stopped: one page per user.
+        played_requests = [r for r in sim.requests_to("/Items") if ("isPlayed", "true") in r.query]
+        assert len(played_requests) == 3
+        assert all(
+            ("sortBy", "DatePlayed") in r.query and ("sortOrder", "Descending") in r.query
+            for r in played_requests
+        )
+
+        row = await run_job("sync-movie-watch-history", variant="full", settings=cfg)
+        assert row["status"] == "completed", row["error"]
+        assert INCEPTION_JF not in await _plays(db, BOB_JF)  # no longer played on the server
+        state.mark_played(ALICE_JF, MATRIX_JF, played=False)
+        await run_job("sync-movie-watch-history", variant="full", settings=cfg)
+        plays = await _plays(db, ALICE_JF)
+        assert plays[MATRIX_JF]["played"] is False and plays[MATRIX_JF]["is_favorite"] is True
+        state.set_favorite(ALICE_JF, MATRIX_JF, False)
+        row = await run_job("sync-movie-watch-history", variant="full", settings=cfg)
+        assert MATRIX_JF not in await _plays(db, ALICE_JF)  # neither played nor favourite: gone
+        assert row["result"]["plays_removed"] >= 1
+
+
+async def test_regular_stops_at_the_watermark(db: asyncpg.Pool, settings: Settings, run_job) -> None:
+    async with running_simulator("emby", 120) as sim:
+        cfg = settings_for(settings, sim, media_server_page_size=10)
+        await run_job("sync-movies", settings=cfg)
+        await run_job("sync-movie-watch-history", settings=cfg)
+        user = next(iter(sim.state.users.values()))
+        item = next(i for i, d in sim.state.user_data[user.id].items() if d.played)
+        sim.state.record_play(user.id, item, at=dt.datetime.now(dt.UTC))
+        sim.requests.clear()
+        await run_job("sync-movie-watch-history", settings=cfg, scope={"user_ids": [user.id]})
+        pages = [r for r in sim.requests_to("/Users/{UserId}/Items") if ("IsPlayed", "true") in r.query]
+        assert len(pages) == 1  # 50 played movies = 5 pages; only the newest was needed
+        assert (await _plays(db, user.id))[item]["play_count"] == 2
+
+
+async def test_disabled_and_not_enabled_users_are_skipped(
+    db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
+    async with running_simulator("jellyfin", "sample") as sim:
+        sim.state.set_user_disabled(BOB_JF)
+        cfg = settings_for(settings, sim, new_users_enabled=False)
+        await run_job("sync-movies", settings=cfg)
+        row = await run_job("sync-movie-watch-history", settings=cfg)
+        assert row["result"]["users_processed"] == 0 and row["result"]["users_skipped"] == 3
+        await db.execute("UPDATE media_users SET enabled = true")
+        sim.requests.clear()
+        row = await run_job("sync-movie-watch-history", settings=cfg)
+        assert row["result"]["users_processed"] == 2
+        bob = await db.fetchrow("SELECT * FROM media_users WHERE id = $1", BOB_JF)
+        assert bob["is_disabled"] and bob["history_synced_at"] is None
+        assert await _plays(db, BOB_JF) == {}
+        assert not any(("userId", BOB_JF) in r.query for r in sim.requests)
+
+
+async def test_vanished_user_is_marked_removed(db: asyncpg.Pool, settings: Settings, run_job) -> None:
+    async with running_simulator("jellyfin", "sample") as sim:
+        cfg = settings_for(settings, sim)
+        await run_job("sync-movies", settings=cfg)
+        await run_job("sync-movie-watch-history", settings=cfg)
+        sim.state.remove_user(KIDS_JF)
+        row = await run_job("sync-movie-watch-history", settings=cfg)
+        assert row["result"]["users_removed"] == 1 and row["result"]["users_processed"] == 2
+        assert await db.fetchval("SELECT removed_at FROM media_users WHERE id = $1", KIDS_JF) is not None
+
+
+async def test_unknown_movies_are_skipped_and_counted(db: asyncpg.Pool, settings: Settings, run_job) -> None:
+    async with running_simulator("jellyfin", "sample") as sim:
+        cfg = settings_for(settings, sim)
+        row = await run_job("sync-movie-watch-history", settings=cfg)  # no sync-movies yet
+        assert row["status"] == "completed"
+        assert row["result"]["skipped_unknown_movies"] > 0 and row["result"]["plays_written"] == 0
+
+
+async def test_one_failing_user_does_not_stop_the_others(
+    db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
+    async with running_simulator("jellyfin", "sample") as sim:
+        cfg = settings_for(settings, sim, media_server_retries=0)
+        await run_job("sync-movies", settings=cfg)
+        sim.faults.fail("/Items", status=500, times=None, query={"userId": BOB_JF})
+        row = await run_job("sync-movie-watch-history", settings=cfg)
+        assert row["status"] == "completed"
+        assert row["result"]["users_failed"] == 1 and row["result"]["users_processed"] == 2
+        assert row["items_failed"] == 1
+        assert await db.fetchval("SELECT history_synced_at FROM media_users WHERE id = $1", BOB_JF) is None
+        assert await _plays(db, ALICE_JF)
+
+
+async def test_scoped_items_and_follow_up(db: asyncpg.Pool, settings: Settings, run_job) -> None:
+    async with running_simulator("emby", "sample") as sim:
+        cfg = settings_for(settings, sim)
+        await run_job("sync-movies", settings=cfg)
+        await run_job("sync-movie-watch-history", settings=cfg)
+        alice = "98b03b0314e644a882d6230867e74fa1"
+        sim.state.set_rating(alice, "51902", 7.0)  # unplayed but rated: kept as a row
+        sim.state.mark_played(alice, "48213", played=False)
+        sim.requests.clear()
+        row = await run_job(
+            "sync-movie-watch-history",
+            settings=cfg,
+            scope={"user_ids": [alice], "item_ids": ["51902", "48213"]},
+        )
+        assert row["status"] == "completed", row["error"]
+        plays = await _plays(db, alice)
+        assert plays["51902"]["user_rating"] == 7.0 and plays["51902"]["played"] is False
+        assert "48213" not in plays
+        assert row["result"]["follow_ups"] == [
+            {"job": "generate-movie-recommendations", "variant": "regular", "scope": {"user_ids": [alice]}}
+        ]
+        item_requests = sim.requests_to("/Users/{UserId}/Items")
+        assert item_requests and all(("Ids", "51902,48213") in r.query for r in item_requests)
+
+
+async def test_auth_failure_fails_the_run(db: asyncpg.Pool, settings: Settings, run_job) -> None:
+    async with running_simulator("emby", "sample") as sim:
+        cfg = settings_for(settings, sim, media_server_kind="emby", media_server_api_key=SecretStr("wrong"))
+        row = await run_job("sync-movie-watch-history", settings=cfg)
+        assert row["status"] == "failed"
+        assert "rejected the API key" in row["error"]
+        assert len(sim.requests) == 1
