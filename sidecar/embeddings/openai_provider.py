@@ -81,6 +81,7 @@ class OpenAIEmbeddingProvider:
         self._send_dimensions = dimensions is not None
         self._encoding: str | None = None  # None = the SDK's default (base64); "float" after a rejection
         self._any_success = False
+        self._fatal: JobError | None = None
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -132,7 +133,13 @@ class OpenAIEmbeddingProvider:
 
     async def _embed_group(self, texts: list[str]) -> _GroupOutcome:
         async with self._slots:
-            return await self._embed_with_retries(texts)
+            if self._fatal is not None:  # a bad key or model: queued requests must not go out
+                raise self._fatal
+            try:
+                return await self._embed_with_retries(texts)
+            except JobError as exc:
+                self._fatal = exc
+                raise
 
     async def _embed_with_retries(self, texts: list[str]) -> _GroupOutcome:
         attempts = 0
