@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(256, ge=1, le=2048)
     embedding_concurrency: int = Field(2, ge=1, le=16)
     embedding_max_attempts: int = Field(5, ge=1, le=20)
+    embedding_retry_base_seconds: float = Field(
+        1.0, gt=0, le=60, description="first backoff after a 429/5xx without Retry-After; doubles per attempt"
+    )
 
     # --- recommendations ---------------------------------------------------------------------------
     recommendations_per_user: int = Field(50, ge=1, le=500)

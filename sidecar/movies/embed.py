@@ -1,11 +1,148 @@
-"""`generate-movie-embeddings`: placeholder until its implementation lands."""
+"""`generate-movie-embeddings`: a vector for every non-removed movie that lacks a current one.
+
+"Current" = made by the provider's model (name includes dimensions) from the movie's present
+`content_hash`. Work goes in chunks sized to keep the provider busy; between chunks the run
+reports progress, honours cancel, and has already stored what it made, so a cancelled or
+interrupted run resumes where it stopped. Items the provider gave up on are counted as failed.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sidecar.embeddings import store
+from sidecar.embeddings.activation import settle_active_model
+from sidecar.embeddings.base import EmbeddingProvider
+from sidecar.embeddings.factory import provider_from_settings
+from sidecar.embeddings.text import movie_text
 from sidecar.jobs.context import JobContext, JobError
+
+FAILED_IDS_LOGGED = 20
 
 
 async def generate_movie_embeddings(ctx: JobContext) -> dict[str, Any]:
-    raise JobError("generate-movie-embeddings is not implemented in this version yet")
+    provider = provider_from_settings(ctx.settings, ctx.resources)
+    try:
+        return await _embed_movies(ctx, provider)
+    finally:
+        await provider.aclose()
+
+
+async def _embed_movies(ctx: JobContext, provider: EmbeddingProvider) -> dict[str, Any]:
+    scope = ctx.scope
+    item_ids: list[str] | None = None
+    if scope is not None:
+        if "item_ids" not in scope:
+            await ctx.info("nothing to embed: embeddings are per movie and this scope names no movies")
+            return {"model": provider.model, "embedded": 0, "skipped": 0, "failed": 0, "requests": 0}
+        item_ids = sorted({str(i) for i in scope["item_ids"]})
+
+    model = provider.model
+    await ctx.step("Finding movies to embed")
+    to_embed = await store.movie_ids_to_embed(ctx.db, model, item_ids)
+    in_scope = await store.count_active_movies(ctx.db, item_ids)
+    counts: dict[str, Any] = {
+        "provider": provider.name,
+        "model": model,
+        "dimensions": await store.model_dimensions(ctx.db, model),
+        "embedded": 0,
+        "skipped": in_scope - len(to_embed),  # already current
+        "failed": 0,
+        "requests": 0,
+        "tokens": None,
+    }
+    if item_ids is not None:
+        counts["ignored"] = len(item_ids) - in_scope  # unknown or removed ids
+    await ctx.info(
+        f"{len(to_embed)} movies to embed with {provider.name} model {model}",
+        to_embed=len(to_embed),
+        up_to_date=counts["skipped"],
+    )
+
+    await ctx.step(f"Embedding movies ({model})", total=len(to_embed), reset_counts=True)
+    embedded_ids: list[str] = []
+    for start in range(0, len(to_embed), provider.chunk_size):
+        ctx.raise_if_cancelled()
+        chunk = to_embed[start : start + provider.chunk_size]
+        embedded_ids += await _embed_chunk(ctx, provider, chunk, counts)
+
+    await ctx.step("Choosing the active model")
+    activation = await settle_active_model(ctx.db, model, full_run=item_ids is None)
+    counts.update(
+        active_model=activation.active_model,
+        replaced_models=activation.replaced_models,
+        deleted_vectors=activation.deleted_vectors,
+        index=activation.index,
+    )
+    if activation.activated:
+        await ctx.info(
+            f"model {model} now serves recommendations",
+            replaced=activation.replaced_models,
+            deleted_vectors=activation.deleted_vectors,
+        )
+    elif activation.active_model not in (None, model):
+        await ctx.warning(
+            f"model {model} lacks vectors for {activation.missing} of {activation.total} movies; "
+            f"{activation.active_model} keeps serving recommendations until a full run completes the set",
+            missing=activation.missing,
+            total=activation.total,
+        )
+    if item_ids is not None and embedded_ids:
+        ctx.follow_up("generate-movie-recommendations", scope={"item_ids": embedded_ids})
+    return counts
+
+
+async def _embed_chunk(
+    ctx: JobContext, provider: EmbeddingProvider, chunk: list[str], counts: dict[str, Any]
+) -> list[str]:
+    """Embed and store one chunk; returns the ids stored. Failed items are counted and logged."""
+    movies = await store.fetch_movies(ctx.db, chunk)
+    vanished = len(chunk) - len(movies)  # removed since the run started
+    if not movies:
+        await ctx.advance(processed=vanished)
+        return []
+    result = await provider.embed([movie_text(movie) for movie in movies])
+    counts["requests"] += result.requests
+    if result.prompt_tokens is not None:
+        counts["tokens"] = (counts["tokens"] or 0) + result.prompt_tokens
+
+    stored: list[tuple[str, str, Any]] = []
+    if len(result.failed) < len(movies):
+        dimensions = await _checked_dimensions(ctx, provider, result.dimensions)
+        counts["dimensions"] = dimensions
+        stored = [
+            (movie["id"], movie["content_hash"], result.vectors[i])
+            for i, movie in enumerate(movies)
+            if i not in result.failed
+        ]
+        await store.write_vectors(ctx.db, provider.model, dimensions, stored)
+    if result.failed:
+        await _log_failures(ctx, movies, result.failed)
+    counts["embedded"] += len(stored)
+    counts["failed"] += len(result.failed)
+    await ctx.advance(processed=len(movies) + vanished, failed=len(result.failed))
+    return [movie_id for movie_id, _, _ in stored]
+
+
+async def _checked_dimensions(ctx: JobContext, provider: EmbeddingProvider, dimensions: int) -> int:
+    """Register the model's size on first use; a model whose size changes cannot share an index."""
+    recorded = await store.register_model(ctx.db, provider.model, dimensions)
+    if recorded != dimensions:
+        raise JobError(
+            f"model {provider.model} now returns {dimensions}-dimension vectors but earlier ones had "
+            f"{recorded}; set SIDECAR_EMBEDDING_DIMENSIONS={recorded} or use a different model name"
+        )
+    return dimensions
+
+
+async def _log_failures(ctx: JobContext, movies: list[Any], failed: dict[int, str]) -> None:
+    """One warning per distinct reason, naming the movies (a failed request covers many)."""
+    by_reason: dict[str, list[str]] = {}
+    for i, reason in failed.items():
+        by_reason.setdefault(reason, []).append(movies[i]["id"])
+    for reason, ids in by_reason.items():
+        await ctx.warning(
+            f"{len(ids)} movies could not be embedded ({reason}); the next run retries them",
+            movie_ids=ids[:FAILED_IDS_LOGGED],
+            more=max(0, len(ids) - FAILED_IDS_LOGGED),
+        )

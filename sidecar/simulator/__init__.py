@@ -1,4 +1,5 @@
-"""A Jellyfin/Emby simulator speaking both dialects: for tests, benchmarks and the demo."""
+"""Faithful stand-ins for outside services: a Jellyfin/Emby simulator speaking both dialects, and an
+OpenAI-compatible embeddings server (`openai_server`); for tests, benchmarks and the demo."""
 
 from sidecar.simulator.app import MediaServerSimulator, RecordedRequest
 from sidecar.simulator.faults import Fault, Faults

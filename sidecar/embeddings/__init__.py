@@ -1,0 +1,1 @@
+"""Movie embeddings: providers (OpenAI-compatible, local), the text per movie, pgvector storage."""

@@ -1,0 +1,88 @@
+"""A live fake OpenAI embeddings server per test, and `movies` rows inserted straight into SQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import pytest
+
+from sidecar.settings import Settings
+from sidecar.simulator.openai_server import OpenAIEmbeddingsSimulator, serve
+
+TEST_KEY = "sk-test-0123456789abcdef"
+
+
+@dataclass
+class LiveSimulator:
+    sim: OpenAIEmbeddingsSimulator
+    base_url: str
+
+
+@pytest.fixture
+async def openai_server() -> AsyncIterator[LiveSimulator]:
+    sim = OpenAIEmbeddingsSimulator(api_key=TEST_KEY)
+    async with serve(sim) as base_url:
+        yield LiveSimulator(sim, base_url)
+
+
+@pytest.fixture
+def openai_settings(settings: Settings, openai_server: LiveSimulator) -> Settings:
+    """The test settings pointed at the fake server, with fast backoff."""
+    return settings.model_copy(
+        update={
+            "embedding_provider": "openai",
+            "openai_base_url": openai_server.base_url,
+            "openai_api_key": __import__("pydantic").SecretStr(TEST_KEY),
+            "embedding_retry_base_seconds": 0.01,
+        }
+    )
+
+
+INSERT_MOVIE = """
+INSERT INTO movies (id, title, year, overview, tagline, genres, studios, people, tags, content_hash, removed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $11 THEN now() END)
+"""
+
+
+def movie_row(i: int, **overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": f"{i:032x}",
+        "title": f"Movie {i}",
+        "year": 1980 + i % 40,
+        "overview": f"A story number {i} about people and places.",
+        "tagline": None,
+        "genres": ["Drama"],
+        "studios": [],
+        "people": [],
+        "tags": [],
+        "content_hash": f"hash-{i}",
+        "removed": False,
+    }
+    row.update(overrides)
+    return row
+
+
+async def insert_movies(db: asyncpg.Pool, rows: Sequence[dict[str, Any]]) -> None:
+    await db.executemany(
+        INSERT_MOVIE,
+        [
+            (
+                r["id"],
+                r["title"],
+                r["year"],
+                r["overview"],
+                r["tagline"],
+                r["genres"],
+                r["studios"],
+                json.loads(json.dumps(r["people"])),
+                r["tags"],
+                r["content_hash"],
+                r["removed"],
+            )
+            for r in rows
+        ],
+    )
