@@ -120,6 +120,17 @@ def _touches(movie_ids: list[str], item_ids: set[str]) -> bool:
     return any(m in item_ids for m in movie_ids)
 
 
+def _has_stale(data: RunData, movie_ids: list[str]) -> bool:
+    """Whether a stored list holds a movie that can no longer be recommended (removed, no vector)."""
+    rows = [data.catalog.index.get(m) for m in movie_ids]
+    return any(row is None or not data.catalog.recommendable[row] for row in rows)
+
+
+def _affected(data: RunData, old_list: list[str], new_list: list[str], item_ids: set[str]) -> bool:
+    """An items-scoped run rewrites a list only if those movies enter or leave it (or it went stale)."""
+    return _touches(old_list, item_ids) or _touches(new_list, item_ids) or _has_stale(data, old_list)
+
+
 async def _process_user(
     ctx: JobContext,
     data: RunData,
@@ -139,7 +150,7 @@ async def _process_user(
     n = user["max_recommendations"] or ctx.settings.recommendations_per_user
     picks = await asyncio.to_thread(recommend_ours, data.catalog, history, data.cowatch, n)
     new_list = [data.catalog.ids[p.item] for p in picks]
-    if item_ids is not None and not (_touches(old_list, item_ids) or _touches(new_list, item_ids)):
+    if item_ids is not None and not _affected(data, old_list, new_list, item_ids):
         tally.users_unaffected += 1
         tally.user_seconds += time.perf_counter() - started
         return
@@ -192,9 +203,9 @@ async def _generate(ctx: JobContext, data: RunData, scope: dict[str, Any] | None
     user_ids = _scope_ids(scope, "user_ids")
     item_scope = _scope_ids(scope, "item_ids")
     item_ids = set(item_scope) if item_scope is not None else None
+    old_lists = {r["user_id"]: list(r["movie_ids"]) for r in await ctx.db.fetch(q.CURRENT_LISTS, user_ids)}
     await ctx.db.execute(q.DELETE_REMOVED_MOVIES)
     users = await ctx.db.fetch(q.ENABLED_USERS, user_ids)
-    old_lists = {r["user_id"]: list(r["movie_ids"]) for r in await ctx.db.fetch(q.CURRENT_LISTS, user_ids)}
     tally = Tally(users=len(users))
     llm = LlmExplainer.from_settings(ctx.settings)
     await ctx.step("Scoring users", total=len(users))
