@@ -50,10 +50,10 @@ def _join_titles(titles: Sequence[str]) -> str:
 
 
 REASONS = {
-    "co_watch": "viewers who watched {them} often watched it too",
-    "content": "it is close to {them} in story and genre",
-    "popularity": "it is popular with viewers here and close to what you watch",
-    "rating": "it is highly rated and close to what you watch",
+    "co_watch": "viewers who watched {them} often watched this one too",
+    "content": "this one is close to {them} in story and genre",
+    "popularity": "this one is popular with viewers here and close to what you watch",
+    "rating": "this one is highly rated and close to what you watch",
 }
 
 
