@@ -1,15 +1,248 @@
-"""`generate-movie-recommendations`: placeholder until its implementation lands."""
+"""`generate-movie-recommendations` and `full-reset-movie-recommendations`.
+
+Per enabled user: history from movie_plays, picks from `sidecar.recommender.ours`, explanations,
+then the user's whole list replaced in one transaction (readers see the old list or the new one,
+never an empty or half one). Everything per run is loaded once; scoring is an exact numpy scan
+over the active model's vectors, so the top N is never cut short by an approximate index.
+
+Scopes: {"user_ids"} recomputes those users; {"item_ids"} (movies added, changed or removed)
+recomputes every enabled user but rewrites only the lists those movies enter or leave. Scoped runs
+follow up with sync-movie-libraries for the users whose list changed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
+
 from sidecar.jobs.context import JobContext, JobError
+from sidecar.movies import recommend_queries as q
+from sidecar.movies.explanations import LlmExplainer, PickText, template_explanation
+from sidecar.movies.recommend_data import RunData, load_run_data
+from sidecar.recommender.data import Pick, build_history
+from sidecar.recommender.ours import recommend_ours
+
+COMPONENTS = ("content", "co_watch", "popularity", "rating")
+
+
+@dataclass
+class Tally:
+    """The run's result counts."""
+
+    users: int = 0
+    users_processed: int = 0
+    users_changed: int = 0
+    users_unaffected: int = 0
+    skipped_no_history: int = 0
+    users_failed: int = 0
+    recommendations_written: int = 0
+    user_seconds: float = 0.0
+    changed_user_ids: list[str] = field(default_factory=list)
+
+    def as_result(self, model: str) -> dict[str, Any]:
+        timed = self.users_processed + self.users_unaffected
+        return {
+            "model": model,
+            "users": self.users,
+            "users_processed": self.users_processed,
+            "users_changed": self.users_changed,
+            "users_unaffected": self.users_unaffected,
+            "skipped_no_history": self.skipped_no_history,
+            "users_failed": self.users_failed,
+            "recommendations_written": self.recommendations_written,
+            "mean_ms_per_user": round(1000 * self.user_seconds / timed, 2) if timed else 0.0,
+        }
+
+
+# --- picks to rows ---------------------------------------------------------------------------------
+def _pick_text(data: RunData, pick: Pick) -> PickText:
+    catalog = data.catalog
+    movie_id = catalog.ids[pick.item]
+    dominant = max(COMPONENTS, key=lambda name: pick.breakdown.get(name, 0.0))
+    return PickText(
+        title=catalog.titles[pick.item],
+        year=data.years.get(movie_id),
+        because=[catalog.titles[e.item] for e in pick.evidence],
+        dominant=dominant,
+    )
+
+
+def _evidence_json(data: RunData, pick: Pick) -> str:
+    catalog = data.catalog
+    return json.dumps(
+        [
+            {
+                "movie_id": catalog.ids[e.item],
+                "title": catalog.titles[e.item],
+                "similarity": round(e.similarity, 4),
+            }
+            for e in pick.evidence
+        ]
+    )
+
+
+def _list_columns(data: RunData, picks: list[Pick], explanations: list[str]) -> tuple[list[Any], ...]:
+    return (
+        [data.catalog.ids[p.item] for p in picks],
+        list(range(1, len(picks) + 1)),
+        [p.score for p in picks],
+        [json.dumps({k: round(v, 4) for k, v in p.breakdown.items()}) for p in picks],
+        [_evidence_json(data, p) for p in picks],
+        explanations,
+    )
+
+
+async def replace_user_list(
+    db: asyncpg.Pool, user_id: str, run_id: uuid.UUID, columns: tuple[list[Any], ...]
+) -> None:
+    """DELETE + INSERT in one transaction: readers keep the old list until the new one commits."""
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(q.DELETE_USER_LIST, user_id)
+        await conn.execute(q.INSERT_USER_LIST, user_id, run_id, datetime.now(UTC), *columns)
+
+
+# --- one user --------------------------------------------------------------------------------------
+async def _explain(data: RunData, picks: list[Pick], llm: LlmExplainer | None) -> list[str]:
+    texts = [_pick_text(data, p) for p in picks]
+    if llm is None or llm.gave_up:
+        return [template_explanation(t) for t in texts]
+    return await llm.explain(texts)
+
+
+def _touches(movie_ids: list[str], item_ids: set[str]) -> bool:
+    return any(m in item_ids for m in movie_ids)
+
+
+def _has_stale(data: RunData, movie_ids: list[str]) -> bool:
+    """Whether a stored list holds a movie that can no longer be recommended (removed, no vector)."""
+    rows = [data.catalog.index.get(m) for m in movie_ids]
+    return any(row is None or not data.catalog.recommendable[row] for row in rows)
+
+
+def _affected(data: RunData, old_list: list[str], new_list: list[str], item_ids: set[str]) -> bool:
+    """An items-scoped run rewrites a list only if those movies enter or leave it (or it went stale)."""
+    return _touches(old_list, item_ids) or _touches(new_list, item_ids) or _has_stale(data, old_list)
+
+
+async def _process_user(
+    ctx: JobContext,
+    data: RunData,
+    user: asyncpg.Record,
+    old_list: list[str],
+    item_ids: set[str] | None,
+    llm: LlmExplainer | None,
+    tally: Tally,
+) -> None:
+    plays = data.plays_by_user.get(user["id"], [])
+    history = build_history(data.catalog, plays, time.time())
+    if len(history) == 0:
+        await _log_skip(ctx, user, len(plays), data.model)
+        tally.skipped_no_history += 1
+        return
+    started = time.perf_counter()
+    n = user["max_recommendations"] or ctx.settings.recommendations_per_user
+    picks = await asyncio.to_thread(recommend_ours, data.catalog, history, data.cowatch, n)
+    new_list = [data.catalog.ids[p.item] for p in picks]
+    if item_ids is not None and not _affected(data, old_list, new_list, item_ids):
+        tally.users_unaffected += 1
+        tally.user_seconds += time.perf_counter() - started
+        return
+    explanations = await _explain(data, picks, llm)
+    await replace_user_list(ctx.db, user["id"], ctx.run_id, _list_columns(data, picks, explanations))
+    tally.user_seconds += time.perf_counter() - started
+    tally.users_processed += 1
+    tally.recommendations_written += len(picks)
+    if new_list != old_list:
+        tally.users_changed += 1
+        tally.changed_user_ids.append(user["id"])
+
+
+async def _log_skip(ctx: JobContext, user: asyncpg.Record, plays: int, model: str) -> None:
+    if plays == 0:
+        await ctx.info(
+            f"skipped {user['name']}: no watch history yet; run sync-movie-watch-history first",
+            user_id=user["id"],
+            reason="no_watch_history",
+        )
+    else:
+        await ctx.info(
+            f"skipped {user['name']}: none of their {plays} watched movies has a {model} embedding; "
+            "run generate-movie-embeddings first",
+            user_id=user["id"],
+            reason="no_embedded_history",
+        )
+
+
+# --- the run ---------------------------------------------------------------------------------------
+def _scope_ids(scope: dict[str, Any] | None, key: str) -> list[str] | None:
+    if not scope or scope.get(key) is None:
+        return None
+    return [str(v) for v in scope[key]]
+
+
+async def _load(ctx: JobContext) -> RunData:
+    await ctx.step("Loading embeddings and watch history")
+    data = await load_run_data(ctx.db)
+    if data.bad_vectors:
+        await ctx.warning(
+            f"{len(data.bad_vectors)} movies have a {data.model} vector of the wrong size and were left "
+            "out; run generate-movie-embeddings to rebuild them",
+            movie_ids=data.bad_vectors[:20],
+        )
+    return data
+
+
+async def _generate(ctx: JobContext, data: RunData, scope: dict[str, Any] | None) -> dict[str, Any]:
+    user_ids = _scope_ids(scope, "user_ids")
+    item_scope = _scope_ids(scope, "item_ids")
+    item_ids = set(item_scope) if item_scope is not None else None
+    old_lists = {r["user_id"]: list(r["movie_ids"]) for r in await ctx.db.fetch(q.CURRENT_LISTS, user_ids)}
+    await ctx.db.execute(q.DELETE_REMOVED_MOVIES)
+    users = await ctx.db.fetch(q.ENABLED_USERS, user_ids)
+    tally = Tally(users=len(users))
+    llm = LlmExplainer.from_settings(ctx.settings)
+    await ctx.step("Scoring users", total=len(users))
+    try:
+        for user in users:
+            ctx.raise_if_cancelled()
+            try:
+                await _process_user(ctx, data, user, old_lists.get(user["id"], []), item_ids, llm, tally)
+            except Exception as exc:
+                tally.users_failed += 1
+                await ctx.item_failed(f"recommendations for {user['name']}", exc, user_id=user["id"])
+                continue
+            await ctx.advance()
+    finally:
+        if llm is not None:
+            await llm.close()
+    if llm is not None and llm.requests_failed:
+        await ctx.warning(
+            f"{llm.requests_failed} LLM explanation requests failed; those picks use the template"
+        )
+    if users and tally.users_failed == len(users):
+        raise JobError("recommendations failed for every user; the run log has each error")
+    if scope is not None and tally.changed_user_ids:
+        ctx.follow_up("sync-movie-libraries", scope={"user_ids": tally.changed_user_ids})
+    return tally.as_result(data.model)
 
 
 async def generate_movie_recommendations(ctx: JobContext) -> dict[str, Any]:
-    raise JobError("generate-movie-recommendations is not implemented in this version yet")
+    return await _generate(ctx, await _load(ctx), ctx.scope)
 
 
 async def full_reset_movie_recommendations(ctx: JobContext) -> dict[str, Any]:
-    raise JobError("full-reset-movie-recommendations is not implemented in this version yet")
+    """Delete every movie recommendation, then rebuild all lists; user settings are not touched."""
+    data = await _load(ctx)  # checked first: a reset without embeddings would only leave users empty
+    await ctx.step("Deleting all movie recommendations")
+    status = await ctx.db.execute(q.DELETE_ALL)
+    deleted = int(status.split()[-1])
+    await ctx.info(f"deleted {deleted} movie recommendations")
+    result = await _generate(ctx, data, None)  # a reset always rebuilds everyone
+    return {"deleted": deleted, **result}

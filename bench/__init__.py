@@ -1,0 +1,1 @@
+"""Benchmarks and the recommendation quality harness (`python -m bench.<name>`)."""

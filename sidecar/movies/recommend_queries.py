@@ -1,0 +1,64 @@
+"""SQL of the recommendation jobs and the read endpoint."""
+
+ACTIVE_MODEL = "SELECT model, dimensions FROM embedding_models WHERE active"
+
+# Every movie with a vector for the model, removed ones included (they still tell taste).
+CATALOG = """
+SELECT m.id, m.title, m.year, m.genres, m.community_rating, m.removed_at IS NOT NULL AS removed, e.embedding
+FROM movie_embeddings e
+JOIN movies m ON m.id = e.movie_id
+WHERE e.model = $1
+ORDER BY m.id
+"""
+
+# Every user's plays in one query: the taste of each user and the co-watching across all of them.
+PLAYS = """
+SELECT user_id, movie_id, played, play_count, is_favorite, user_rating, last_played_at
+FROM movie_plays
+WHERE played OR play_count > 0 OR is_favorite OR position_ticks > 0
+"""
+
+ENABLED_USERS = """
+SELECT id, name, max_recommendations
+FROM media_users
+WHERE enabled AND NOT is_disabled AND removed_at IS NULL
+  AND ($1::text[] IS NULL OR id = ANY($1::text[]))
+ORDER BY name, id
+"""
+
+CURRENT_LISTS = """
+SELECT user_id, array_agg(movie_id ORDER BY rank) AS movie_ids
+FROM movie_recommendations
+WHERE $1::text[] IS NULL OR user_id = ANY($1::text[])
+GROUP BY user_id
+"""
+
+# A removed movie leaves every list at once, whatever else the run does.
+DELETE_REMOVED_MOVIES = """
+DELETE FROM movie_recommendations r
+USING movies m
+WHERE m.id = r.movie_id AND m.removed_at IS NOT NULL
+"""
+
+DELETE_ALL = "DELETE FROM movie_recommendations"
+
+DELETE_USER_LIST = "DELETE FROM movie_recommendations WHERE user_id = $1"
+
+INSERT_USER_LIST = """
+INSERT INTO movie_recommendations
+    (user_id, movie_id, rank, score, breakdown, evidence, explanation, run_id, generated_at)
+SELECT $1, r.movie_id, r.rank, r.score, r.breakdown::jsonb, r.evidence::jsonb, r.explanation, $2, $3
+FROM unnest($4::text[], $5::int[], $6::real[], $7::text[], $8::text[], $9::text[])
+    AS r(movie_id, rank, score, breakdown, evidence, explanation)
+"""
+
+USER_EXISTS = "SELECT EXISTS (SELECT 1 FROM media_users WHERE id = $1)"
+
+USER_LIST = """
+SELECT r.rank, r.score, r.breakdown, r.evidence, r.explanation, r.generated_at,
+       m.id, m.title, m.year, m.genres
+FROM movie_recommendations r
+JOIN movies m ON m.id = r.movie_id
+WHERE r.user_id = $1
+ORDER BY r.rank
+"""

@@ -1,0 +1,134 @@
+"""What every algorithm takes (catalogue, history, co-watch) and returns (picks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every movie that has a vector for the active model; row i of each array is movie `ids[i]`."""
+
+    ids: tuple[str, ...]
+    titles: tuple[str, ...]
+    vectors: np.ndarray  # (n, d) float32, unit rows
+    genres: np.ndarray  # (n, g) bool
+    genre_names: tuple[str, ...]
+    community_rating: np.ndarray  # (n,) float32, 0-10, nan = unknown
+    recommendable: np.ndarray  # (n,) bool: false for removed movies (still useful as taste)
+    index: dict[str, int] = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class Play:
+    """One movie a user watched (or marked favourite), as the media server reports it."""
+
+    movie_id: str
+    play_count: int = 1
+    favourite: bool = False
+    user_rating: float | None = None  # the user's own, 0-10
+    last_played: float | None = None  # epoch seconds
+    watched: bool = True  # false: only in progress or favourite, never a candidate either way
+
+
+@dataclass(frozen=True)
+class History:
+    """One user's watched movies that have vectors, most recent first, plus everything to exclude."""
+
+    items: np.ndarray  # (m,) catalogue rows
+    play_counts: np.ndarray  # (m,) float
+    favourite: np.ndarray  # (m,) bool
+    user_rating: np.ndarray  # (m,) float 0-10, nan = not rated
+    days_ago: np.ndarray  # (m,) float, nan = never dated
+    excluded: np.ndarray  # catalogue rows never to recommend to this user
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A watched movie that led to a pick."""
+
+    item: int  # catalogue row
+    similarity: float  # cosine similarity of the two movies' vectors
+
+
+@dataclass
+class Pick:
+    """One recommended movie: its selection score, every component of it, and why."""
+
+    item: int
+    score: float
+    breakdown: dict[str, float]
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """L2-normalise rows (zero rows stay zero) as float32."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms > 0, norms, 1.0)
+
+
+def build_catalog(
+    ids: Sequence[str],
+    titles: Sequence[str],
+    vectors: np.ndarray,
+    genres: Sequence[Sequence[str]],
+    community_ratings: Sequence[float | None] | None = None,
+    removed: Sequence[bool] | None = None,
+) -> Catalog:
+    n = len(ids)
+    genre_names = tuple(sorted({g for gs in genres for g in gs}))
+    column = {g: j for j, g in enumerate(genre_names)}
+    genre_matrix = np.zeros((n, len(genre_names)), dtype=bool)
+    for row, gs in enumerate(genres):
+        genre_matrix[row, [column[g] for g in gs]] = True
+    ratings = np.full(n, np.nan, dtype=np.float32)
+    if community_ratings is not None:
+        ratings[:] = [np.nan if r is None else r for r in community_ratings]
+    recommendable = np.ones(n, dtype=bool) if removed is None else ~np.asarray(removed, dtype=bool)
+    return Catalog(
+        ids=tuple(ids),
+        titles=tuple(titles),
+        vectors=unit_rows(vectors),
+        genres=genre_matrix,
+        genre_names=genre_names,
+        community_rating=ratings,
+        recommendable=recommendable,
+        index={movie_id: row for row, movie_id in enumerate(ids)},
+    )
+
+
+def build_history(catalog: Catalog, plays: Sequence[Play], now: float) -> History:
+    """Keep plays of movies in the catalogue, most recent first (undated last); exclude all of them."""
+    excluded = sorted({catalog.index[p.movie_id] for p in plays if p.movie_id in catalog.index})
+    taste = [p for p in plays if p.movie_id in catalog.index and (p.watched or p.favourite)]
+    taste.sort(key=lambda p: -np.inf if p.last_played is None else p.last_played, reverse=True)
+    days = [
+        np.nan if p.last_played is None else max(0.0, now - p.last_played) / SECONDS_PER_DAY for p in taste
+    ]
+    return History(
+        items=np.array([catalog.index[p.movie_id] for p in taste], dtype=np.int64),
+        play_counts=np.array([max(p.play_count, 1) for p in taste], dtype=np.float64),
+        favourite=np.array([p.favourite for p in taste], dtype=bool),
+        user_rating=np.array([np.nan if p.user_rating is None else p.user_rating for p in taste]),
+        days_ago=np.array(days, dtype=np.float64),
+        excluded=np.array(excluded, dtype=np.int64),
+    )
+
+
+def candidate_mask(catalog: Catalog, history: History) -> np.ndarray:
+    """Movies that may be recommended to this user: not removed, not watched, not in progress."""
+    mask = catalog.recommendable.copy()
+    mask[history.excluded] = False
+    return mask

@@ -1,0 +1,87 @@
+"""The quality harness: its metrics on hand-built cases, its split, and a run on a small slice."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench import quality
+from sidecar.recommender.data import Pick, build_catalog
+
+
+def test_recall_counts_future_movies_found_in_the_top_k() -> None:
+    future = frozenset({"a", "d", "e", "f"})
+    assert quality.recall_at(["a", "b", "d", "e"], future, 3) == 0.5  # a and d of four
+    assert quality.recall_at(["x"], future, 50) == 0.0
+
+
+def test_ndcg_rewards_hits_near_the_top() -> None:
+    future = frozenset({"a"})
+    assert quality.ndcg_at(["a", "x"], future, 10) == 1.0
+    assert quality.ndcg_at(["x", "a"], future, 10) == pytest.approx(1 / math.log2(3))
+    two = frozenset({"a", "b"})
+    expected = (1 / math.log2(3)) / (1 + 1 / math.log2(3))  # one hit at rank 2 of an ideal two
+    assert quality.ndcg_at(["x", "a", "y"], two, 10) == pytest.approx(expected)
+    assert quality.ndcg_at(["x"] * 10 + ["a"], future, 10) == 0.0
+
+
+def test_coverage_is_the_share_of_the_catalogue_recommended_to_anyone() -> None:
+    assert quality.coverage([["a", "b"], ["b", "c"]], 10) == 0.3
+
+
+def test_split_keeps_the_newest_fifth_as_future_and_converts_ratings() -> None:
+    frame = pd.DataFrame(
+        {
+            "user_id": ["7"] * 10,
+            "movie_id": [f"m{i}" for i in range(10)],
+            "rating": [4.5, 3.0, 4.0, 2.0, 5.0, 1.0, 3.5, 4.0, 0.5, 2.5],
+            "timestamp": [10, 90, 30, 40, 50, 60, 70, 80, 20, 100],  # m9 then m1 are the newest
+        }
+    )
+    split = quality.split_user("7", frame)
+    assert split.future == frozenset({"m9", "m1"})
+    assert len(split.history) == 8 and split.cutoff == 80.0
+    first = next(p for p in split.history if p.movie_id == "m0")
+    assert (first.favourite, first.user_rating, first.last_played) == (True, 9.0, 10.0)
+    assert not next(p for p in split.history if p.movie_id == "m6").favourite  # 3.5 < 4.0
+
+
+def test_evaluate_scores_a_fixed_recommender_exactly() -> None:
+    ids = ["a", "b", "c", "d"]
+    catalog = build_catalog(ids, ids, np.eye(4, dtype=np.float32), [["X"]] * 4)
+    users = [
+        quality.UserSplit("1", [], frozenset({"a", "c"}), 0.0),
+        quality.UserSplit("2", [], frozenset({"d"}), 0.0),
+    ]
+
+    def fixed(_history: object) -> list[Pick]:
+        return [Pick(item=catalog.index[m], score=1.0, breakdown={}) for m in ("a", "b")]
+
+    scores, recalls, ndcgs = quality.evaluate(fixed, catalog, users, top=2)
+    assert recalls == [0.5, 0.0]
+    assert ndcgs[0] == pytest.approx(1 / (1 + 1 / math.log2(3)))
+    assert scores.recall == 0.25 and scores.coverage == 0.5 and scores.users == 2
+
+
+@pytest.mark.slow
+def test_harness_runs_all_three_algorithms_on_a_small_slice(tmp_path: Path) -> None:
+    out = tmp_path / "quality.json"
+    report = quality.main(["--users", "30", "--seed", "3", "--top", "20", "--out", str(out)])
+
+    saved = json.loads(out.read_text())
+    assert saved["users"] == report["users"] == 30
+    assert set(saved["results"]) == {"popularity", "reference", "ours"}
+    for scores in saved["results"].values():
+        assert 0.0 <= scores["recall"] <= 1.0 and 0.0 <= scores["ndcg"] <= 1.0
+        assert 0.0 < scores["coverage"] <= 1.0 and scores["users"] == 30
+    assert set(saved["ratios"]) == {
+        "recall_ours_over_reference",
+        "recall_ours_over_popularity",
+        "ndcg_ours_over_reference",
+        "ndcg_ours_over_popularity",
+    }
