@@ -7,6 +7,7 @@ control characters or be very long. Each is turned into ONE path component that 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 
@@ -19,7 +20,7 @@ _SUBSTITUTES = {
     "/": "-",
     "\\": "-",
     "|": "-",
-    ":": " -",
+    ":": " - ",
     '"': "'",
     "<": "(",
     ">": ")",
@@ -45,6 +46,9 @@ def sanitize_component(
     """One safe path component: no separators, reserved or control characters, no leading or
     trailing dots/spaces (so never `.`/`..` and never hidden), at most `max_bytes` UTF-8 bytes."""
     text = unicodedata.normalize("NFC", raw)
+    # Path-like input ("../../x/"): drop the empty and dot-only segments rather than keep their debris.
+    segments = [seg for seg in re.split(r"[/\\]", text) if seg.strip(" .")]
+    text = "-".join(segments)
     cleaned: list[str] = []
     for char in text:
         if char in _SUBSTITUTES:
