@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -463,3 +464,64 @@ async def test_unwritable_root_fails_with_a_clear_error(
     row = await run_job("sync-movie-libraries", settings=bad, resources={})
     assert row["status"] == "failed"
     assert "SIDECAR_LIBRARY_ROOT" in row["error"] and str(blocker / "libraries") in row["error"]
+
+
+async def test_cancel_between_users_still_hides_a_new_library_from_others(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    class CancelAfterFirstScan(InMemoryMediaServer):
+        async def refresh_library(self, library: Any) -> None:
+            await super().refresh_library(library)
+            await db.execute("UPDATE job_runs SET cancel_requested = true WHERE status = 'running'")
+            await asyncio.sleep(1.0)  # the executor's watcher polls every 0.5 s
+
+    local_root = str(lib_settings.resolved_library_root)
+    server = CancelAfterFirstScan("jellyfin", host_path=lambda p: p.replace(SERVER_ROOT, local_root, 1))
+    alice = server.add_user("Alice", user_id="a" * 32)
+    bob = server.add_user("Bob", user_id="b" * 32)
+    carol = server.add_user("Carol", enable_all_folders=True)
+    await add_user(db, alice, "Alice")
+    await add_user(db, bob, "Bob")
+    await add_movie(db, media, "m001", "Film")
+    await set_picks(db, alice, ["m001"])
+    await set_picks(db, bob, ["m001"])
+
+    row = await run_job("sync-movie-libraries", settings=lib_settings, resources={"media_server": server})
+
+    assert row["status"] == "cancelled"
+    assert server.created == ["AI Picks – Movies (Alice)"]  # users run in id order: alice first
+    assert not (lib_settings.resolved_library_root / "users" / "Bob").exists()
+    assert server.visible_libraries(carol) == set()
+    assert server.visible_libraries(bob) == set()
+    assert server.visible_libraries(alice) == {"AI Picks – Movies (Alice)"}
+
+
+async def test_item_scope_syncs_the_users_whose_picks_hold_those_movies(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    await add_user(db, "u1", "Ivy")
+    await add_user(db, "u2", "Jon")
+    await add_movie(db, media, "m001", "One")
+    await add_movie(db, media, "m002", "Two")
+    await set_picks(db, "u1", ["m001"])
+    await set_picks(db, "u2", ["m002"])
+    result = await run_libraries(run_job, lib_settings, None, scope={"item_ids": ["m002"]})
+    assert result["users"] == 1
+    assert user_folder(lib_settings, "Jon").is_dir()
+    assert not (lib_settings.resolved_library_root / "users" / "Ivy").exists()
+
+
+async def test_disabled_users_deleted_library_is_not_recreated(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    server = make_server("jellyfin", lib_settings)
+    kim = server.add_user("Kim")
+    await add_user(db, kim, "Kim")
+    await add_movie(db, media, "m001", "One")
+    await set_picks(db, kim, ["m001"])
+    await run_libraries(run_job, lib_settings, server)
+    await db.execute("UPDATE media_users SET enabled = false")
+    server.delete_library("AI Picks – Movies (Kim)")
+    result = await run_libraries(run_job, lib_settings, server)
+    assert result["libraries_created"] == 0 and result["entries_removed"] == 1
+    assert await server.list_libraries() == []

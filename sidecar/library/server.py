@@ -60,9 +60,11 @@ async def ensure_library(
     name: str,
     server_path: str,
     known_id: str | None,
-) -> EnsuredLibrary:
+    create: bool = True,
+) -> EnsuredLibrary | None:
     """The user's library, found or created, holding `server_path`. `libraries` is the current
-    server list; a created library is appended so later users in the same run see it."""
+    server list; a created library is appended so later users in the same run see it. With
+    `create=False` (a user no longer enabled) a missing library stays missing: None."""
     if known_id:
         library = find_library(libraries, known_id)
         if library is not None:
@@ -82,6 +84,8 @@ async def ensure_library(
             await client.add_library_path(library, server_path)
         return EnsuredLibrary(library, created=False, recreated=False)
 
+    if not create:
+        return None
     library = await client.create_library(name, server_path)
     libraries.append(library)
     return EnsuredLibrary(library, created=True, recreated=bool(known_id))

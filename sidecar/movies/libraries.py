@@ -229,7 +229,10 @@ class _LibrarySync:
             name=_library_name(self.ctx.settings, user.name),
             server_path=server_path,
             known_id=user.library_id,
+            create=user.active,
         )
+        if ensured is None:
+            return
         library = ensured.library
         await self.ctx.db.execute(
             q.RECORD_SERVER_LIBRARY,
