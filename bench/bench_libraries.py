@@ -123,23 +123,26 @@ async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, An
         )
         registry = default_registry()
         cold, warm, warm_files, warm_touched, cold_results = [], [], [], [], []
+        cold_cpu, warm_cpu = [], []
         for _ in range(runs):
             shutil.rmtree(root, ignore_errors=True)
             await pool.execute("TRUNCATE user_libraries")
             server = _server(user_ids, root)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             row = await run_inline(
                 pool, registry, settings, "sync-movie-libraries", resources={"media_server": server}
             )
             cold.append(time.perf_counter() - started)
+            cold_cpu.append(time.process_time() - cpu)
             assert row["status"] == "completed", row["error"]
             cold_results.append(row["result"])
             before = _snapshot(root)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             row = await run_inline(
                 pool, registry, settings, "sync-movie-libraries", resources={"media_server": server}
             )
             warm.append(time.perf_counter() - started)
+            warm_cpu.append(time.process_time() - cpu)
             assert row["status"] == "completed", row["error"]
             after = _snapshot(root)
             warm_files.append(row["result"]["files_written"])
@@ -157,12 +160,15 @@ async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, An
             "runs": runs,
             "cold_seconds_median": round(statistics.median(cold), 3),
             "cold_seconds_all": [round(t, 3) for t in cold],
+            "cold_sidecar_cpu_seconds_median": round(statistics.median(cold_cpu), 3),
+            "load_average_1min_at_end": round(os.getloadavg()[0], 2),
             "cold_entries_written": result["entries_written"],
             "cold_files_written": result["files_written"],
             "cold_libraries_created": result["libraries_created"],
             "cold_policies_updated": result["policies_updated"],
             "rerun_seconds_median": round(statistics.median(warm), 3),
             "rerun_seconds_all": [round(t, 3) for t in warm],
+            "rerun_sidecar_cpu_seconds_median": round(statistics.median(warm_cpu), 3),
             "rerun_files_written": max(warm_files),
             "rerun_paths_touched": max(warm_touched),
             "target_seconds": TARGET_SECONDS,
@@ -189,6 +195,7 @@ def main() -> None:
     rows = [
         ("users x picks", f"{report['users']} x {report['picks_per_user']}"),
         ("cold write, median s", f"{report['cold_seconds_median']} {report['cold_seconds_all']}"),
+        ("cold sidecar CPU s (user+sys), median", str(report["cold_sidecar_cpu_seconds_median"])),
         (
             "cold entries / files written",
             f"{report['cold_entries_written']} / {report['cold_files_written']}",
@@ -198,10 +205,12 @@ def main() -> None:
             f"{report['cold_libraries_created']} / {report['cold_policies_updated']}",
         ),
         ("re-run, median s", f"{report['rerun_seconds_median']} {report['rerun_seconds_all']}"),
+        ("re-run sidecar CPU s, median", str(report["rerun_sidecar_cpu_seconds_median"])),
         ("re-run files written (job)", str(report["rerun_files_written"])),
         ("re-run paths touched (inode/mtime)", str(report["rerun_paths_touched"])),
         (f"cold < {TARGET_SECONDS:g} s and re-run writes 0", str(report["meets_target"])),
         ("peak RSS MiB", str(report["peak_rss_mib"])),
+        ("1-min load average at end (2 cores)", str(report["load_average_1min_at_end"])),
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:

@@ -37,7 +37,7 @@ def _parse(data: bytes) -> ET.Element:
 
 def test_nfo_has_declaration_and_every_field() -> None:
     data = build_movie_nfo(MATRIX, position=3, width=2, date_added=date_added_for_rank(ANCHOR, 3))
-    assert data.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert data.startswith(b'<?xml version="1.0" encoding="utf-8" standalone="yes"?>\n<movie>')
     root = _parse(data)
     assert root.tag == "movie"
     assert root.findtext("title") == "The Matrix"

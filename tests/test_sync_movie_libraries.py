@@ -525,3 +525,20 @@ async def test_disabled_users_deleted_library_is_not_recreated(
     result = await run_libraries(run_job, lib_settings, server)
     assert result["libraries_created"] == 0 and result["entries_removed"] == 1
     assert await server.list_libraries() == []
+
+
+async def test_library_path_unknown_to_the_server_names_the_setting(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    server = InMemoryMediaServer("jellyfin")  # the server host cannot see /srv/ai-picks at all
+    lou = server.add_user("Lou")
+    await add_user(db, lou, "Lou")
+    await add_movie(db, media, "m001", "One")
+    await set_picks(db, lou, ["m001"])
+    row = await run_job("sync-movie-libraries", settings=lib_settings, resources={"media_server": server})
+    assert row["status"] == "completed" and row["result"]["failed"] == 1
+    assert user_folder(lib_settings, "Lou").is_dir()  # the folder is written all the same
+    logs = await db.fetch(
+        "SELECT message FROM job_run_logs WHERE run_id = $1 AND level = 'warning'", row["id"]
+    )
+    assert any("SIDECAR_LIBRARY_SERVER_ROOT" in r["message"] for r in logs)

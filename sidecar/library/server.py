@@ -86,7 +86,15 @@ async def ensure_library(
 
     if not create:
         return None
-    library = await client.create_library(name, server_path)
+    try:
+        library = await client.create_library(name, server_path)
+    except MediaServerAuthError:
+        raise
+    except MediaServerError as exc:
+        raise MediaServerError(
+            f"could not create library {name!r} at {server_path}: {exc}; the folder must exist where "
+            "the media server looks: check SIDECAR_LIBRARY_SERVER_ROOT (the library root as the server sees it)"
+        ) from exc
     libraries.append(library)
     return EnsuredLibrary(library, created=True, recreated=bool(known_id))
 

@@ -149,24 +149,28 @@ def _temp_name() -> str:
     return f"{TEMP_PREFIX}{uuid.uuid4().hex}"
 
 
-def _write_file(directory: Path, spec: EntryFile, final_name: str | None = None) -> None:
-    """Create `spec` under a temporary name in `directory`, then rename it to its own name."""
-    temp = directory / _temp_name()
+def _create_file(path: Path, spec: EntryFile) -> None:
     if spec.link_target is not None:
-        os.symlink(spec.link_target, temp)
+        os.symlink(spec.link_target, path)
     else:
         assert spec.content is not None
-        with open(temp, "xb") as handle:
+        with open(path, "xb") as handle:
             handle.write(spec.content)
-    os.replace(temp, directory / (final_name or spec.name))
+
+
+def _write_file(directory: Path, spec: EntryFile) -> None:
+    """Create `spec` under a temporary name in `directory`, then rename it over its own name."""
+    temp = directory / _temp_name()
+    _create_file(temp, spec)
+    os.replace(temp, directory / spec.name)
 
 
 def _create_entry(folder: Path, entry: DesiredEntry) -> int:
     temp_dir = folder / _temp_name()
     temp_dir.mkdir()
     try:
-        for spec in entry.files:
-            _write_file(temp_dir, spec)
+        for spec in entry.files:  # final names at once: the folder itself is still hidden
+            _create_file(temp_dir / spec.name, spec)
         os.rename(temp_dir, folder / entry.folder)
     except BaseException:
         shutil.rmtree(temp_dir, ignore_errors=True)

@@ -192,7 +192,8 @@ class _LibrarySync:
         )
         anchor = anchor.replace(microsecond=0)
 
-        built = build_entries([_ranked_movie(r) for r in rows], self.options, anchor)
+        picks = [_ranked_movie(r) for r in rows]
+        built = await asyncio.to_thread(build_entries, picks, self.options, anchor)
         real_dir = await asyncio.to_thread(ensure_directory, self.root, *user_dir_parts)
         stats = await asyncio.to_thread(sync_folder, self.root, real_dir, built.entries)
         await ctx.db.execute(q.RECORD_SYNC, user.id, manifest_hash(built.entries), len(built.entries))
