@@ -164,7 +164,7 @@ async def _open_media_server(ctx: JobContext) -> tuple[MediaServerClient | None,
         from sidecar.mediaserver import open_client  # type: ignore[attr-defined]
     except ImportError:
         raise JobError("this build has no media-server client; check the installation") from None
-    return await open_client(ctx.settings), True
+    return await _server_call(open_client(ctx.settings), "connect"), True
 
 
 class _LibrarySync:
@@ -324,8 +324,7 @@ async def _server_call(awaitable: Any, what: str) -> Any:
         raise _auth_error(exc) from None
     except MediaServerError as exc:
         raise JobError(
-            f"could not {what} on the media server: {exc}; check SIDECAR_MEDIA_SERVER_URL "
-            "and that the server is up"
+            f"media server: could not {what}: {exc}; check SIDECAR_MEDIA_SERVER_URL and that the server is up"
         ) from None
 
 
