@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from sidecar.mediaserver.base import ServerKind
+from sidecar.mediaserver.base import MediaServerAuthError, ServerKind
 from sidecar.settings import Settings
 from tests.media_server_double import InMemoryMediaServer
 
@@ -542,3 +542,22 @@ async def test_library_path_unknown_to_the_server_names_the_setting(
         "SELECT message FROM job_run_logs WHERE run_id = $1 AND level = 'warning'", row["id"]
     )
     assert any("SIDECAR_LIBRARY_SERVER_ROOT" in r["message"] for r in logs)
+
+
+async def test_rejected_api_key_fails_the_run_at_once(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    class RejectingServer(InMemoryMediaServer):
+        async def create_library(self, name: str, path: str) -> Any:
+            raise MediaServerAuthError("HTTP 401")
+
+    server = RejectingServer("jellyfin")
+    for user_id, name in (("u1", "Max"), ("u2", "Nia")):
+        await add_user(db, user_id, name)
+    await add_movie(db, media, "m001", "One")
+    await set_picks(db, "u1", ["m001"])
+    await set_picks(db, "u2", ["m001"])
+    row = await run_job("sync-movie-libraries", settings=lib_settings, resources={"media_server": server})
+    assert row["status"] == "failed"
+    assert "SIDECAR_MEDIA_SERVER_API_KEY" in row["error"]
+    assert row["items_processed"] == 0  # stopped at the first user, not once per user
