@@ -1,1 +1,1 @@
-"""Benchmarks and the recommendation quality harness (`python -m bench.<name>`)."""
+"""Benchmarks and the recommendation quality harness: `python -m bench.<name>`; results in bench/results/."""

@@ -1,0 +1,224 @@
+"""sync-movie-libraries at scale: 100 users x 50 picks, a cold write and a re-run with no changes.
+
+What is timed: the whole job run through `run_inline` (DB reads of users and picks, NFO building,
+the filesystem diff and writes, the bookkeeping rows) against a real embedded PostgreSQL, with the
+in-memory media-server double from tests/ (library creation, policies, scan requests: in-process
+calls, no network). Symlink mode, every movie file really exists (checked through a path mapping).
+
+The re-run must write nothing: counted both by the job's own `files_written` and independently by
+comparing (inode, mtime) of every path under the library root before and after.
+
+    python -m bench.bench_libraries            # median of 3 runs, saves bench/results/libraries.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from sidecar.db import create_pool, migrate
+from sidecar.embedded import start_postgres
+from sidecar.jobs.catalog import default_registry
+from sidecar.jobs.executor import run_inline
+from sidecar.settings import Settings
+from tests.media_server_double import InMemoryMediaServer
+
+RESULTS = Path(__file__).parent / "results" / "libraries.json"
+SERVER_ROOT = "/srv/ai-picks"
+TARGET_SECONDS = 5.0
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    found = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            st = os.lstat(os.path.join(dirpath, name))
+            found[os.path.join(dirpath, name)] = (st.st_ino, st.st_mtime_ns)
+    return found
+
+
+async def _seed(pool: Any, media: Path, users: int, picks: int, movies: int) -> list[str]:
+    rng = random.Random(42)
+    (media / "movies").mkdir(parents=True)
+    movie_rows = []
+    for i in range(movies):
+        name = f"m{i:05d}.mkv"
+        (media / "movies" / name).write_bytes(b"")
+        movie_rows.append(
+            (
+                f"m{i:05d}",
+                f"Movie number {i}: a title – with ünicode 🎬",
+                1950 + i % 70,
+                "An overview long enough to look like one. " * 4,
+                ["Drama", "Thriller"],
+                ["Studio"],
+                {"tmdb": str(10_000 + i)},
+                str(10_000 + i),
+                f"tt{1_000_000 + i}",
+                f"/media/movies/{name}",
+            )
+        )
+    await pool.executemany(
+        """INSERT INTO movies (id, title, year, overview, genres, studios, provider_ids, tmdb_id, imdb_id,
+                               path, community_rating, runtime_ticks, content_hash)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 7.1, 66000000000, 'h')""",
+        movie_rows,
+    )
+    user_ids = [f"{u:032x}" for u in range(1, users + 1)]
+    await pool.executemany(
+        "INSERT INTO media_users (id, name, enabled) VALUES ($1, $2, true)",
+        [(uid, f"User {n}") for n, uid in enumerate(user_ids)],
+    )
+    rec_rows = []
+    for uid in user_ids:
+        for rank, idx in enumerate(rng.sample(range(movies), picks), start=1):
+            rec_rows.append((uid, f"m{idx:05d}", rank, 1.0 / rank, "Because you watched something similar."))
+    await pool.executemany(
+        """INSERT INTO movie_recommendations (user_id, movie_id, rank, score, breakdown, explanation)
+           VALUES ($1, $2, $3, $4, '{}', $5)""",
+        rec_rows,
+    )
+    return user_ids
+
+
+def _server(user_ids: list[str], local_root: Path) -> InMemoryMediaServer:
+    server = InMemoryMediaServer("jellyfin", host_path=lambda p: p.replace(SERVER_ROOT, str(local_root), 1))
+    server.add_library("Movies", "/media/movies")
+    for n, uid in enumerate(user_ids):
+        server.add_user(f"User {n}", user_id=uid, enable_all_folders=True)
+    return server
+
+
+async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="bench-libraries-"))
+    url, pg = start_postgres(work / "pg")
+    pool = None
+    try:
+        await migrate(url)
+        pool = await create_pool(url, max_size=4)
+        media = work / "media"
+        user_ids = await _seed(pool, media, users, picks, movies)
+        root = work / "libraries"
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=url,
+            data_dir=work / "data",
+            library_root=root,
+            library_server_root=SERVER_ROOT,
+            path_mappings={"/media": str(media)},
+            log_level="warning",
+        )
+        registry = default_registry()
+        cold, warm, warm_files, warm_touched, cold_results = [], [], [], [], []
+        cold_cpu, warm_cpu = [], []
+        for _ in range(runs):
+            shutil.rmtree(root, ignore_errors=True)
+            await pool.execute("TRUNCATE user_libraries")
+            server = _server(user_ids, root)
+            started, cpu = time.perf_counter(), time.process_time()
+            row = await run_inline(
+                pool, registry, settings, "sync-movie-libraries", resources={"media_server": server}
+            )
+            cold.append(time.perf_counter() - started)
+            cold_cpu.append(time.process_time() - cpu)
+            assert row["status"] == "completed", row["error"]
+            cold_results.append(row["result"])
+            before = _snapshot(root)
+            started, cpu = time.perf_counter(), time.process_time()
+            row = await run_inline(
+                pool, registry, settings, "sync-movie-libraries", resources={"media_server": server}
+            )
+            warm.append(time.perf_counter() - started)
+            warm_cpu.append(time.process_time() - cpu)
+            assert row["status"] == "completed", row["error"]
+            after = _snapshot(root)
+            warm_files.append(row["result"]["files_written"])
+            warm_touched.append(
+                sum(1 for p, s in after.items() if before.get(p) != s) + len(before.keys() - after)
+            )
+        result = cold_results[-1]
+        return {
+            "benchmark": "libraries",
+            "what": "sync-movie-libraries via run_inline, embedded PostgreSQL, in-memory media-server double, "
+            "symlink mode",
+            "users": users,
+            "picks_per_user": picks,
+            "movies": movies,
+            "runs": runs,
+            "cold_seconds_median": round(statistics.median(cold), 3),
+            "cold_seconds_all": [round(t, 3) for t in cold],
+            "cold_sidecar_cpu_seconds_median": round(statistics.median(cold_cpu), 3),
+            "load_average_1min_at_end": round(os.getloadavg()[0], 2),
+            "cold_entries_written": result["entries_written"],
+            "cold_files_written": result["files_written"],
+            "cold_libraries_created": result["libraries_created"],
+            "cold_policies_updated": result["policies_updated"],
+            "rerun_seconds_median": round(statistics.median(warm), 3),
+            "rerun_seconds_all": [round(t, 3) for t in warm],
+            "rerun_sidecar_cpu_seconds_median": round(statistics.median(warm_cpu), 3),
+            "rerun_files_written": max(warm_files),
+            "rerun_paths_touched": max(warm_touched),
+            "target_seconds": TARGET_SECONDS,
+            "meets_target": statistics.median(cold) < TARGET_SECONDS and max(warm_files) == 0,
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        }
+    finally:
+        if pool is not None:
+            await pool.close()
+        pg.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--picks", type=int, default=50)
+    parser.add_argument("--movies", type=int, default=2000)
+    args = parser.parse_args()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warnings and up
+    report = asyncio.run(_bench(args.runs, args.users, args.picks, args.movies))
+    rows = [
+        ("users x picks", f"{report['users']} x {report['picks_per_user']}"),
+        ("cold write, median s", f"{report['cold_seconds_median']} {report['cold_seconds_all']}"),
+        ("cold sidecar CPU s (user+sys), median", str(report["cold_sidecar_cpu_seconds_median"])),
+        (
+            "cold entries / files written",
+            f"{report['cold_entries_written']} / {report['cold_files_written']}",
+        ),
+        (
+            "libraries created / policies",
+            f"{report['cold_libraries_created']} / {report['cold_policies_updated']}",
+        ),
+        ("re-run, median s", f"{report['rerun_seconds_median']} {report['rerun_seconds_all']}"),
+        ("re-run sidecar CPU s, median", str(report["rerun_sidecar_cpu_seconds_median"])),
+        ("re-run files written (job)", str(report["rerun_files_written"])),
+        ("re-run paths touched (inode/mtime)", str(report["rerun_paths_touched"])),
+        (f"cold < {TARGET_SECONDS:g} s and re-run writes 0", str(report["meets_target"])),
+        ("peak RSS MiB", str(report["peak_rss_mib"])),
+        ("1-min load average at end (2 cores)", str(report["load_average_1min_at_end"])),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"saved {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

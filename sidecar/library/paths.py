@@ -1,0 +1,65 @@
+"""Where things are: confinement to the library root, and the two views of every path.
+
+The media server and the sidecar often run in different containers, so one file has two paths:
+the server's (stored in `movies.path`, and what a library location must be) and the sidecar's
+(what this process can open). `SIDECAR_PATH_MAPPINGS` translates server -> sidecar for movie files;
+`SIDECAR_LIBRARY_SERVER_ROOT` is the library root as the server sees it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+
+class UnsafePathError(Exception):
+    """A path that would leave the library root (symlinked parent, `..`, absolute name...)."""
+
+
+def confined(root: Path, path: Path) -> Path:
+    """`path` with its symlinks resolved, guaranteed inside `root` (itself resolved); else raise.
+
+    Called before every write and delete: a `users` folder replaced by a symlink to /etc, or a name
+    that slipped through sanitising, is refused rather than followed.
+    """
+    real_root = root.resolve()
+    real = path.resolve()
+    if real != real_root and not real.is_relative_to(real_root):
+        raise UnsafePathError(f"{path} resolves to {real}, outside the library root {real_root}")
+    return real
+
+
+def server_to_local(server_path: str, mappings: Mapping[str, str]) -> str:
+    """Translate a media-server path to this process's view with the longest matching prefix.
+
+    Prefixes match whole components only (`/media` maps `/media/x`, not `/mediax`). No mapping
+    = the same path (sidecar and server share the mount layout).
+    """
+    best: tuple[str, str] | None = None
+    for server_prefix, local_prefix in mappings.items():
+        prefix = server_prefix.rstrip("/\\")
+        if server_path == prefix or server_path.startswith((prefix + "/", prefix + "\\")):
+            if best is None or len(prefix) > len(best[0]):
+                best = (prefix, local_prefix.rstrip("/\\"))
+    if best is None:
+        return server_path
+    rest = server_path[len(best[0]) :].replace("\\", "/")
+    return best[1] + rest
+
+
+def join_server_path(server_root: str, *parts: str) -> str:
+    """Join components onto a server-side root, keeping its separator style (Windows servers)."""
+    separator = "\\" if "\\" in server_root and "/" not in server_root else "/"
+    return separator.join([server_root.rstrip("/\\"), *parts])
+
+
+def file_extension(server_path: str) -> str:
+    """The extension of a server path in either separator style (`.mkv`), or '' when it has none."""
+    name = server_path.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, ext = name.rpartition(".")
+    return f".{ext.lower()}" if dot and stem and ext and len(ext) <= 8 else ""
+
+
+def is_existing_file(local_path: str) -> bool:
+    return os.path.isfile(local_path)

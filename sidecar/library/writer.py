@@ -1,0 +1,239 @@
+"""Bring one user's library folder to a desired set of entries, touching only what differs.
+
+The desired state is a manifest: entry folder name -> files (bytes or a symlink target), each entry
+with a content hash. What is on disk is hashed the same way, straight from the files (so a hand edit
+or a half-finished earlier run is repaired, and no state file can drift from reality). Then:
+
+* unchanged entry: not touched at all (mtimes and inodes stay, the server sees nothing to rescan);
+* new entry: built under a hidden temporary name in the same directory, then renamed into place,
+  so the server never scans a half-written folder;
+* changed entry (same folder, other bytes): each differing file is written to a temporary name in
+  the entry folder and `os.replace`d over the old one; identical files stay as they are;
+* stale entry: removed (a symlink entry is unlinked, never followed).
+
+Files are not fsynced: a crash can at worst leave a temporary name or an old file, and the next run
+repairs both. Every path is checked to stay inside the library root before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sidecar.library.paths import UnsafePathError, confined
+
+TEMP_PREFIX = ".aipicks-tmp-"
+
+
+def check_component(name: str) -> str:
+    """Refuse anything that is not one plain path component (defence behind `sanitize_component`)."""
+    if (
+        not name
+        or name in (".", "..")
+        or "/" in name
+        or "\\" in name
+        or "\0" in name
+        or name.startswith(TEMP_PREFIX)
+        or len(name.encode("utf-8")) > 255
+    ):
+        raise UnsafePathError(f"refusing unsafe file name {name!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class EntryFile:
+    """One file of an entry: regular file `content`, or a symlink to `link_target`."""
+
+    name: str
+    content: bytes | None = None
+    link_target: str | None = None
+
+    def __post_init__(self) -> None:
+        check_component(self.name)
+        if (self.content is None) == (self.link_target is None):
+            raise ValueError(f"{self.name}: give exactly one of content and link_target")
+
+    def digest(self) -> str:
+        if self.link_target is not None:
+            return f"L\0{self.name}\0{self.link_target}"
+        assert self.content is not None
+        return f"F\0{self.name}\0{hashlib.sha256(self.content).hexdigest()}"
+
+
+@dataclass(frozen=True)
+class DesiredEntry:
+    folder: str
+    files: tuple[EntryFile, ...]
+
+    def __post_init__(self) -> None:
+        check_component(self.folder)
+        names = [f.name for f in self.files]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.folder}: two files share a name")
+
+    @property
+    def content_hash(self) -> str:
+        return _hash_digests(f.digest() for f in self.files)
+
+
+@dataclass
+class FolderStats:
+    written: int = 0  # entries created or changed
+    unchanged: int = 0
+    removed: int = 0
+    files_written: int = 0
+    written_names: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.written > 0 or self.removed > 0
+
+
+def _hash_digests(digests: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(digests)).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def manifest_hash(entries: Sequence[DesiredEntry]) -> str:
+    """One hash for a whole library state (stored per user; equal hashes = equal folders)."""
+    return _hash_digests(f"{e.folder}\0{e.content_hash}" for e in entries)
+
+
+def ensure_directory(root: Path, *parts: str) -> Path:
+    """mkdir `root/parts...` one component at a time, checking after each that it is still inside
+    `root` (a pre-planted symlink to elsewhere is refused, not followed). Returns the resolved path."""
+    current = root.resolve()
+    for part in parts:
+        check_component(part)
+        candidate = current / part
+        candidate.mkdir(exist_ok=True)
+        current = confined(root, candidate)
+        if not current.is_dir():
+            raise UnsafePathError(f"{candidate} is not a directory")
+    return current
+
+
+def _disk_digest(path: Path, entry: os.DirEntry[str]) -> str:
+    if entry.is_symlink():
+        return f"L\0{entry.name}\0{os.readlink(path / entry.name)}"
+    if entry.is_file(follow_symlinks=False):
+        with open(path / entry.name, "rb") as handle:
+            return f"F\0{entry.name}\0{hashlib.file_digest(handle, 'sha256').hexdigest()}"
+    return f"X\0{entry.name}"  # a directory or device where a file belongs: never equal to a wanted file
+
+
+def _disk_files(folder: Path) -> dict[str, str]:
+    """name -> digest of what an entry folder holds, clearing leftovers of interrupted writes."""
+    found: dict[str, str] = {}
+    with os.scandir(folder) as scan:
+        for item in scan:
+            if item.name.startswith(TEMP_PREFIX):
+                _remove(folder / item.name)
+                continue
+            found[item.name] = _disk_digest(folder, item)
+    return found
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path)
+
+
+def _temp_name() -> str:
+    return f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+
+
+def _create_file(path: Path, spec: EntryFile) -> None:
+    if spec.link_target is not None:
+        os.symlink(spec.link_target, path)
+    else:
+        assert spec.content is not None
+        with open(path, "xb") as handle:
+            handle.write(spec.content)
+
+
+def _write_file(directory: Path, spec: EntryFile) -> None:
+    """Create `spec` under a temporary name in `directory`, then rename it over its own name."""
+    temp = directory / _temp_name()
+    _create_file(temp, spec)
+    os.replace(temp, directory / spec.name)
+
+
+def _create_entry(folder: Path, entry: DesiredEntry) -> int:
+    temp_dir = folder / _temp_name()
+    temp_dir.mkdir()
+    try:
+        for spec in entry.files:  # final names at once: the folder itself is still hidden
+            _create_file(temp_dir / spec.name, spec)
+        os.rename(temp_dir, folder / entry.folder)
+    except BaseException:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
+    return len(entry.files)
+
+
+def _update_entry(entry_dir: Path, entry: DesiredEntry, on_disk: dict[str, str]) -> int:
+    written = 0
+    wanted = {spec.name for spec in entry.files}
+    for spec in entry.files:
+        current = on_disk.get(spec.name)
+        if current == spec.digest():
+            continue
+        if current is not None and current.startswith("X\0"):
+            _remove(entry_dir / spec.name)  # os.replace cannot replace a directory with a file
+        _write_file(entry_dir, spec)
+        written += 1
+    for name in on_disk.keys() - wanted:
+        _remove(entry_dir / name)
+    return written
+
+
+def sync_folder(root: Path, folder: Path, entries: Sequence[DesiredEntry]) -> FolderStats:
+    """Make `folder` (an existing directory inside `root`) hold exactly `entries`.
+
+    Hidden names (dot files) other than this module's temporary ones are left alone: they are not
+    entries, and the media server ignores them.
+    """
+    real_folder = confined(root, folder)
+    if real_folder == root.resolve():
+        raise UnsafePathError("refusing to manage the library root itself as a user folder")
+    desired = {entry.folder: entry for entry in entries}
+    if len(desired) != len(entries):
+        raise ValueError("two entries share a folder name")
+    stats = FolderStats()
+
+    existing: dict[str, os.DirEntry[str]] = {}
+    with os.scandir(real_folder) as scan:
+        for item in scan:
+            if item.name.startswith(TEMP_PREFIX):
+                _remove(real_folder / item.name)
+            elif not item.name.startswith("."):
+                existing[item.name] = item
+
+    for name in existing:
+        if name not in desired:
+            _remove(real_folder / name)
+            stats.removed += 1
+
+    for name, entry in desired.items():
+        item = existing.get(name)
+        if item is not None and item.is_dir(follow_symlinks=False):
+            entry_dir = real_folder / name
+            on_disk = _disk_files(entry_dir)
+            if _hash_digests(on_disk.values()) == entry.content_hash:
+                stats.unchanged += 1
+                continue
+            stats.files_written += _update_entry(entry_dir, entry, on_disk)
+        else:
+            if item is not None:  # a file or symlink squatting on the entry's name
+                _remove(real_folder / name)
+            stats.files_written += _create_entry(real_folder, entry)
+        stats.written += 1
+        stats.written_names.append(name)
+    return stats

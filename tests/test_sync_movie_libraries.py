@@ -1,0 +1,563 @@
+"""sync-movie-libraries end to end: real Postgres, real filesystem, the in-memory media-server double."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from sidecar.mediaserver.base import MediaServerAuthError, ServerKind
+from sidecar.settings import Settings
+from tests.media_server_double import InMemoryMediaServer
+
+SERVER_ROOT = "/srv/ai-picks"  # the library root as the media server sees it
+
+
+# --- data set-up with plain SQL ------------------------------------------------------------------------
+async def add_user(
+    db: asyncpg.Pool, user_id: str, name: str, *, enabled: bool = True, disabled: bool = False
+) -> None:
+    await db.execute(
+        "INSERT INTO media_users (id, name, enabled, is_disabled) VALUES ($1, $2, $3, $4)",
+        user_id,
+        name,
+        enabled,
+        disabled,
+    )
+
+
+async def add_movie(db: asyncpg.Pool, media: Path, movie_id: str, title: str, year: int | None = 2000) -> str:
+    """A movie whose file really exists under `media` (server path /media/...)."""
+    file_name = f"{movie_id}.mkv"
+    (media / "movies").mkdir(parents=True, exist_ok=True)
+    (media / "movies" / file_name).write_bytes(b"video")
+    server_path = f"/media/movies/{file_name}"
+    await db.execute(
+        """INSERT INTO movies (id, title, original_title, year, overview, genres, studios, community_rating,
+                               official_rating, runtime_ticks, provider_ids, tmdb_id, imdb_id, path, content_hash)
+           VALUES ($1, $2, $2, $3, $4, $5, $6, 7.5, 'PG-13', 72000000000, $7, $8, $9, $10, 'h')""",
+        movie_id,
+        title,
+        year,
+        f"Overview of {title}",
+        ["Drama", "Comedy"],
+        ["Studio A"],
+        {"tmdb": f"9{movie_id[-3:]}"},
+        f"9{movie_id[-3:]}",
+        f"tt{movie_id[-3:]}",
+        server_path,
+    )
+    return server_path
+
+
+async def set_picks(
+    db: asyncpg.Pool, user_id: str, movie_ids: list[str], explanation: str | None = None
+) -> None:
+    """Replace the user's picks: rank = position in `movie_ids`."""
+    await db.execute("DELETE FROM movie_recommendations WHERE user_id = $1", user_id)
+    for rank, movie_id in enumerate(movie_ids, start=1):
+        await db.execute(
+            """INSERT INTO movie_recommendations (user_id, movie_id, rank, score, breakdown, explanation)
+               VALUES ($1, $2, $3, $4, '{}', $5)""",
+            user_id,
+            movie_id,
+            rank,
+            1.0 / rank,
+            explanation,
+        )
+
+
+# --- fixtures ---------------------------------------------------------------------------------------
+@pytest.fixture
+def media(tmp_path: Path) -> Path:
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def lib_settings(settings: Settings, tmp_path: Path, media: Path) -> Settings:
+    return settings.model_copy(
+        update={
+            "library_root": tmp_path / "libraries",
+            "library_server_root": SERVER_ROOT,
+            "path_mappings": {"/media": str(media)},
+        }
+    )
+
+
+def make_server(kind: ServerKind, settings: Settings) -> InMemoryMediaServer:
+    local_root = str(settings.resolved_library_root)
+    return InMemoryMediaServer(kind, host_path=lambda p: p.replace(SERVER_ROOT, local_root, 1))
+
+
+def user_folder(settings: Settings, folder: str) -> Path:
+    return settings.resolved_library_root / "users" / folder / "ai-movies"
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    result = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            st = path.lstat()
+            result[str(path.relative_to(folder))] = (st.st_ino, st.st_mtime_ns)
+    return result
+
+
+async def run_libraries(run_job: Any, settings: Settings, server: Any, **kwargs: Any) -> dict[str, Any]:
+    resources = {"media_server": server} if server is not None else {}
+    row = await run_job("sync-movie-libraries", settings=settings, resources=resources, **kwargs)
+    assert row["status"] == "completed", row["error"]
+    return row["result"]
+
+
+# --- tests ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["jellyfin", "emby"])
+async def test_layout_symlinks_nfo_and_private_libraries(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, kind: ServerKind
+) -> None:
+    server = make_server(kind, lib_settings)
+    movies_lib = server.add_library("Movies", "/media/movies")
+    alice = server.add_user("Alice", enable_all_folders=True)
+    bob = server.add_user("Bob", enable_all_folders=False, enabled_folders=[movies_lib.guid])
+    carol = server.add_user("Carol", enable_all_folders=True)  # on the server, no AI Picks
+    await add_user(db, alice, "Alice")
+    await add_user(db, bob, "Bob")
+    await add_user(db, carol, "Carol", enabled=False)
+    paths = {
+        m: await add_movie(db, media, m, f"Film {m}", 1990 + i)
+        for i, m in enumerate(["m001", "m002", "m003"])
+    }
+    await set_picks(db, alice, ["m002", "m001", "m003"], explanation="Because you liked Film m009.")
+    await set_picks(db, bob, ["m003"])
+
+    result = await run_libraries(run_job, lib_settings, server)
+
+    assert result["users"] == 2
+    assert result["entries_written"] == 4 and result["entries_unchanged"] == 0
+    assert result["libraries_created"] == 2 and result["failed"] == 0
+    folder = user_folder(lib_settings, "Alice")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "01 - Film m002 (1991)",
+        "02 - Film m001 (1990)",
+        "03 - Film m003 (1992)",
+    ]
+    entry = folder / "01 - Film m002 (1991)"
+    assert sorted(p.name for p in entry.iterdir()) == ["Film m002 (1991).mkv", "Film m002 (1991).nfo"]
+    link = entry / "Film m002 (1991).mkv"
+    assert link.is_symlink() and os.readlink(link) == paths["m002"]  # the server's path, not the mapped one
+    nfo = ET.parse(entry / "Film m002 (1991).nfo").getroot()
+    assert nfo.findtext("sorttitle") == "01 Film m002"
+    assert nfo.findtext("plot", "").startswith("Because you liked Film m009.")
+    assert nfo.find("uniqueid[@type='tmdb']").text == "9002"  # type: ignore[union-attr]
+    assert nfo.findtext("runtime") == "120"
+
+    alice_lib = "AI Picks – Movies (Alice)"
+    bob_lib = "AI Picks – Movies (Bob)"
+    assert sorted(server.created) == [alice_lib, bob_lib]
+    libs = {lib.name: lib for lib in await server.list_libraries()}
+    assert libs[alice_lib].locations == (f"{SERVER_ROOT}/users/Alice/ai-movies",)
+    assert server.visible_libraries(alice) == {"Movies", alice_lib}
+    assert server.visible_libraries(bob) == {"Movies", bob_lib}
+    assert server.visible_libraries(carol) == {"Movies"}
+    assert server.policy(alice)["EnableAllFolders"] is False
+    assert sorted(server.refreshed) == sorted([libs[alice_lib].item_id, libs[bob_lib].item_id])
+    assert movies_lib.item_id not in server.refreshed
+
+    row = await db.fetchrow("SELECT * FROM user_libraries WHERE user_id = $1", alice)
+    assert row["library_id"] == libs[alice_lib].id and row["library_guid"] == libs[alice_lib].guid
+    assert row["entries"] == 3 and row["manifest_hash"] and row["last_synced_at"] is not None
+
+    # a second run with nothing changed: no library, no policy write, no scan, no file
+    server.refreshed.clear()
+    writes_before = len(server.policy_writes)
+    again = await run_libraries(run_job, lib_settings, server)
+    assert again["entries_written"] == 0 and again["entries_unchanged"] == 4 and again["files_written"] == 0
+    assert (
+        again["libraries_created"] == 0 and again["policies_updated"] == 0 and again["scans_requested"] == 0
+    )
+    assert sorted(server.created) == [alice_lib, bob_lib]
+    assert len(server.policy_writes) == writes_before
+    assert server.refreshed == []
+
+
+async def test_rank_change_rewrites_only_the_moved_entries(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    server = make_server("jellyfin", lib_settings)
+    alice = server.add_user("Alice")
+    bob = server.add_user("Bob")
+    await add_user(db, alice, "Alice")
+    await add_user(db, bob, "Bob")
+    ids = [f"m{i:03d}" for i in range(1, 6)]
+    for m in ids:
+        await add_movie(db, media, m, f"Film {m}")
+    await set_picks(db, alice, ids)
+    await set_picks(db, bob, ids[:2])
+    await run_libraries(run_job, lib_settings, server)
+    alice_dir, bob_dir = user_folder(lib_settings, "Alice"), user_folder(lib_settings, "Bob")
+    before_alice, before_bob = snapshot(alice_dir), snapshot(bob_dir)
+    server.refreshed.clear()
+
+    await set_picks(db, alice, ["m001", "m003", "m002", "m004", "m005"])  # swap ranks 2 and 3
+    result = await run_libraries(run_job, lib_settings, server, scope={"user_ids": [alice, bob]})
+
+    assert result["entries_written"] == 2 and result["entries_removed"] == 2
+    assert result["entries_unchanged"] == 3 + 2
+    assert result["files_written"] == 4
+    after = snapshot(alice_dir)
+    for path, state in before_alice.items():
+        if path.startswith(("01 - ", "04 - ", "05 - ")):
+            assert after[path] == state, f"{path} was touched"
+    assert "02 - Film m003 (2000)" in after and "02 - Film m002 (2000)" not in after
+    assert snapshot(bob_dir) == before_bob
+    alice_lib = next(lib for lib in await server.list_libraries() if lib.name.endswith("(Alice)"))
+    assert server.refreshed == [alice_lib.item_id]  # only the changed library is rescanned
+    assert result["libraries_created"] == 0
+
+
+async def test_stale_entries_removed_and_gone_picks_leave_an_empty_library(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    server = make_server("jellyfin", lib_settings)
+    alice = server.add_user("Alice")
+    bob = server.add_user("Bob")
+    await add_user(db, alice, "Alice")
+    await add_user(db, bob, "Bob")
+    for m in ("m001", "m002", "m003"):
+        await add_movie(db, media, m, f"Film {m}")
+    await set_picks(db, alice, ["m001", "m002", "m003"])
+    await set_picks(db, bob, ["m001"])
+    await run_libraries(run_job, lib_settings, server)
+
+    await set_picks(db, alice, ["m001", "m002"])
+    await set_picks(db, bob, [])
+    result = await run_libraries(run_job, lib_settings, server)
+
+    assert result["entries_removed"] == 2
+    assert sorted(p.name for p in user_folder(lib_settings, "Alice").iterdir()) == [
+        "01 - Film m001 (2000)",
+        "02 - Film m002 (2000)",
+    ]
+    bob_dir = user_folder(lib_settings, "Bob")
+    assert bob_dir.is_dir() and list(bob_dir.iterdir()) == []
+    assert any(lib.name.endswith("(Bob)") for lib in await server.list_libraries())
+    assert await db.fetchval("SELECT entries FROM user_libraries WHERE user_id = $1", bob) == 0
+
+
+async def test_user_no_longer_enabled_gets_an_empty_library(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    await add_user(db, "u1", "Dora")
+    await add_movie(db, media, "m001", "Film")
+    await set_picks(db, "u1", ["m001"])
+    await run_libraries(run_job, lib_settings, None)
+    assert len(list(user_folder(lib_settings, "Dora").iterdir())) == 1
+    await db.execute("UPDATE media_users SET enabled = false WHERE id = 'u1'")
+    result = await run_libraries(run_job, lib_settings, None)
+    assert result["entries_removed"] == 1
+    assert list(user_folder(lib_settings, "Dora").iterdir()) == []
+
+
+async def test_enabled_user_without_picks_gets_no_folder(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings
+) -> None:
+    await add_user(db, "u1", "Newcomer")
+    result = await run_libraries(run_job, lib_settings, None)
+    assert result["users_skipped"] == 1 and result["users"] == 0
+    assert not (lib_settings.resolved_library_root / "users" / "Newcomer").exists()
+
+
+async def test_strm_mode_with_stream_url_and_with_server_path(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    await add_user(db, "u1", "Eve")
+    server_path = await add_movie(db, media, "m042", "Answer", 1984)
+    await set_picks(db, "u1", ["m042"])
+    url_settings = lib_settings.model_copy(
+        update={
+            "library_mode": "strm",
+            "strm_url_template": "http://jellyfin:8096/Videos/{item_id}/stream?static=true&ApiKey={api_key}",
+            "media_server_api_key": "k3y",
+        }
+    )
+    from pydantic import SecretStr
+
+    url_settings = url_settings.model_copy(update={"media_server_api_key": SecretStr("k3y")})
+    await run_libraries(run_job, url_settings, None)
+    entry = user_folder(lib_settings, "Eve") / "01 - Answer (1984)"
+    assert sorted(p.name for p in entry.iterdir()) == ["Answer (1984).nfo", "Answer (1984).strm"]
+    strm = entry / "Answer (1984).strm"
+    assert not strm.is_symlink()
+    assert strm.read_text().splitlines() == ["http://jellyfin:8096/Videos/m042/stream?static=true&ApiKey=k3y"]
+
+    path_settings = lib_settings.model_copy(update={"library_mode": "strm", "strm_url_template": None})
+    result = await run_libraries(run_job, path_settings, None)
+    assert result["entries_written"] == 1 and result["files_written"] == 1  # the NFO is unchanged
+    assert strm.read_text().splitlines() == [server_path]
+
+    link_result = await run_libraries(run_job, lib_settings, None)  # back to symlinks
+    assert link_result["entries_written"] == 1
+    assert sorted(p.name for p in entry.iterdir()) == ["Answer (1984).mkv", "Answer (1984).nfo"]
+
+
+async def test_hostile_titles_stay_inside_the_user_folder(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    await add_user(db, "u1", "../../Mallory/")
+    titles = {
+        "m001": "AC/DC: Let There Be Rock",
+        "m002": "..",
+        "m003": '"Quoted" <title> | what?',
+        "m004": "Émilie 🎬 千と千尋",
+        "m005": "Very long " * 60,
+        "m006": "../../../../etc/passwd",
+    }
+    for m, title in titles.items():
+        await add_movie(db, media, m, title)
+    await set_picks(db, "u1", list(titles))
+    result = await run_libraries(run_job, lib_settings, None)
+    assert result["entries_written"] == 6 and result["failed"] == 0
+
+    root = lib_settings.resolved_library_root.resolve()
+    users = list((root / "users").iterdir())
+    assert [u.name for u in users] == ["Mallory"]
+    folder = users[0] / "ai-movies"
+    names = sorted(p.name for p in folder.iterdir())
+    assert len(names) == 6
+    assert "04 - Émilie 🎬 千と千尋 (2000)" in names
+    assert "01 - AC-DC - Let There Be Rock (2000)" in names
+    for path in root.rglob("*"):
+        assert path.resolve(strict=False).is_relative_to(root) or path.is_symlink()
+        assert len(path.name.encode()) <= 200
+    assert {p.name for p in root.iterdir()} == {"users"}
+    for entry in folder.iterdir():
+        nfos = list(entry.glob("*.nfo"))
+        assert len(nfos) == 1
+        ET.parse(nfos[0])
+
+
+async def test_missing_file_is_skipped_and_ranks_stay_consecutive(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    await add_user(db, "u1", "Finn")
+    for m in ("m001", "m002", "m003"):
+        await add_movie(db, media, m, f"Film {m}")
+    (media / "movies" / "m002.mkv").unlink()
+    await set_picks(db, "u1", ["m001", "m002", "m003"])
+    result = await run_libraries(run_job, lib_settings, None)
+    assert result["picks_skipped"] == 1
+    assert sorted(p.name for p in user_folder(lib_settings, "Finn").iterdir()) == [
+        "01 - Film m001 (2000)",
+        "02 - Film m003 (2000)",
+    ]
+    logs = await db.fetch("SELECT message FROM job_run_logs WHERE level = 'warning'")
+    assert any("SIDECAR_PATH_MAPPINGS" in r["message"] for r in logs)
+
+
+async def test_library_deleted_on_the_server_is_recreated(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    server = make_server("emby", lib_settings)
+    alice = server.add_user("Alice")
+    await add_user(db, alice, "Alice")
+    await add_movie(db, media, "m001", "Film")
+    await set_picks(db, alice, ["m001"])
+    await run_libraries(run_job, lib_settings, server)
+    name = "AI Picks – Movies (Alice)"
+    old_id = await db.fetchval("SELECT library_id FROM user_libraries WHERE user_id = $1", alice)
+    server.delete_library(name)
+    server.refreshed.clear()
+
+    result = await run_libraries(run_job, lib_settings, server)
+
+    assert result["libraries_created"] == 1 and result["libraries_recreated"] == 1
+    libs = [lib for lib in await server.list_libraries() if lib.name == name]
+    assert len(libs) == 1 and libs[0].id != old_id  # same name, not "Name2"
+    assert await db.fetchval("SELECT library_id FROM user_libraries WHERE user_id = $1", alice) == libs[0].id
+    assert server.refreshed == [libs[0].item_id]
+    assert server.visible_libraries(alice) == {name}
+
+
+async def test_existing_library_with_our_name_is_adopted_not_duplicated(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    server = make_server("jellyfin", lib_settings)
+    alice = server.add_user("Alice")
+    await add_user(db, alice, "Alice")
+    await add_movie(db, media, "m001", "Film")
+    await set_picks(db, alice, ["m001"])
+    (lib_settings.resolved_library_root / "users" / "Alice" / "ai-movies").mkdir(parents=True)
+    existing = server.add_library("AI Picks – Movies (Alice)", f"{SERVER_ROOT}/users/Alice/ai-movies")
+    result = await run_libraries(run_job, lib_settings, server)
+    assert result["libraries_created"] == 0
+    assert [lib.name for lib in await server.list_libraries()] == ["AI Picks – Movies (Alice)"]
+    assert await db.fetchval("SELECT library_id FROM user_libraries") == existing.id
+
+
+async def test_one_users_failure_is_counted_and_the_others_go_on(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    server = make_server("jellyfin", lib_settings)
+    alice = server.add_user("Alice")
+    bob = server.add_user("Bob")
+    server.add_library("AI Picks – Movies (Alice)", "/media/someone-elses")  # name taken, other folder
+    await add_user(db, alice, "Alice")
+    await add_user(db, bob, "Bob")
+    await add_movie(db, media, "m001", "Film")
+    await set_picks(db, alice, ["m001"])
+    await set_picks(db, bob, ["m001"])
+    row = await run_job("sync-movie-libraries", settings=lib_settings, resources={"media_server": server})
+    assert row["status"] == "completed"
+    assert row["result"]["failed"] == 1 and row["result"]["libraries_created"] == 1
+    assert row["items_failed"] == 1 and row["items_processed"] == 2
+    assert server.created == ["AI Picks – Movies (Bob)"]
+    logs = await db.fetch(
+        "SELECT message FROM job_run_logs WHERE run_id = $1 AND level = 'warning'", row["id"]
+    )
+    assert any("SIDECAR_LIBRARY_NAME_TEMPLATE" in r["message"] for r in logs)
+
+
+async def test_scoped_run_touches_only_those_users(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    await add_user(db, "u1", "Gil")
+    await add_user(db, "u2", "Hana")
+    await add_movie(db, media, "m001", "Film")
+    await set_picks(db, "u1", ["m001"])
+    await set_picks(db, "u2", ["m001"])
+    result = await run_libraries(run_job, lib_settings, None, scope={"user_ids": ["u2"]})
+    assert result["users"] == 1
+    assert user_folder(lib_settings, "Hana").is_dir()
+    assert not (lib_settings.resolved_library_root / "users" / "Gil").exists()
+
+
+async def test_two_users_with_the_same_folder_name_get_distinct_folders(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    await add_user(db, "aaaa0001", "Sam/Max")
+    await add_user(db, "bbbb0002", "Sam:Max")
+    await add_movie(db, media, "m001", "Film")
+    await set_picks(db, "aaaa0001", ["m001"])
+    await set_picks(db, "bbbb0002", ["m001"])
+    await run_libraries(run_job, lib_settings, None)
+    folders = sorted(p.name for p in (lib_settings.resolved_library_root / "users").iterdir())
+    assert folders == ["Sam - Max", "Sam-Max"]
+    # and names stay put on the next run even when someone new takes a colliding name
+    await add_user(db, "cccc0003", "sam-max")
+    await set_picks(db, "cccc0003", ["m001"])
+    await run_libraries(run_job, lib_settings, None)
+    folders = sorted(p.name for p in (lib_settings.resolved_library_root / "users").iterdir())
+    assert folders == ["Sam - Max", "Sam-Max", "sam-max-cccc0003"]
+
+
+async def test_unwritable_root_fails_with_a_clear_error(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the root should be")
+    bad = lib_settings.model_copy(update={"library_root": blocker / "libraries"})
+    row = await run_job("sync-movie-libraries", settings=bad, resources={})
+    assert row["status"] == "failed"
+    assert "SIDECAR_LIBRARY_ROOT" in row["error"] and str(blocker / "libraries") in row["error"]
+
+
+async def test_cancel_between_users_still_hides_a_new_library_from_others(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    class CancelAfterFirstScan(InMemoryMediaServer):
+        async def refresh_library(self, library: Any) -> None:
+            await super().refresh_library(library)
+            await db.execute("UPDATE job_runs SET cancel_requested = true WHERE status = 'running'")
+            await asyncio.sleep(1.0)  # the executor's watcher polls every 0.5 s
+
+    local_root = str(lib_settings.resolved_library_root)
+    server = CancelAfterFirstScan("jellyfin", host_path=lambda p: p.replace(SERVER_ROOT, local_root, 1))
+    alice = server.add_user("Alice", user_id="a" * 32)
+    bob = server.add_user("Bob", user_id="b" * 32)
+    carol = server.add_user("Carol", enable_all_folders=True)
+    await add_user(db, alice, "Alice")
+    await add_user(db, bob, "Bob")
+    await add_movie(db, media, "m001", "Film")
+    await set_picks(db, alice, ["m001"])
+    await set_picks(db, bob, ["m001"])
+
+    row = await run_job("sync-movie-libraries", settings=lib_settings, resources={"media_server": server})
+
+    assert row["status"] == "cancelled"
+    assert server.created == ["AI Picks – Movies (Alice)"]  # users run in id order: alice first
+    assert not (lib_settings.resolved_library_root / "users" / "Bob").exists()
+    assert server.visible_libraries(carol) == set()
+    assert server.visible_libraries(bob) == set()
+    assert server.visible_libraries(alice) == {"AI Picks – Movies (Alice)"}
+
+
+async def test_item_scope_syncs_the_users_whose_picks_hold_those_movies(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    await add_user(db, "u1", "Ivy")
+    await add_user(db, "u2", "Jon")
+    await add_movie(db, media, "m001", "One")
+    await add_movie(db, media, "m002", "Two")
+    await set_picks(db, "u1", ["m001"])
+    await set_picks(db, "u2", ["m002"])
+    result = await run_libraries(run_job, lib_settings, None, scope={"item_ids": ["m002"]})
+    assert result["users"] == 1
+    assert user_folder(lib_settings, "Jon").is_dir()
+    assert not (lib_settings.resolved_library_root / "users" / "Ivy").exists()
+
+
+async def test_disabled_users_deleted_library_is_not_recreated(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    server = make_server("jellyfin", lib_settings)
+    kim = server.add_user("Kim")
+    await add_user(db, kim, "Kim")
+    await add_movie(db, media, "m001", "One")
+    await set_picks(db, kim, ["m001"])
+    await run_libraries(run_job, lib_settings, server)
+    await db.execute("UPDATE media_users SET enabled = false")
+    server.delete_library("AI Picks – Movies (Kim)")
+    result = await run_libraries(run_job, lib_settings, server)
+    assert result["libraries_created"] == 0 and result["entries_removed"] == 1
+    assert await server.list_libraries() == []
+
+
+async def test_library_path_unknown_to_the_server_names_the_setting(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    server = InMemoryMediaServer("jellyfin")  # the server host cannot see /srv/ai-picks at all
+    lou = server.add_user("Lou")
+    await add_user(db, lou, "Lou")
+    await add_movie(db, media, "m001", "One")
+    await set_picks(db, lou, ["m001"])
+    row = await run_job("sync-movie-libraries", settings=lib_settings, resources={"media_server": server})
+    assert row["status"] == "completed" and row["result"]["failed"] == 1
+    assert user_folder(lib_settings, "Lou").is_dir()  # the folder is written all the same
+    logs = await db.fetch(
+        "SELECT message FROM job_run_logs WHERE run_id = $1 AND level = 'warning'", row["id"]
+    )
+    assert any("SIDECAR_LIBRARY_SERVER_ROOT" in r["message"] for r in logs)
+
+
+async def test_rejected_api_key_fails_the_run_at_once(
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+) -> None:
+    class RejectingServer(InMemoryMediaServer):
+        async def create_library(self, name: str, path: str) -> Any:
+            raise MediaServerAuthError("HTTP 401")
+
+    server = RejectingServer("jellyfin")
+    for user_id, name in (("u1", "Max"), ("u2", "Nia")):
+        await add_user(db, user_id, name)
+    await add_movie(db, media, "m001", "One")
+    await set_picks(db, "u1", ["m001"])
+    await set_picks(db, "u2", ["m001"])
+    row = await run_job("sync-movie-libraries", settings=lib_settings, resources={"media_server": server})
+    assert row["status"] == "failed"
+    assert "SIDECAR_MEDIA_SERVER_API_KEY" in row["error"]
+    assert row["items_processed"] == 0  # stopped at the first user, not once per user
