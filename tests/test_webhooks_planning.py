@@ -74,7 +74,7 @@ async def test_stored_but_unplanned_events_are_planned_by_the_sweep(
 
     queue = JobQueue(db, None, settings.queue_name)
     replanned = await planner.replan_unplanned(
-        db, queue, CoalescingSubmitter(), settings, older_than_seconds=0
+        db, queue, planner.new_submitter(), settings, older_than_seconds=0
     )
     assert replanned == 1
     [run] = await queued_runs(db, "sync-movie-watch-history")
@@ -82,7 +82,8 @@ async def test_stored_but_unplanned_events_are_planned_by_the_sweep(
     row = await db.fetchrow("SELECT status, planned_run_ids FROM webhook_events WHERE id = $1", stored.id)
     assert (row["status"], row["planned_run_ids"]) == ("planned", [run["id"]])
     assert (
-        await planner.replan_unplanned(db, queue, CoalescingSubmitter(), settings, older_than_seconds=0) == 0
+        await planner.replan_unplanned(db, queue, planner.new_submitter(), settings, older_than_seconds=0)
+        == 0
     )
     assert len(await stored_events(db)) == 2
 

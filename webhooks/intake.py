@@ -49,8 +49,7 @@ async def take_in(
     if decision.ignored is not None:
         return Outcome(stored.id, ignored=decision.ignored)
     try:
-        runs = await planner.queue_work(queue, submitter, settings, decision.work)
-        await store.mark_planned(db, stored.id, [run.run_id for run in runs])
+        runs = await planner.queue_work(queue, submitter, settings, decision.work, stored.id)
     except (asyncpg.PostgresError, OSError) as exc:
         log.error(
             "webhook event stored but its runs could not be queued yet; the replan sweep will retry",

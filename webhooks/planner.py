@@ -63,6 +63,12 @@ class PlannedRun:
     not_before: dt.datetime | None
 
 
+def new_submitter() -> CoalescingSubmitter:
+    """The submitter for webhook work: it records each run on the events that joined it. One per
+    process (the web app keeps it under `routes.SUBMITTER`; a sweep may make its own)."""
+    return CoalescingSubmitter(after_submit=store.record_planned)
+
+
 def decide(event: WebhookEvent) -> Decision:
     """What this event asks for, from the event alone (the own-library check needs the database)."""
     if event.event == ev.UNKNOWN:
@@ -97,13 +103,16 @@ async def queue_work(
     submitter: CoalescingSubmitter,
     settings: Settings,
     work: tuple[PlannedWork, ...],
+    event_id: uuid.UUID | None = None,
 ) -> list[PlannedRun]:
-    """Submit each planned job (joining its queued run) with the debounce as `not_before`."""
+    """Submit each planned job (joining its queued run) with the debounce as `not_before`.
+
+    With `event_id`, the submitter records the run on the stored event (once per coalesced batch)."""
     not_before = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=settings.webhook_debounce_seconds)
     planned = []
     for item in work:
         row = await submitter.submit(
-            queue, item.job, trigger="webhook", scope=item.scope, not_before=not_before
+            queue, item.job, trigger="webhook", scope=item.scope, not_before=not_before, tag=event_id
         )
         planned.append(PlannedRun(item.job, row["id"], row["not_before"]))
     return planned
@@ -122,8 +131,10 @@ async def replan_unplanned(
     count = 0
     for row in await store.unplanned_events(db, older_than_seconds=older_than_seconds):
         decision = decide(store.event_from_row(row))
-        runs = await queue_work(queue, submitter, settings, decision.work) if decision.work else []
-        await store.mark_planned(db, row["id"], [run.run_id for run in runs])
+        if decision.work:
+            await queue_work(queue, submitter, settings, decision.work, row["id"])
+        else:
+            await store.mark_planned_without_runs(db, row["id"])
         count += 1
     if count:
         log.info("queued the runs of webhook events that were stored but not planned", events=count)

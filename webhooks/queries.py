@@ -29,9 +29,19 @@ FROM webhook_events WHERE dedupe_key = $18
 RETURNING id
 """
 
+# For writes that can be redone after a crash: commit without waiting for the WAL flush.
+RELAXED_COMMIT = "SET LOCAL synchronous_commit = off"
+
+# The events of one coalesced submit joined run $2.
 MARK_PLANNED = """
-UPDATE webhook_events SET status = 'planned', planned_run_ids = $2, planned_at = now()
-WHERE id = $1
+UPDATE webhook_events
+SET status = 'planned', planned_run_ids = array_append(planned_run_ids, $2), planned_at = now()
+WHERE id = ANY($1::uuid[]) AND NOT ($2 = ANY(planned_run_ids))
+"""
+
+# An event whose plan needs no run at all (re-planned after its decision changed).
+MARK_PLANNED_WITHOUT_RUNS = """
+UPDATE webhook_events SET status = 'planned', planned_at = now() WHERE id = $1
 """
 
 # Events stored but never planned (the process stopped between insert and plan), oldest first.

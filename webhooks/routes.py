@@ -25,6 +25,7 @@ from webhooks.errors import PayloadError, PayloadTooLarge
 from webhooks.events import WebhookEvent
 from webhooks.intake import Outcome, take_in
 from webhooks.jellyfin import parse_jellyfin
+from webhooks.planner import new_submitter
 
 log = structlog.get_logger(__name__)
 
@@ -153,6 +154,6 @@ async def emby_webhook(request: web.Request) -> web.Response:
 
 def setup_routes(app: web.Application) -> None:
     """Add the two receivers; the app must carry SETTINGS, DB and QUEUE before it starts."""
-    app[SUBMITTER] = CoalescingSubmitter()
+    app[SUBMITTER] = new_submitter()
     app.router.add_post("/webhooks/jellyfin", jellyfin_webhook)
     app.router.add_post("/webhooks/emby", emby_webhook)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from sidecar.jobs.queue import JobQueue
 from webhooks import queries
 from webhooks.events import WebhookEvent
 
@@ -103,8 +104,27 @@ async def store_event(
     raise RuntimeError("could not store the webhook event: its dedupe key kept changing")
 
 
-async def mark_planned(db: asyncpg.Pool, event_id: uuid.UUID, run_ids: Sequence[uuid.UUID]) -> None:
-    await db.execute(queries.MARK_PLANNED, event_id, list(run_ids))
+async def mark_planned(db: asyncpg.Pool, event_ids: Sequence[uuid.UUID], run_id: uuid.UUID) -> None:
+    """Record that these events joined this run: one write per coalesced submit, not per event.
+
+    Committed without waiting for the disk flush: if a crash loses this write the events stay
+    `received` and `planner.replan_unplanned` queues them again (a harmless repeat), while each
+    event row itself was committed durably before its 2xx.
+    """
+    if not event_ids:
+        return
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(queries.RELAXED_COMMIT)
+        await conn.execute(queries.MARK_PLANNED, list(event_ids), run_id)
+
+
+async def mark_planned_without_runs(db: asyncpg.Pool, event_id: uuid.UUID) -> None:
+    await db.execute(queries.MARK_PLANNED_WITHOUT_RUNS, event_id)
+
+
+async def record_planned(queue: JobQueue, run: asyncpg.Record, event_ids: list[uuid.UUID]) -> None:
+    """`CoalescingSubmitter` hook: the events of a batch joined `run`."""
+    await mark_planned(queue.db, event_ids, run["id"])
 
 
 def event_from_row(row: asyncpg.Record) -> WebhookEvent:
