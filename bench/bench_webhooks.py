@@ -1,0 +1,353 @@
+"""Webhook ingest: throughput, latency and loss of `POST /webhooks/jellyfin` on real storage.
+
+`python -m bench.bench_webhooks [--events 5000] [--concurrency 32] [--runs 3]`
+
+The receiver runs in its own process (a real aiohttp server on 127.0.0.1, embedded PostgreSQL and
+Valkey, the production code path: token check, bounded read, parse, store, coalesced submit). This
+process is the load generator: an aiohttp client sending PlaybackStop events (played to completion,
+each with its own timestamp so none is a duplicate) with bounded concurrency. After each run the
+stored rows are counted in Postgres: lost = sent - stored. Medians over the runs are reported and
+saved to bench/results/webhooks_ingest.json.
+
+Two phases per run: saturated (closed loop, `--concurrency` senders back to back) gives the
+throughput; paced (open loop at `--rate` events/s, default the 500/s target) gives the latency a
+server sees at that load. A closed loop at saturation only measures queueing (latency =
+concurrency / throughput), so its latencies are reported too but not held against the target.
+
+Targets: >= 500 events/s, p99 < 50 ms at 500 events/s, 0 lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+from pydantic import SecretStr
+
+RESULTS = Path(__file__).parent / "results" / "webhooks_ingest.json"
+FIXTURE = Path(__file__).parent.parent / "tests" / "fixtures" / "jellyfin-webhook-playbackstop.json"
+TOKEN = "bench-webhook-token"
+TARGET_EVENTS_PER_SECOND = 500.0
+TARGET_P99_MS = 50.0
+
+
+def _serve(database_url: str, redis_url: str, data_dir: str, ready: Any) -> None:
+    """The receiver process: the webhook routes on a real aiohttp server."""
+    asyncio.run(_serve_async(database_url, redis_url, Path(data_dir), ready))
+
+
+async def _serve_async(database_url: str, redis_url: str, data_dir: Path, ready: Any) -> None:
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    from sidecar.api.keys import DB, QUEUE, REGISTRY, SETTINGS
+    from sidecar.db import create_pool as create_db_pool
+    from sidecar.jobs.catalog import default_registry
+    from sidecar.jobs.queue import JobQueue
+    from sidecar.logs import configure_logging
+    from sidecar.settings import Settings
+    from webhooks.routes import setup_routes
+
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        redis_url=redis_url,
+        data_dir=data_dir,
+        webhook_token=SecretStr(TOKEN),
+        log_level="warning",
+        log_format="json",
+    )
+    configure_logging(settings)
+    db = await create_db_pool(database_url, max_size=10)
+    redis = await create_pool(RedisSettings.from_dsn(redis_url))
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[DB] = db
+    app[QUEUE] = JobQueue(db, redis, settings.queue_name)
+    app[REGISTRY] = default_registry()
+    setup_routes(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    ready.send(port)
+    try:
+        await asyncio.Event().wait()  # until terminated
+    finally:
+        await runner.cleanup()
+
+
+def _events(count: int, run: int) -> list[bytes]:
+    """PlaybackStop bodies, each its own delivery: 50 users, 1,000 movies, distinct timestamps."""
+    template = json.loads(FIXTURE.read_text())
+    start = dt.datetime(2026, 11, 22, 21, 0, tzinfo=dt.UTC) + dt.timedelta(days=run)
+    bodies = []
+    for n in range(count):
+        moment = start + dt.timedelta(milliseconds=n)
+        document = {
+            **template,
+            "UserId": f"{(n % 50) + 1:032x}",
+            "ItemId": f"{(n % 1000) + 1:032x}",
+            "UtcTimestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z",
+        }
+        bodies.append(json.dumps(document).encode())
+    return bodies
+
+
+async def _send(
+    session: aiohttp.ClientSession, port: int, body: bytes, since: float, latencies: list[float]
+) -> bool:
+    """One delivery; its latency counts from `since` (its start, or its scheduled time when paced)."""
+    url = f"http://127.0.0.1:{port}/webhooks/jellyfin"
+    headers = {"Content-Type": "application/json", "X-Webhook-Token": TOKEN}
+    async with session.post(url, data=body, headers=headers) as response:
+        await response.read()
+        ok = response.status == 202
+    latencies.append((time.perf_counter() - since) * 1000)
+    return ok
+
+
+async def _saturate(port: int, bodies: list[bytes], concurrency: int) -> tuple[list[float], int, float]:
+    """Closed loop: `concurrency` senders back to back. Returns (latencies ms, non-202, wall s)."""
+    latencies: list[float] = []
+    failures = 0
+    pending = iter(bodies)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+
+        async def sender() -> None:
+            nonlocal failures
+            for body in pending:
+                if not await _send(session, port, body, time.perf_counter(), latencies):
+                    failures += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        wall = time.perf_counter() - began
+    return latencies, failures, wall
+
+
+async def _paced(port: int, bodies: list[bytes], rate: float, max_in_flight: int) -> tuple[list[float], int]:
+    """Open loop at a fixed rate; latency from each event's scheduled send time, so a server that
+    falls behind is charged for the wait (no coordinated omission)."""
+    latencies: list[float] = []
+    outcomes: list[bool] = []
+    in_flight = asyncio.Semaphore(max_in_flight)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=max_in_flight)) as session:
+
+        async def one(body: bytes, scheduled: float) -> None:
+            async with in_flight:
+                outcomes.append(await _send(session, port, body, scheduled, latencies))
+
+        tasks = []
+        began = time.perf_counter()
+        for n, body in enumerate(bodies):
+            scheduled = began + n / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(body, scheduled)))
+        await asyncio.gather(*tasks)
+    return latencies, outcomes.count(False)
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _latency_summary(latencies: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(_percentile(latencies, 0.50), 2),
+        "p90": round(_percentile(latencies, 0.90), 2),
+        "p99": round(_percentile(latencies, 0.99), 2),
+        "max": round(max(latencies), 2),
+    }
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _stored_counts(db: asyncpg.Connection) -> dict[str, int]:
+    row = await db.fetchrow(
+        "SELECT count(*) AS stored, count(*) FILTER (WHERE status = 'planned') AS planned,"
+        " (SELECT count(*) FROM job_runs WHERE status = 'queued') AS queued_runs FROM webhook_events"
+    )
+    return dict(row)
+
+
+async def _bench(
+    database_url: str, port: int, events: int, concurrency: int, rate: float, runs: int
+) -> list[dict[str, Any]]:
+    db = await asyncpg.connect(database_url)
+    results = []
+    try:
+        await _saturate(port, _events(200, 2 * runs + 1), concurrency)  # warm-up: connections, caches
+        for run in range(runs):
+            await db.execute("TRUNCATE webhook_events, job_runs CASCADE")
+            bodies = _events(events, 2 * run)
+            latencies, failures, wall = await _saturate(port, bodies, concurrency)
+            counts = await _stored_counts(db)
+            saturated = {
+                "sent": len(bodies),
+                "non_202": failures,
+                **counts,
+                "lost": len(bodies) - counts["stored"],
+                "wall_seconds": round(wall, 3),
+                "events_per_second": round(len(bodies) / wall, 1),
+                "latency_ms": _latency_summary(latencies),
+            }
+
+            await db.execute("TRUNCATE webhook_events, job_runs CASCADE")
+            bodies = _events(events, 2 * run + 1)
+            latencies, failures = await _paced(port, bodies, rate, max_in_flight=4 * concurrency)
+            counts = await _stored_counts(db)
+            paced = {
+                "sent": len(bodies),
+                "rate_per_second": rate,
+                "non_202": failures,
+                **counts,
+                "lost": len(bodies) - counts["stored"],
+                "latency_ms": _latency_summary(latencies),
+            }
+            results.append({"saturated": saturated, "paced": paced})
+    finally:
+        await db.close()
+    return results
+
+
+def _print_table(runs: list[dict[str, Any]]) -> None:
+    print(
+        f"{'run':>4} {'phase':>10} {'events/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+        f"{'stored':>7} {'lost':>5}"
+    )
+    for n, run in enumerate(runs, 1):
+        for phase in ("saturated", "paced"):
+            r = run[phase]
+            rate = r.get("events_per_second", r.get("rate_per_second"))
+            lat = r["latency_ms"]
+            print(
+                f"{n:>4} {phase:>10} {rate:>9.1f} {lat['p50']:>8.2f} {lat['p90']:>8.2f} {lat['p99']:>8.2f} "
+                f"{lat['max']:>8.2f} {r['stored']:>7} {r['lost']:>5}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=5000, help="events per phase and run")
+    parser.add_argument("--concurrency", type=int, default=32, help="senders in the throughput phase")
+    parser.add_argument(
+        "--rate", type=float, default=TARGET_EVENTS_PER_SECOND, help="events/s in the latency phase"
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    from sidecar.db import migrate
+    from sidecar.embedded import start_postgres, start_valkey
+
+    with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
+        data_dir = Path(tmp)
+        database_url, pg = start_postgres(data_dir)
+        redis_url, valkey = start_valkey(data_dir)
+        server = None
+        try:
+            asyncio.run(migrate(database_url))
+            context = multiprocessing.get_context("spawn")
+            ours, theirs = context.Pipe()
+            server = context.Process(target=_serve, args=(database_url, redis_url, str(data_dir), theirs))
+            server.start()
+            if not ours.poll(60):
+                raise SystemExit("the receiver did not start within 60 s")
+            port = ours.recv()
+            runs = asyncio.run(
+                _bench(database_url, port, args.events, args.concurrency, args.rate, args.runs)
+            )
+            server_rss = _peak_rss_mb(server.pid)  # type: ignore[arg-type]
+        finally:
+            if server is not None and server.is_alive():
+                server.terminate()
+                server.join(10)
+            valkey.stop()
+            pg.cleanup()
+
+    median = {
+        "events_per_second": statistics.median(r["saturated"]["events_per_second"] for r in runs),
+        "p50_ms": statistics.median(r["paced"]["latency_ms"]["p50"] for r in runs),
+        "p99_ms": statistics.median(r["paced"]["latency_ms"]["p99"] for r in runs),
+        "saturated_p50_ms": statistics.median(r["saturated"]["latency_ms"]["p50"] for r in runs),
+        "saturated_p99_ms": statistics.median(r["saturated"]["latency_ms"]["p99"] for r in runs),
+        "lost": max(r[phase]["lost"] for r in runs for phase in ("saturated", "paced")),
+    }
+    report = {
+        "benchmark": "webhooks_ingest",
+        "what": "POST /webhooks/jellyfin PlaybackStop (played to completion, 50 users x 1,000 movies, "
+        "distinct timestamps) into a real aiohttp server with embedded PostgreSQL + Valkey, from a "
+        "separate load-generator process. Throughput: closed loop with `concurrency` senders. "
+        "Latency: open loop at `rate` events/s, measured from each event's scheduled send time.",
+        "events_per_phase": args.events,
+        "concurrency": args.concurrency,
+        "rate_per_second": args.rate,
+        "runs": runs,
+        "median": median,
+        "targets": {
+            "events_per_second": f">= {TARGET_EVENTS_PER_SECOND}",
+            "p99_ms": f"< {TARGET_P99_MS} at {args.rate:.0f} events/s",
+            "lost": 0,
+        },
+        "met": {
+            "events_per_second": median["events_per_second"] >= TARGET_EVENTS_PER_SECOND,
+            "p99_ms": median["p99_ms"] < TARGET_P99_MS,
+            "lost": median["lost"] == 0,
+        },
+        "peak_rss_mb": {
+            "receiver": round(server_rss, 1),
+            "load_generator": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "measured_at": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+
+    print(
+        f"webhook ingest: {args.events} events per phase x {args.runs} runs; "
+        f"saturated = {args.concurrency} senders, paced = {args.rate:.0f} events/s"
+    )
+    _print_table(runs)
+    print(
+        f"median: {median['events_per_second']:.1f} events/s saturated (target >= {TARGET_EVENTS_PER_SECOND:.0f}); "
+        f"at {args.rate:.0f}/s p50 {median['p50_ms']:.2f} ms, p99 {median['p99_ms']:.2f} ms "
+        f"(target < {TARGET_P99_MS:.0f}); lost {median['lost']} (target 0)"
+    )
+    print(
+        f"peak RSS: receiver {report['peak_rss_mb']['receiver']} MB, "
+        f"load generator {report['peak_rss_mb']['load_generator']} MB; load average {report['machine']['load_average_after']}"
+    )
+    print(f"saved {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Planning against the real database: coalesced submits, re-planning stored events, own-library checks."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+import asyncpg
+
+from sidecar.jobs.queue import JobQueue
+from sidecar.settings import Settings
+from tests.webhook_support import fixture_json, queued_runs, stored_events
+from webhooks import own_library, planner, store
+from webhooks.coalesce import CoalescingSubmitter
+from webhooks.emby import parse_emby
+from webhooks.jellyfin import parse_jellyfin
+
+
+async def test_concurrent_submits_keep_every_id(db: asyncpg.Pool, settings: Settings) -> None:
+    queue = JobQueue(db, None, settings.queue_name)
+    submitter = CoalescingSubmitter()
+    ids = [str(n) for n in range(200)]
+    start = dt.datetime.now(dt.UTC)
+    rows = await asyncio.gather(
+        *(
+            submitter.submit(
+                queue,
+                "sync-movies",
+                scope={"item_ids": [i]},
+                not_before=start + dt.timedelta(milliseconds=n),
+            )
+            for n, i in enumerate(ids)
+        )
+    )
+    [run] = await queued_runs(db, "sync-movies")
+    assert {row["id"] for row in rows} == {run["id"]}
+    assert run["scope"] == {"item_ids": sorted(ids)}
+    assert run["not_before"] == start + dt.timedelta(milliseconds=199)
+
+
+async def test_a_failed_submit_reaches_every_waiter(db: asyncpg.Pool, settings: Settings) -> None:
+    class BrokenQueue(JobQueue):
+        async def submit(self, *args: object, **kwargs: object) -> tuple[asyncpg.Record, bool]:
+            raise OSError("connection refused")
+
+    submitter = CoalescingSubmitter()
+    queue = BrokenQueue(db, None, settings.queue_name)
+    results = await asyncio.gather(
+        *(
+            submitter.submit(queue, "sync-movies", scope={"item_ids": [str(n)]}, not_before=None)
+            for n in range(5)
+        ),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, OSError) for r in results)
+    # The next event after the failure gets a fresh attempt.
+    real = JobQueue(db, None, settings.queue_name)
+    row = await submitter.submit(real, "sync-movies", scope={"item_ids": ["9"]}, not_before=None)
+    assert row["scope"] == {"item_ids": ["9"]}
+
+
+async def test_stored_but_unplanned_events_are_planned_by_the_sweep(
+    db: asyncpg.Pool, settings: Settings
+) -> None:
+    """The process stopped between storing the event and queuing its run: the sweep queues it."""
+    event = parse_jellyfin(fixture_json("jellyfin-webhook-playbackstop.json"))
+    stored = await store.store_event(
+        db, event, body=b"{}", content_type="application/json", ignored_reason=None
+    )
+    ignored = parse_jellyfin({**fixture_json("jellyfin-webhook-playbackstop.json"), "ItemType": "Episode"})
+    await store.store_event(db, ignored, body=b"{}", content_type=None, ignored_reason=planner.NOT_A_MOVIE)
+    assert await queued_runs(db) == []
+
+    queue = JobQueue(db, None, settings.queue_name)
+    replanned = await planner.replan_unplanned(
+        db, queue, planner.new_submitter(), settings, older_than_seconds=0
+    )
+    assert replanned == 1
+    [run] = await queued_runs(db, "sync-movie-watch-history")
+    assert run["scope"] == {"user_ids": [event.user_id], "item_ids": [event.item_id]}
+    row = await db.fetchrow("SELECT status, planned_run_ids FROM webhook_events WHERE id = $1", stored.id)
+    assert (row["status"], row["planned_run_ids"]) == ("planned", [run["id"]])
+    assert (
+        await planner.replan_unplanned(db, queue, planner.new_submitter(), settings, older_than_seconds=0)
+        == 0
+    )
+    assert len(await stored_events(db)) == 2
+
+
+def test_own_output_path(settings: Settings, tmp_path: Path) -> None:
+    root = settings.resolved_library_root
+    configured = settings.model_copy(
+        update={"library_server_root": "D:\\AI Picks", "path_mappings": {"/srv/jf-view": str(root)}}
+    )
+    assert own_library.is_own_output_path(f"{root}/users/alice/x.mkv", configured)
+    assert own_library.is_own_output_path(str(root), configured)
+    assert own_library.is_own_output_path("D:\\AI Picks\\users\\alice\\x.strm", configured)
+    assert own_library.is_own_output_path("/srv/jf-view/users/alice/x.mkv", configured)
+    assert not own_library.is_own_output_path(f"{root}-old/x.mkv", configured)
+    assert not own_library.is_own_output_path(
+        "/mnt/media/Movies/Arrival (2016)/Arrival (2016).mkv", configured
+    )
+    assert not own_library.is_own_output_path("/srv/jf-view-2/x.mkv", configured)
+
+
+async def test_library_id_hook_when_the_user_libraries_table_exists(
+    db: asyncpg.Pool, settings: Settings
+) -> None:
+    """Before the libraries branch lands, a stand-in table shows the hook engages once it exists.
+
+    After it lands the real table is there (and truncated): the hook must then run cleanly and
+    find nothing for an item outside the sidecar's libraries.
+    """
+    event = parse_emby(fixture_json("emby-webhook-library-new.json"))  # ParentId 3147, path outside
+    own_library._table_checked.clear()
+    real_table = await db.fetchval("SELECT to_regclass('user_libraries') IS NOT NULL")
+    if real_table:
+        assert not await own_library.is_own_output_item(db, settings, event)
+        return
+    assert not await own_library.is_own_output_item(db, settings, event)
+    await db.execute("CREATE TABLE user_libraries (server_library_id text)")
+    try:
+        own_library._table_checked.clear()
+        await db.execute("INSERT INTO user_libraries VALUES ('3147')")
+        assert await own_library.is_own_output_item(db, settings, event)
+        await db.execute("DELETE FROM user_libraries")
+        assert not await own_library.is_own_output_item(db, settings, event)
+    finally:
+        await db.execute("DROP TABLE user_libraries")
+        own_library._table_checked.clear()

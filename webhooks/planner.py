@@ -1,0 +1,141 @@
+"""Event -> incremental runs of the existing jobs, with trigger "webhook" and a debounce.
+
+The plan only names the job and the scope; the jobs re-fetch everything from the media server
+(webhooks are hints, not truth) and chain the later steps through their follow-ups. Bursts become
+one run per job: a submit joins the job's queued run, merges the scopes and pushes `not_before`
+back, so the debounce window restarts with every event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import structlog
+
+from sidecar.jobs.queue import JobQueue
+from sidecar.settings import Settings
+from webhooks import events as ev
+from webhooks import store
+from webhooks.coalesce import CoalescingSubmitter
+from webhooks.events import WebhookEvent
+from webhooks.own_library import is_own_output_item
+
+log = structlog.get_logger(__name__)
+
+SYNC_MOVIES = "sync-movies"
+SYNC_WATCH_HISTORY = "sync-movie-watch-history"
+
+# Ignore reasons (the `ignored` field of the 202 answer and webhook_events.ignored_reason).
+UNKNOWN_EVENT = "unknown_event"
+EVENT_NOT_HANDLED = "event_not_handled"
+NOT_A_MOVIE = "not_a_movie"
+NOT_PLAYED_TO_COMPLETION = "not_played_to_completion"
+OWN_LIBRARY = "own_library"
+DUPLICATE = "duplicate"
+
+# A user's view of a movie changed in a way that can change their picks.
+_WATCH_EVENTS = {ev.MARK_PLAYED, ev.MARK_UNPLAYED, ev.RATED}
+# Jellyfin UserDataSaved reasons that mean "finished" (TogglePlayed/UpdateUserRating are mapped to
+# mark_played/mark_unplayed/rated already; PlaybackStart/Progress, Import and UpdateUserData are noise).
+_FINISHED_SAVE_REASONS = {"PlaybackFinished"}
+
+
+@dataclass(frozen=True)
+class PlannedWork:
+    job: str
+    scope: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Decision:
+    work: tuple[PlannedWork, ...] = ()
+    ignored: str | None = None
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    job: str
+    run_id: uuid.UUID
+    not_before: dt.datetime | None
+
+
+def new_submitter() -> CoalescingSubmitter:
+    """The submitter for webhook work: it records each run on the events that joined it. One per
+    process (the web app keeps it under `routes.SUBMITTER`; a sweep may make its own)."""
+    return CoalescingSubmitter(after_submit=store.record_planned)
+
+
+def decide(event: WebhookEvent) -> Decision:
+    """What this event asks for, from the event alone (the own-library check needs the database)."""
+    if event.event == ev.UNKNOWN:
+        return Decision(ignored=UNKNOWN_EVENT)
+    acts = event.event in (ev.ITEM_ADDED, ev.ITEM_DELETED, ev.PLAYBACK_STOPPED, ev.USER_DATA_SAVED)
+    if not acts and event.event not in _WATCH_EVENTS:
+        return Decision(ignored=EVENT_NOT_HANDLED)
+    if not event.is_movie:
+        return Decision(ignored=NOT_A_MOVIE)
+    assert event.item_id is not None  # the payload models require it for item events
+    if event.event in (ev.ITEM_ADDED, ev.ITEM_DELETED):
+        # Added, changed or deleted: sync-movies re-fetches the item and sees which it was.
+        return Decision(work=(PlannedWork(SYNC_MOVIES, {"item_ids": [event.item_id]}),))
+    if event.event == ev.PLAYBACK_STOPPED and event.played is not True:
+        return Decision(ignored=NOT_PLAYED_TO_COMPLETION)
+    if event.event == ev.USER_DATA_SAVED and event.reason not in _FINISHED_SAVE_REASONS:
+        return Decision(ignored=EVENT_NOT_HANDLED)
+    assert event.user_id is not None
+    scope = {"user_ids": [event.user_id], "item_ids": [event.item_id]}
+    return Decision(work=(PlannedWork(SYNC_WATCH_HISTORY, scope),))
+
+
+async def decide_with_library_check(db: asyncpg.Pool, settings: Settings, event: WebhookEvent) -> Decision:
+    decision = decide(event)
+    if decision.work and await is_own_output_item(db, settings, event):
+        return Decision(ignored=OWN_LIBRARY)
+    return decision
+
+
+async def queue_work(
+    queue: JobQueue,
+    submitter: CoalescingSubmitter,
+    settings: Settings,
+    work: tuple[PlannedWork, ...],
+    event_id: uuid.UUID | None = None,
+) -> list[PlannedRun]:
+    """Submit each planned job (joining its queued run) with the debounce as `not_before`.
+
+    With `event_id`, the submitter records the run on the stored event (once per coalesced batch)."""
+    not_before = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=settings.webhook_debounce_seconds)
+    planned = []
+    for item in work:
+        row = await submitter.submit(
+            queue, item.job, trigger="webhook", scope=item.scope, not_before=not_before, tag=event_id
+        )
+        planned.append(PlannedRun(item.job, row["id"], row["not_before"]))
+    return planned
+
+
+async def replan_unplanned(
+    db: asyncpg.Pool,
+    queue: JobQueue,
+    submitter: CoalescingSubmitter,
+    settings: Settings,
+    *,
+    older_than_seconds: float = 60.0,
+) -> int:
+    """Queue the runs of events that were stored but never planned (the web process stopped in
+    between, or Postgres failed right after the insert). For a periodic sweep; returns the count."""
+    count = 0
+    for row in await store.unplanned_events(db, older_than_seconds=older_than_seconds):
+        decision = decide(store.event_from_row(row))
+        if decision.work:
+            await queue_work(queue, submitter, settings, decision.work, row["id"])
+        else:
+            await store.mark_planned_without_runs(db, row["id"])
+        count += 1
+    if count:
+        log.info("queued the runs of webhook events that were stored but not planned", events=count)
+    return count

@@ -1,0 +1,65 @@
+"""Named SQL of the webhook receiver."""
+
+EVENT_COLUMNS = """
+    id, server_kind, server_id, source_event, event, reason, user_id, item_id, item_type, tmdb_id,
+    imdb_id, played, position_ticks, path, occurred_at, received_at, content_type, dedupe_key,
+    duplicate_of, status, ignored_reason, planned_run_ids, planned_at
+"""
+
+# The first delivery of a dedupe key gets the row; a repeat returns nothing.
+INSERT_EVENT = """
+INSERT INTO webhook_events (
+    id, server_kind, server_id, source_event, event, reason, user_id, item_id, item_type, tmdb_id,
+    imdb_id, played, position_ticks, path, occurred_at, content_type, body, dedupe_key, status,
+    ignored_reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+ON CONFLICT (dedupe_key) DO NOTHING
+RETURNING id
+"""
+
+# A repeated delivery is recorded too (no dedupe key, pointing at the first), so every 2xx has a row.
+INSERT_DUPLICATE = """
+INSERT INTO webhook_events (
+    id, server_kind, server_id, source_event, event, reason, user_id, item_id, item_type, tmdb_id,
+    imdb_id, played, position_ticks, path, occurred_at, content_type, body, dedupe_key, status,
+    ignored_reason, duplicate_of)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, NULL, 'ignored',
+    'duplicate', id
+FROM webhook_events WHERE dedupe_key = $18
+RETURNING id
+"""
+
+# For writes that can be redone after a crash: commit without waiting for the WAL flush.
+RELAXED_COMMIT = "SET LOCAL synchronous_commit = off"
+
+# The events of one coalesced submit joined run $2.
+MARK_PLANNED = """
+UPDATE webhook_events
+SET status = 'planned', planned_run_ids = array_append(planned_run_ids, $2), planned_at = now()
+WHERE id = ANY($1::uuid[]) AND NOT ($2 = ANY(planned_run_ids))
+"""
+
+# An event whose plan needs no run at all (re-planned after its decision changed).
+MARK_PLANNED_WITHOUT_RUNS = """
+UPDATE webhook_events SET status = 'planned', planned_at = now() WHERE id = $1
+"""
+
+# Events stored but never planned (the process stopped between insert and plan), oldest first.
+UNPLANNED_EVENTS = f"""
+SELECT {EVENT_COLUMNS} FROM webhook_events
+WHERE status = 'received' AND received_at < now() - make_interval(secs => $1)
+ORDER BY received_at LIMIT $2
+"""
+
+# --- own output libraries ---------------------------------------------------------------------------
+# Whether the libraries branch's table is there yet (it is built elsewhere).
+HAS_USER_LIBRARIES = """
+SELECT EXISTS (
+    SELECT 1 FROM information_schema.columns
+    WHERE table_schema = current_schema() AND table_name = 'user_libraries'
+      AND column_name = 'server_library_id')
+"""
+
+IS_SIDECAR_LIBRARY = """
+SELECT EXISTS (SELECT 1 FROM user_libraries WHERE server_library_id::text = ANY($1::text[]))
+"""
