@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from arq.connections import ArqRedis
 
-from sidecar.api import health, jobs
+from sidecar.api import health, jobs, page, recommendations
 from sidecar.api.auth import api_key_middleware
 from sidecar.api.errors import error_middleware
 from sidecar.api.keys import DB, QUEUE, REGISTRY, SETTINGS
@@ -17,6 +17,7 @@ from sidecar.jobs.catalog import default_registry
 from sidecar.jobs.queue import JobQueue
 from sidecar.jobs.registry import JobRegistry
 from sidecar.settings import Settings
+from webhooks import routes as webhook_routes
 
 MAX_BODY_BYTES = 1024 * 1024  # webhooks: 413 above 1 MiB
 
@@ -47,17 +48,8 @@ def create_app(
     app.cleanup_ctx.append(resources)
     health.setup_routes(app)
     jobs.setup_routes(app)
-    _optional_routes(app)
+    recommendations.setup_routes(app)
+    webhook_routes.setup_routes(app)
+    page.setup_routes(app)
     return app
 
-
-def _optional_routes(app: web.Application) -> None:
-    """Routes of parts that register themselves (recommendations, webhooks, the Jobs page)."""
-    from importlib import import_module
-
-    for module in ("sidecar.api.recommendations", "webhooks.routes", "sidecar.api.page"):
-        try:
-            setup = import_module(module).setup_routes
-        except ModuleNotFoundError:
-            continue
-        setup(app)
