@@ -424,6 +424,21 @@ async def test_redis_unreachable_still_accepts_stores_and_queues_in_postgres(
             await redis.aclose()
 
 
+async def test_database_unreachable_is_503_without_a_trace(
+    aiohttp_client: Any, database_url: str, settings: Settings, registry: JobRegistry
+) -> None:
+    from sidecar.db import create_pool
+
+    closed_pool = await create_pool(database_url, max_size=1)
+    await closed_pool.close()
+    client = await aiohttp_client(webhook_app(closed_pool, with_token(settings), registry, None))
+    response = await client.post(
+        "/webhooks/jellyfin", data=fixture_bytes("jellyfin-webhook-itemadded.json"), headers=JSON_HEADERS
+    )
+    assert response.status == 503
+    assert (await response.json())["error"]["code"] == "database_unavailable"
+
+
 # --- bursts ---------------------------------------------------------------------------------------
 
 

@@ -50,7 +50,7 @@ async def take_in(
         return Outcome(stored.id, ignored=decision.ignored)
     try:
         runs = await planner.queue_work(queue, submitter, settings, decision.work, stored.id)
-    except (asyncpg.PostgresError, OSError) as exc:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
         log.error(
             "webhook event stored but its runs could not be queued yet; the replan sweep will retry",
             event_id=str(stored.id),

@@ -31,6 +31,14 @@ log = structlog.get_logger(__name__)
 
 SUBMITTER = web.AppKey("webhook_submitter", CoalescingSubmitter)
 TOKEN_HEADER = "X-Webhook-Token"
+# Postgres unreachable (connect refused, pool closed, server restarting): 503, nothing acknowledged.
+DATABASE_DOWN = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    OSError,
+    TimeoutError,
+)
 
 _Decoder = Callable[[bytes, str], dict[str, Any]]
 _Parser = Callable[[dict[str, Any]], WebhookEvent]
@@ -121,7 +129,7 @@ async def _receive(
             body=body,
             content_type=content_type or None,
         )
-    except (asyncpg.PostgresConnectionStatusError, asyncpg.InterfaceError, OSError) as exc:
+    except DATABASE_DOWN as exc:
         log.error("webhook not stored: database unreachable", server=server, error=str(exc))
         return error_response(
             503, "database_unavailable", "the event could not be stored: PostgreSQL is unreachable; check it"
