@@ -88,7 +88,7 @@ async def execute_next_run(ctx: dict[str, Any]) -> str | None:
 
 
 async def scheduler_tick(ctx: dict[str, Any]) -> None:
-    await run_tick(ctx["db"], ctx["queue"], ctx["registry"])
+    await run_tick(ctx["db"], ctx["queue"], ctx["registry"], settings=ctx["settings"])
 
 
 def build_worker(

@@ -10,19 +10,30 @@ import structlog
 from sidecar.jobs import schedules
 from sidecar.jobs.queue import JobQueue
 from sidecar.jobs.registry import JobRegistry
+from sidecar.settings import Settings
+from webhooks.planner import new_submitter, replan_unplanned
 
 log = structlog.get_logger(__name__)
 
 
 async def run_tick(
-    db: asyncpg.Pool, queue: JobQueue, registry: JobRegistry, now: dt.datetime | None = None
+    db: asyncpg.Pool,
+    queue: JobQueue,
+    registry: JobRegistry,
+    now: dt.datetime | None = None,
+    settings: Settings | None = None,
 ) -> list[str]:
-    """Returns the ids of the runs queued for due schedules (an already queued run is reused)."""
+    """Returns the ids of the runs queued for due schedules (an already queued run is reused).
+
+    With settings, also plans webhook events stored but never planned (the web process died
+    between storing and queueing)."""
     now = now or dt.datetime.now(dt.UTC)
     queued = []
     for job in await schedules.claim_due(db, registry, now):
         row, created = await queue.submit(job, trigger="schedule")
         log.info("schedule due", job=job, run_id=str(row["id"]), joined_existing=not created)
         queued.append(str(row["id"]))
+    if settings is not None:
+        await replan_unplanned(db, queue, new_submitter(), settings)
     await queue.sweep()
     return queued

@@ -52,4 +52,3 @@ def create_app(
     webhook_routes.setup_routes(app)
     page.setup_routes(app)
     return app
-

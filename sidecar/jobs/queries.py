@@ -18,6 +18,10 @@ GET_QUEUED_FOR_JOB = f"""
 SELECT {RUN_COLUMNS} FROM job_runs WHERE job = $1 AND variant = $2 AND status = 'queued'
 """
 
+# Row lock for merging: two concurrent submits would otherwise each merge into the old scope and the
+# second write would drop the first one's ids.
+LOCK_QUEUED_FOR_JOB = GET_QUEUED_FOR_JOB + " FOR UPDATE"
+
 # Widens a queued run's scope (null = everything) and pushes its start back for debouncing.
 MERGE_QUEUED_SCOPE = f"""
 UPDATE job_runs SET scope = $2, not_before = $3

@@ -105,24 +105,38 @@ async def create_run(
     Returns (run, created). Joining merges the scope (so webhook work for several items becomes one
     run) and moves `not_before` to the later of the two (the debounce window restarts).
     """
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as connection:
+            return await create_run(
+                connection,
+                job,
+                variant=variant,
+                trigger=trigger,
+                scope=scope,
+                depends_on=depends_on,
+                not_before=not_before,
+            )
     for _ in range(3):  # the queued run may start between our insert and our select
-        row = await conn.fetchrow(
-            queries.INSERT_RUN, uuid.uuid4(), job, variant, trigger, scope, depends_on, not_before
-        )
-        if row is not None:
-            return row, True
-        existing = await conn.fetchrow(queries.GET_QUEUED_FOR_JOB, job, variant)
-        if existing is None:
-            continue
-        new_scope = merge_scopes(existing["scope"], scope)
-        new_not_before = existing["not_before"]
-        if not_before is not None and (new_not_before is None or not_before > new_not_before):
-            new_not_before = not_before
-        if new_scope == existing["scope"] and new_not_before == existing["not_before"]:
-            return existing, False
-        merged = await conn.fetchrow(queries.MERGE_QUEUED_SCOPE, existing["id"], new_scope, new_not_before)
-        if merged is not None:
-            return merged, False
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                queries.INSERT_RUN, uuid.uuid4(), job, variant, trigger, scope, depends_on, not_before
+            )
+            if row is not None:
+                return row, True
+            existing = await conn.fetchrow(queries.LOCK_QUEUED_FOR_JOB, job, variant)
+            if existing is None:
+                continue
+            new_scope = merge_scopes(existing["scope"], scope)
+            new_not_before = existing["not_before"]
+            if not_before is not None and (new_not_before is None or not_before > new_not_before):
+                new_not_before = not_before
+            if new_scope == existing["scope"] and new_not_before == existing["not_before"]:
+                return existing, False
+            merged = await conn.fetchrow(
+                queries.MERGE_QUEUED_SCOPE, existing["id"], new_scope, new_not_before
+            )
+            if merged is not None:
+                return merged, False
     raise RuntimeError(f"could not queue {job}: the queue changed too fast, try again")
 
 
