@@ -113,8 +113,10 @@ async def bench(runs: int, work_dir: Path) -> dict[str, Any]:
         try:
             await load_into_db(db, data, vectors)
             settings = Settings(_env_file=None, database_url=database_url, data_dir=work_dir)  # type: ignore[call-arg]
-            all_users = [await timed_run(db, settings, None) for _ in range(runs)]
-            one_user = [await timed_run(db, settings, {"user_ids": ["1"]}) for _ in range(runs * 2)]
+            worker: dict[str, Any] = {}
+            all_users = [await timed_run(db, settings, None, worker) for _ in range(runs)]
+            one_user = [await timed_run(db, settings, {"user_ids": ["1"]}, worker) for _ in range(runs * 2)]
+            one_cold = [await timed_run(db, settings, {"user_ids": ["1"]}, {}) for _ in range(runs)]
             written = await db.fetchval("SELECT count(*) FROM movie_recommendations")
         finally:
             await db.close()
@@ -133,6 +135,8 @@ async def bench(runs: int, work_dir: Path) -> dict[str, Any]:
         "job_mean_ms_per_user": last["mean_ms_per_user"],
         "one_user_ms_median": round(one_ms, 1),
         "one_user_ms_each": [round(1000 * t, 1) for t, _ in one_user],
+        "one_user_cold_ms_median": round(1000 * statistics.median(t for t, _ in one_cold), 1),
+        "note": "worker runs reuse the catalogue cached in the worker's resources; cold = first run of a worker",
         "recommendations_stored": int(written),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "targets": {"all_users_seconds": TARGET_ALL_SECONDS, "one_user_ms": TARGET_ONE_MS},
@@ -153,6 +157,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{'all ' + str(report['users']) + ' users, whole job (s)':<36}{report['all_users_seconds_median']:>10.2f}{TARGET_ALL_SECONDS:>10.0f}"
     )
     print(f"{'one user, scoped job (ms)':<36}{report['one_user_ms_median']:>10.1f}{TARGET_ONE_MS:>10.0f}")
+    print(f"{'one user, cold worker (ms)':<36}{report['one_user_cold_ms_median']:>10.1f}")
     print(f"{'job mean per user (ms)':<36}{report['job_mean_ms_per_user']:>10.2f}")
     print(f"{'peak RSS of this process (MB)':<36}{report['peak_rss_mb']:>10.1f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)

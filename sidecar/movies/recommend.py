@@ -192,7 +192,7 @@ def _scope_ids(scope: dict[str, Any] | None, key: str) -> list[str] | None:
 
 async def _load(ctx: JobContext) -> RunData:
     await ctx.step("Loading embeddings and watch history")
-    data = await load_run_data(ctx.db)
+    data = await load_run_data(ctx.db, ctx.resources)
     if data.bad_vectors:
         await ctx.warning(
             f"{len(data.bad_vectors)} movies have a {data.model} vector of the wrong size and were left "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import numpy as np
@@ -89,8 +90,38 @@ def cowatch_from_plays(catalog: Catalog, plays_by_user: dict[str, Plays]) -> CoW
     )
 
 
-async def load_run_data(db: asyncpg.Pool) -> RunData:
-    model, catalog, bad_vectors, years = await load_catalog(db)
+CACHE_RESOURCE = "recommender_catalog_cache"
+
+
+@dataclass(frozen=True)
+class CachedCatalog:
+    fingerprint: tuple[str, int, int, str]
+    loaded: tuple[str, Catalog, list[str], dict[str, int | None]]
+
+
+async def load_catalog_cached(
+    db: asyncpg.Pool, resources: dict[str, Any]
+) -> tuple[str, Catalog, list[str], dict[str, int | None]]:
+    """`load_catalog`, reused from the worker's resources while no vector or movie has changed."""
+    active = await db.fetchrow(q.ACTIVE_MODEL)
+    if active is None:
+        raise JobError(NO_EMBEDDINGS)
+    mark = await db.fetchrow(q.CATALOG_FINGERPRINT, active["model"])
+    fingerprint = (active["model"], active["dimensions"], mark["movies"], mark["digest"] or "")
+    cached = resources.get(CACHE_RESOURCE)
+    if isinstance(cached, CachedCatalog) and cached.fingerprint == fingerprint:
+        return cached.loaded
+    loaded = await load_catalog(db)
+    resources[CACHE_RESOURCE] = CachedCatalog(fingerprint, loaded)
+    return loaded
+
+
+async def load_run_data(db: asyncpg.Pool, resources: dict[str, Any] | None = None) -> RunData:
+    """Catalogue (cached across runs when `resources` is given), then every play, fresh."""
+    if resources is None:
+        model, catalog, bad_vectors, years = await load_catalog(db)
+    else:
+        model, catalog, bad_vectors, years = await load_catalog_cached(db, resources)
     plays_by_user = {row["user_id"]: _plays(row) for row in await db.fetch(q.PLAYS)}
     cowatch = cowatch_from_plays(catalog, plays_by_user)
     return RunData(model, catalog, plays_by_user, cowatch, bad_vectors, years)

@@ -13,6 +13,19 @@ WHERE e.model = $1
 ORDER BY m.id
 """
 
+# Changes whenever a vector or a movie row behind it changes: the cached catalogue is still valid
+# while this stays the same (a few ms, against hundreds for reloading every vector).
+CATALOG_FINGERPRINT = """
+SELECT count(*) AS movies,
+       md5(string_agg(
+           e.movie_id || ':' || e.content_hash || ':' || e.created_at::text || ':' || m.updated_at::text
+           || ':' || coalesce(m.removed_at::text, '-'),
+           ',' ORDER BY e.movie_id)) AS digest
+FROM movie_embeddings e
+JOIN movies m ON m.id = e.movie_id
+WHERE e.model = $1
+"""
+
 # Every user's plays in one query, column by column: each user's taste and the co-watching across all.
 PLAYS = """
 SELECT user_id,
