@@ -92,11 +92,12 @@ async def load_into_db(db: asyncpg.Pool, data: MovieLens, vectors: np.ndarray) -
 
 
 async def timed_run(
-    db: asyncpg.Pool, settings: Settings, scope: dict[str, Any] | None
+    db: asyncpg.Pool, settings: Settings, scope: dict[str, Any] | None, resources: dict[str, Any]
 ) -> tuple[float, dict[str, Any]]:
+    """One run; `resources` is the worker's long-lived dict (a fresh {} = a cold start)."""
     registry = default_registry()
     started = time.perf_counter()
-    row = await run_inline(db, registry, settings, JOB, scope=scope)
+    row = await run_inline(db, registry, settings, JOB, scope=scope, resources=resources)
     elapsed = time.perf_counter() - started
     if row["status"] != "completed":
         raise RuntimeError(f"the benchmark run failed: {row['error']}")

@@ -207,7 +207,7 @@ async def _generate(ctx: JobContext, data: RunData, scope: dict[str, Any] | None
     item_scope = _scope_ids(scope, "item_ids")
     item_ids = set(item_scope) if item_scope is not None else None
     old_lists = {r["user_id"]: list(r["movie_ids"]) for r in await ctx.db.fetch(q.CURRENT_LISTS, user_ids)}
-    await ctx.db.execute(q.DELETE_REMOVED_MOVIES)
+    await ctx.db.execute(q.DELETE_REMOVED_MOVIES, user_ids)
     users = await ctx.db.fetch(q.ENABLED_USERS, user_ids)
     tally = Tally(users=len(users))
     llm = LlmExplainer.from_settings(ctx.settings)

@@ -55,11 +55,12 @@ WHERE $1::text[] IS NULL OR user_id = ANY($1::text[])
 GROUP BY user_id
 """
 
-# A removed movie leaves every list at once, whatever else the run does.
+# A removed movie leaves the lists a run covers ($1 = those users, null = everyone) at once.
 DELETE_REMOVED_MOVIES = """
 DELETE FROM movie_recommendations r
 USING movies m
 WHERE m.id = r.movie_id AND m.removed_at IS NOT NULL
+  AND ($1::text[] IS NULL OR r.user_id = ANY($1::text[]))
 """
 
 DELETE_ALL = "DELETE FROM movie_recommendations"
