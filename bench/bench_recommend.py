@@ -1,0 +1,170 @@
+"""Speed of generate-movie-recommendations through the real job against PostgreSQL.
+
+Loads MovieLens (9,066 movies, 671 users, every rating as a play) and the cached MiniLM vectors into
+a fresh embedded PostgreSQL, marks the model active, then times the whole job for all users and a
+run scoped to one user (each includes loading the run's data). Medians over several runs.
+
+    python -m bench.bench_recommend [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import numpy as np
+import pandas as pd
+
+from bench.movielens import MovieLens, load_movielens, minilm_embeddings
+from sidecar.db import create_pool, migrate
+from sidecar.embedded import start_postgres
+from sidecar.jobs.catalog import default_registry
+from sidecar.jobs.executor import run_inline
+from sidecar.settings import Settings
+
+RESULTS = Path(__file__).resolve().parent / "results" / "recommend.json"
+MODEL = "all-MiniLM-L6-v2"
+JOB = "generate-movie-recommendations"
+TARGET_ALL_SECONDS = 30.0
+TARGET_ONE_MS = 200.0
+
+
+async def load_into_db(db: asyncpg.Pool, data: MovieLens, vectors: np.ndarray) -> None:
+    """Movies, users, plays and vectors with COPY, as the sync and embedding jobs would leave them."""
+    movies = data.movies
+    movie_rows = [
+        (m, t, None if pd.isna(y) else int(y), list(g), "bench")
+        for m, t, y, g in zip(
+            movies["movie_id"], movies["title"], movies["year"], movies["genres"], strict=True
+        )
+    ]
+    users = sorted(data.ratings["user_id"].unique(), key=int)
+    ratings = data.ratings
+    plays = [
+        (u, m, True, 1, r >= 4.0, r * 2.0, datetime.fromtimestamp(int(t), UTC))
+        for u, m, r, t in zip(
+            ratings["user_id"], ratings["movie_id"], ratings["rating"], ratings["timestamp"], strict=True
+        )
+    ]
+    async with db.acquire() as conn:
+        await conn.copy_records_to_table(
+            "movies", records=movie_rows, columns=["id", "title", "year", "genres", "content_hash"]
+        )
+        await conn.copy_records_to_table(
+            "media_users", records=[(u, f"user {u}", True) for u in users], columns=["id", "name", "enabled"]
+        )
+        await conn.copy_records_to_table(
+            "movie_plays",
+            records=plays,
+            columns=[
+                "user_id",
+                "movie_id",
+                "played",
+                "play_count",
+                "is_favorite",
+                "user_rating",
+                "last_played_at",
+            ],
+        )
+        await conn.copy_records_to_table(
+            "movie_embeddings",
+            records=[
+                (m, MODEL, vectors.shape[1], "bench", v)
+                for m, v in zip(movies["movie_id"], vectors, strict=True)
+            ],
+            columns=["movie_id", "model", "dimensions", "content_hash", "embedding"],
+        )
+        await conn.execute(
+            "INSERT INTO embedding_models (model, dimensions, active, activated_at) VALUES ($1, $2, true, now())",
+            MODEL,
+            vectors.shape[1],
+        )
+        await conn.execute("ANALYZE")
+
+
+async def timed_run(
+    db: asyncpg.Pool, settings: Settings, scope: dict[str, Any] | None, resources: dict[str, Any]
+) -> tuple[float, dict[str, Any]]:
+    """One run; `resources` is the worker's long-lived dict (a fresh {} = a cold start)."""
+    registry = default_registry()
+    started = time.perf_counter()
+    row = await run_inline(db, registry, settings, JOB, scope=scope, resources=resources)
+    elapsed = time.perf_counter() - started
+    if row["status"] != "completed":
+        raise RuntimeError(f"the benchmark run failed: {row['error']}")
+    return elapsed, row["result"]
+
+
+async def bench(runs: int, work_dir: Path) -> dict[str, Any]:
+    data = load_movielens()
+    vectors = minilm_embeddings(list(data.movies["text"]))
+    database_url, server = start_postgres(work_dir)
+    try:
+        await migrate(database_url)
+        db = await create_pool(database_url, max_size=4)
+        try:
+            await load_into_db(db, data, vectors)
+            settings = Settings(_env_file=None, database_url=database_url, data_dir=work_dir)  # type: ignore[call-arg]
+            worker: dict[str, Any] = {}
+            all_users = [await timed_run(db, settings, None, worker) for _ in range(runs)]
+            one_user = [await timed_run(db, settings, {"user_ids": ["1"]}, worker) for _ in range(runs * 2)]
+            one_cold = [await timed_run(db, settings, {"user_ids": ["1"]}, {}) for _ in range(runs)]
+            written = await db.fetchval("SELECT count(*) FROM movie_recommendations")
+        finally:
+            await db.close()
+    finally:
+        server.cleanup()
+    all_seconds = statistics.median(t for t, _ in all_users)
+    one_ms = 1000 * statistics.median(t for t, _ in one_user)
+    last = all_users[-1][1]
+    return {
+        "movies": len(data.movies),
+        "users": int(last["users"]),
+        "plays": len(data.ratings),
+        "runs": runs,
+        "all_users_seconds_median": round(all_seconds, 2),
+        "all_users_seconds_each": [round(t, 2) for t, _ in all_users],
+        "job_mean_ms_per_user": last["mean_ms_per_user"],
+        "one_user_ms_median": round(one_ms, 1),
+        "one_user_ms_each": [round(1000 * t, 1) for t, _ in one_user],
+        "one_user_cold_ms_median": round(1000 * statistics.median(t for t, _ in one_cold), 1),
+        "note": "worker runs reuse the catalogue cached in the worker's resources; cold = first run of a worker",
+        "recommendations_stored": int(written),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "targets": {"all_users_seconds": TARGET_ALL_SECONDS, "one_user_ms": TARGET_ONE_MS},
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-recommend-") as work:
+        report = asyncio.run(bench(args.runs, Path(work)))
+    print(f"{'measure':<36}{'median':>10}{'target':>10}")
+    print(
+        f"{'all ' + str(report['users']) + ' users, whole job (s)':<36}{report['all_users_seconds_median']:>10.2f}{TARGET_ALL_SECONDS:>10.0f}"
+    )
+    print(f"{'one user, scoped job (ms)':<36}{report['one_user_ms_median']:>10.1f}{TARGET_ONE_MS:>10.0f}")
+    print(f"{'one user, cold worker (ms)':<36}{report['one_user_cold_ms_median']:>10.1f}")
+    print(f"{'job mean per user (ms)':<36}{report['job_mean_ms_per_user']:>10.2f}")
+    print(f"{'peak RSS of this process (MB)':<36}{report['peak_rss_mb']:>10.1f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+if __name__ == "__main__":
+    main()
