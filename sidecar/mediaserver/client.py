@@ -216,11 +216,13 @@ class DialectClient:
 
     # --- library management ------------------------------------------------------------------------------
     async def create_library(self, name: str, path: str) -> Library:
+        """Create it, then find it: the one library that is new (Jellyfin may have named it Name2)."""
+        before = {lib.id for lib in await self.list_libraries()}
         await self._post_create_library(name, path)
         libraries = await self.list_libraries()
-        with_path = [lib for lib in libraries if path in lib.locations]
-        exact = [lib for lib in with_path if lib.name == name]
-        chosen = exact or with_path
+        new = [lib for lib in libraries if lib.id not in before]
+        with_path = [lib for lib in new or libraries if path in lib.locations]
+        chosen = [lib for lib in with_path if lib.name == name] or with_path
         if not chosen:
             raise MediaServerError(
                 f"library {name!r} was created but is not listed with folder {path!r}; "
