@@ -26,6 +26,7 @@ from sidecar.mediaserver.http import MediaServerHttp
 from sidecar.mediaserver.paging import iter_pages, iter_pages_sequential
 
 IDS_PER_REQUEST = 100  # ~3.3 kB of ids in a URL: far below any server's limit
+INCREMENTAL_FIRST_PAGE = 50  # a regular history walk usually stops within the newest few plays
 MOVIE_LIBRARY_TYPES = ("movies", None)  # a movie lives in a movie library or a mixed one
 
 
@@ -179,7 +180,8 @@ class DialectClient:
             async for page in iter_pages(fetch, page_size=self.page_size, concurrency=self.concurrency):
                 yield self._user_data_page(user_id, page)
             return
-        async for page in iter_pages_sequential(fetch, page_size=self.page_size):
+        first = max(1, min(INCREMENTAL_FIRST_PAGE, self.page_size))
+        async for page in iter_pages_sequential(fetch, page_size=self.page_size, first_page_size=first):
             data = self._user_data_page(user_id, page)
             newer = [d for d in data if d.last_played_at is not None and d.last_played_at >= since]
             if newer:

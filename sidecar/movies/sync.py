@@ -110,6 +110,7 @@ class MovieWriter:
 
     async def _write(self, rows: list[tuple[Any, ...]]) -> None:
         async with self.ctx.db.acquire() as conn, conn.transaction():
+            await conn.execute(q.RELAXED_COMMIT)
             await conn.execute(q.CREATE_INCOMING)
             await conn.copy_records_to_table("movies_incoming", records=rows, columns=q.INCOMING_COLUMNS)
             await conn.execute(q.UPSERT_INCOMING)
