@@ -189,12 +189,15 @@ class DialectClient:
             if len(newer) < len(data):
                 return
 
-    async def iter_favorite_movies(self, user_id: str) -> AsyncIterator[list[UserMovieData]]:
-        """Favourite movies (played or not): cheap to re-read on every regular history sync."""
+    async def iter_favorite_movies(
+        self, user_id: str, *, unplayed_only: bool = False
+    ) -> AsyncIterator[list[UserMovieData]]:
+        """Favourite movies: cheap to re-read on every regular history sync. `unplayed_only` when
+        the caller also reads the complete played list (that one carries the played favourites)."""
         path, extra = self._user_items_request(user_id)
         params = self._movie_query(
-            IsFavorite=True, SortBy="SortName", SortOrder="Ascending", EnableUserData=True,
-            EnableImages=False, **extra,
+            IsFavorite=True, IsPlayed=False if unplayed_only else None, SortBy="SortName",
+            SortOrder="Ascending", EnableUserData=True, EnableImages=False, **extra,
         )  # fmt: skip
 
         async def fetch(start: int, limit: int) -> dict[str, Any]:

@@ -137,7 +137,8 @@ class UserHistorySync:
                 plays.setdefault(data.movie_id, data)
         iter_favourites = getattr(self.client, "iter_favorite_movies", None)
         if iter_favourites is not None:
-            async for page in iter_favourites(user["id"]):
+            # A complete played list already carries the played favourites: add the unplayed ones.
+            async for page in iter_favourites(user["id"], unplayed_only=since is None):
                 self.ctx.raise_if_cancelled()
                 for data in page:
                     plays.setdefault(data.movie_id, data)
