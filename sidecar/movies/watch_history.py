@@ -35,6 +35,7 @@ from sidecar.mediaserver import (
 )
 from sidecar.movies import history_queries as q
 from sidecar.movies.media_client import media_client
+from sidecar.movies.sync import ROW_ERRORS
 
 WATERMARK_SLACK = dt.timedelta(days=1)
 
@@ -215,14 +216,14 @@ async def _write_batches(
         try:
             await sync.write(batch)
             written = batch
-        except (asyncpg.PostgresError, OSError, ValueError) as exc:
+        except (*ROW_ERRORS, OSError) as exc:
             await ctx.warning(f"saving the plays of {len(batch)} users failed ({exc}); retrying user by user")
             written = []
             for result in batch:
                 try:
                     await sync.write([result])
                     written.append(result)
-                except (asyncpg.PostgresError, OSError, ValueError) as user_exc:
+                except (*ROW_ERRORS, OSError) as user_exc:
                     sync.counts.users_failed += 1
                     await ctx.item_failed(
                         f"saving the plays of user {result.name} ({result.user_id}) failed", user_exc
