@@ -26,6 +26,7 @@ from sidecar.mediaserver.http import MediaServerHttp
 from sidecar.mediaserver.paging import iter_pages, iter_pages_sequential
 
 IDS_PER_REQUEST = 100  # ~3.3 kB of ids in a URL: far below any server's limit
+INCREMENTAL_FIRST_PAGE = 50  # a regular history walk usually stops within the newest few plays
 MOVIE_LIBRARY_TYPES = ("movies", None)  # a movie lives in a movie library or a mixed one
 
 
@@ -179,7 +180,8 @@ class DialectClient:
             async for page in iter_pages(fetch, page_size=self.page_size, concurrency=self.concurrency):
                 yield self._user_data_page(user_id, page)
             return
-        async for page in iter_pages_sequential(fetch, page_size=self.page_size):
+        first = max(1, min(INCREMENTAL_FIRST_PAGE, self.page_size))
+        async for page in iter_pages_sequential(fetch, page_size=self.page_size, first_page_size=first):
             data = self._user_data_page(user_id, page)
             newer = [d for d in data if d.last_played_at is not None and d.last_played_at >= since]
             if newer:
@@ -187,12 +189,15 @@ class DialectClient:
             if len(newer) < len(data):
                 return
 
-    async def iter_favorite_movies(self, user_id: str) -> AsyncIterator[list[UserMovieData]]:
-        """Favourite movies (played or not): cheap to re-read on every regular history sync."""
+    async def iter_favorite_movies(
+        self, user_id: str, *, unplayed_only: bool = False
+    ) -> AsyncIterator[list[UserMovieData]]:
+        """Favourite movies: cheap to re-read on every regular history sync. `unplayed_only` when
+        the caller also reads the complete played list (that one carries the played favourites)."""
         path, extra = self._user_items_request(user_id)
         params = self._movie_query(
-            IsFavorite=True, SortBy="SortName", SortOrder="Ascending", EnableUserData=True,
-            EnableImages=False, **extra,
+            IsFavorite=True, IsPlayed=False if unplayed_only else None, SortBy="SortName",
+            SortOrder="Ascending", EnableUserData=True, EnableImages=False, **extra,
         )  # fmt: skip
 
         async def fetch(start: int, limit: int) -> dict[str, Any]:
@@ -216,11 +221,13 @@ class DialectClient:
 
     # --- library management ------------------------------------------------------------------------------
     async def create_library(self, name: str, path: str) -> Library:
+        """Create it, then find it: the one library that is new (Jellyfin may have named it Name2)."""
+        before = {lib.id for lib in await self.list_libraries()}
         await self._post_create_library(name, path)
         libraries = await self.list_libraries()
-        with_path = [lib for lib in libraries if path in lib.locations]
-        exact = [lib for lib in with_path if lib.name == name]
-        chosen = exact or with_path
+        new = [lib for lib in libraries if lib.id not in before]
+        with_path = [lib for lib in new or libraries if path in lib.locations]
+        chosen = [lib for lib in with_path if lib.name == name] or with_path
         if not chosen:
             raise MediaServerError(
                 f"library {name!r} was created but is not listed with folder {path!r}; "

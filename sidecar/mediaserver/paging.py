@@ -66,12 +66,20 @@ async def iter_pages(fetch: FetchPage, *, page_size: int, concurrency: int) -> A
                 await task
 
 
-async def iter_pages_sequential(fetch: FetchPage, *, page_size: int) -> AsyncIterator[Page]:
-    """One page at a time, for listings the caller may stop early (newest-first history)."""
+async def iter_pages_sequential(
+    fetch: FetchPage, *, page_size: int, first_page_size: int | None = None
+) -> AsyncIterator[Page]:
+    """One page at a time, for listings the caller may stop early (newest-first history).
+
+    Starts with `first_page_size` and grows 4x per page up to `page_size`: an incremental walk
+    usually stops within the first few items, a long one soon reaches full pages.
+    """
     start = 0
+    size = min(first_page_size or page_size, page_size)
     while True:
-        items, total = _items_of(await fetch(start, page_size))
+        items, total = _items_of(await fetch(start, size))
         yield Page(items, start, total)
         start += len(items)
-        if not items or len(items) < page_size or start >= total:
+        if not items or len(items) < size or start >= total:
             return
+        size = min(page_size, size * 4)

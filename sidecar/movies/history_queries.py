@@ -58,17 +58,34 @@ WHERE (p.played, p.play_count, p.last_played_at, p.is_favorite, p.user_rating, p
                         EXCLUDED.user_rating, EXCLUDED.position_ticks)
 """
 
-# Regular sync re-reads the favourites list: whatever is not on it any more is no favourite.
+# Regular sync re-reads the favourites list: for those users, a favourite not in this batch's rows is
+# no favourite any more.
 CLEAR_OTHER_FAVOURITES = """
-UPDATE movie_plays SET is_favorite = false, updated_at = now()
-WHERE user_id = $1 AND is_favorite AND NOT (movie_id = ANY($2::text[]))
+UPDATE movie_plays p SET is_favorite = false, updated_at = now()
+WHERE p.user_id = ANY($1::text[]) AND p.is_favorite
+  AND NOT EXISTS (SELECT 1 FROM plays_incoming i
+                  WHERE i.user_id = p.user_id AND i.movie_id = p.movie_id AND i.is_favorite)
 """
 
-# Full sync: the server's played + favourite lists are the whole truth for this user.
+# Full sync: the server's played + favourite lists are the whole truth for these users.
 DELETE_OTHER_PLAYS = """
-DELETE FROM movie_plays WHERE user_id = $1 AND NOT (movie_id = ANY($2::text[]))
+DELETE FROM movie_plays p
+WHERE p.user_id = ANY($1::text[])
+  AND NOT EXISTS (SELECT 1 FROM plays_incoming i WHERE i.user_id = p.user_id AND i.movie_id = p.movie_id)
 """
 
-DELETE_PLAYS = "DELETE FROM movie_plays WHERE user_id = $1 AND movie_id = ANY($2::text[])"
+DELETE_PLAYS = """
+DELETE FROM movie_plays
+WHERE (user_id, movie_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+"""
 
-SET_WATERMARK = "UPDATE media_users SET history_synced_at = $2 WHERE id = $1"
+SET_WATERMARKS = """
+UPDATE media_users u SET history_synced_at = w.at
+FROM unnest($1::text[], $2::timestamptz[]) AS w (id, at)
+WHERE u.id = w.id
+"""
+
+# Everything these jobs write can be fetched from the media server again, and the watermark commits
+# in the same transaction as the rows: a crash losing the last commits only means a re-fetch. So
+# commits need not wait for the WAL flush (the database stays consistent either way).
+RELAXED_COMMIT = "SET LOCAL synchronous_commit = off"

@@ -21,6 +21,9 @@ from sidecar.movies.media_client import media_client
 from sidecar.movies.movie_rows import movie_row
 from sidecar.movies.source_libraries import select_movie_libraries
 
+# What one bad row can raise: the server rejecting a value, or asyncpg unable to encode it.
+ROW_ERRORS = (asyncpg.PostgresError, ValueError, TypeError, OverflowError)
+
 
 @dataclass
 class Known:
@@ -87,14 +90,14 @@ class MovieWriter:
         try:
             await self._write(rows)
             written = rows
-        except (asyncpg.PostgresError, ValueError, TypeError) as exc:
+        except ROW_ERRORS as exc:
             await self.ctx.warning(f"bulk write of {len(rows)} movies failed ({exc}); retrying one by one")
             written = []
             for row in rows:
                 try:
                     await self._write([row])
                     written.append(row)
-                except (asyncpg.PostgresError, ValueError, TypeError) as row_exc:
+                except ROW_ERRORS as row_exc:
                     self.counts.failed += 1
                     self.known.pop(row[0], None)
                     await self.ctx.item_failed(f"movie {row[0]} ({row[2]!r}) could not be saved", row_exc)
@@ -110,6 +113,7 @@ class MovieWriter:
 
     async def _write(self, rows: list[tuple[Any, ...]]) -> None:
         async with self.ctx.db.acquire() as conn, conn.transaction():
+            await conn.execute(q.RELAXED_COMMIT)
             await conn.execute(q.CREATE_INCOMING)
             await conn.copy_records_to_table("movies_incoming", records=rows, columns=q.INCOMING_COLUMNS)
             await conn.execute(q.UPSERT_INCOMING)

@@ -35,6 +35,7 @@ from sidecar.mediaserver import (
 )
 from sidecar.movies import history_queries as q
 from sidecar.movies.media_client import media_client
+from sidecar.movies.sync import ROW_ERRORS
 
 WATERMARK_SLACK = dt.timedelta(days=1)
 
@@ -99,51 +100,34 @@ async def _sync_users(ctx: JobContext, client: MediaServerClient, counts: Histor
         )
 
 
+@dataclass
+class UserResult:
+    """One user's fetched state, waiting to be written (all of it, or none)."""
+
+    user_id: str
+    name: str
+    plays: dict[str, UserMovieData]
+    keep_only: bool = False  # full: delete this user's rows that are not in `plays`
+    favourites_read: bool = False  # regular: `plays` holds every favourite
+    delete_ids: list[str] = field(default_factory=list)
+    watermark: dt.datetime | None = None
+
+
 class UserHistorySync:
-    """Reads and writes one user's plays at a time; shared state is the counters."""
+    """Fetches users' plays (several users in flight) and writes them in batches of users.
+
+    Batching matters: one transaction per user costs a dozen round trips, which for hundreds of
+    users dominates the run. A batch that fails is retried user by user, so one bad user is
+    isolated and counted while the others are saved.
+    """
 
     def __init__(self, ctx: JobContext, client: MediaServerClient, known_movies: set[str]) -> None:
         self.ctx = ctx
         self.client = client
         self.known_movies = known_movies
         self.counts = HistoryCounts()
-        self._lock = asyncio.Lock()
 
-    async def _write(
-        self,
-        user_id: str,
-        plays: dict[str, UserMovieData],
-        *,
-        keep_only: bool = False,
-        favourites: set[str] | None = None,
-        delete_ids: list[str] | None = None,
-        watermark: dt.datetime | None = None,
-    ) -> None:
-        known = [d for d in plays.values() if d.movie_id in self.known_movies]
-        unknown = len(plays) - len(known)
-        rows = [_row(d) for d in known if not _is_empty(d)]
-        async with self.ctx.db.acquire() as conn, conn.transaction():
-            removed = 0
-            if rows:
-                await conn.execute(q.CREATE_INCOMING)
-                await conn.copy_records_to_table("plays_incoming", records=rows, columns=q.PLAY_COLUMNS)
-                await conn.execute(q.UPSERT_INCOMING)
-            if favourites is not None:
-                await conn.execute(q.CLEAR_OTHER_FAVOURITES, user_id, sorted(favourites))
-            if keep_only:
-                status = await conn.execute(q.DELETE_OTHER_PLAYS, user_id, [r[1] for r in rows])
-                removed += int(status.split()[-1])
-            if delete_ids:
-                status = await conn.execute(q.DELETE_PLAYS, user_id, delete_ids)
-                removed += int(status.split()[-1])
-            if watermark is not None:
-                await conn.execute(q.SET_WATERMARK, user_id, watermark)
-        async with self._lock:
-            self.counts.plays_written += len(rows)
-            self.counts.plays_removed += removed
-            self.counts.skipped_unknown_movies += unknown
-
-    async def history(self, user: asyncpg.Record, *, full: bool) -> None:
+    async def fetch_history(self, user: asyncpg.Record, *, full: bool) -> UserResult:
         started = dt.datetime.now(dt.UTC)
         watermark = user["history_synced_at"]
         since = None if full or watermark is None else watermark - WATERMARK_SLACK
@@ -152,60 +136,144 @@ class UserHistorySync:
             self.ctx.raise_if_cancelled()
             for data in page:
                 plays.setdefault(data.movie_id, data)
-        favourites: set[str] | None = None
         iter_favourites = getattr(self.client, "iter_favorite_movies", None)
         if iter_favourites is not None:
-            favourites = set()
-            async for page in iter_favourites(user["id"]):
+            # A complete played list already carries the played favourites: add the unplayed ones.
+            async for page in iter_favourites(user["id"], unplayed_only=since is None):
                 self.ctx.raise_if_cancelled()
                 for data in page:
-                    favourites.add(data.movie_id)
                     plays.setdefault(data.movie_id, data)
-        await self._write(user["id"], plays, keep_only=full, favourites=favourites, watermark=started)
+        return UserResult(
+            user["id"],
+            user["name"],
+            plays,
+            keep_only=full,
+            favourites_read=iter_favourites is not None,
+            watermark=started,
+        )
 
-    async def items(self, user: asyncpg.Record, item_ids: list[str]) -> None:
-        """Re-read just these items' user data (webhook-driven); the watermark does not move."""
+    async def fetch_items(self, user: asyncpg.Record, item_ids: list[str]) -> UserResult:
+        """Just these items' user data (webhook-driven); the watermark does not move."""
         found = {d.movie_id: d for d in await self.client.get_user_movie_data(user["id"], item_ids)}
         gone = [i for i in item_ids if i not in found or _is_empty(found[i])]
-        await self._write(user["id"], found, delete_ids=gone)
+        return UserResult(user["id"], user["name"], found, delete_ids=gone)
+
+    async def write(self, results: list[UserResult]) -> None:
+        rows: list[tuple[Any, ...]] = []
+        unknown = 0
+        for result in results:
+            known = [d for d in result.plays.values() if d.movie_id in self.known_movies]
+            unknown += len(result.plays) - len(known)
+            rows.extend(_row(d) for d in known if not _is_empty(d))
+        deletes = [(r.user_id, i) for r in results for i in r.delete_ids]
+        marks = [(r.user_id, r.watermark) for r in results if r.watermark is not None]
+        removed = 0
+        async with self.ctx.db.acquire() as conn, conn.transaction():
+            await conn.execute(q.RELAXED_COMMIT)
+            await conn.execute(q.CREATE_INCOMING)
+            if rows:
+                await conn.copy_records_to_table("plays_incoming", records=rows, columns=q.PLAY_COLUMNS)
+                await conn.execute(q.UPSERT_INCOMING)
+            favourite_users = [r.user_id for r in results if r.favourites_read]
+            if favourite_users:
+                await conn.execute(q.CLEAR_OTHER_FAVOURITES, favourite_users)
+            full_users = [r.user_id for r in results if r.keep_only]
+            if full_users:
+                removed += int((await conn.execute(q.DELETE_OTHER_PLAYS, full_users)).split()[-1])
+            if deletes:
+                status = await conn.execute(q.DELETE_PLAYS, [d[0] for d in deletes], [d[1] for d in deletes])
+                removed += int(status.split()[-1])
+            if marks:
+                await conn.execute(q.SET_WATERMARKS, [m[0] for m in marks], [m[1] for m in marks])
+        self.counts.plays_written += len(rows)
+        self.counts.plays_removed += removed
+        self.counts.skipped_unknown_movies += unknown
+
+
+WRITE_BATCH_USERS = 50
+WRITE_BATCH_ROWS = 20_000
+_DONE = None
+
+
+async def _write_batches(
+    ctx: JobContext, sync: UserHistorySync, results: asyncio.Queue[UserResult | None]
+) -> None:
+    """Drain `results` into batched transactions until the end marker."""
+    finished = False
+    while not finished:
+        first = await results.get()
+        if first is _DONE:
+            return
+        batch = [first]
+        size = len(first.plays)
+        while len(batch) < WRITE_BATCH_USERS and size < WRITE_BATCH_ROWS and not results.empty():
+            more = results.get_nowait()
+            if more is _DONE:
+                finished = True
+                break
+            batch.append(more)
+            size += len(more.plays)
+        try:
+            await sync.write(batch)
+            written = batch
+        except (*ROW_ERRORS, OSError) as exc:
+            await ctx.warning(f"saving the plays of {len(batch)} users failed ({exc}); retrying user by user")
+            written = []
+            for result in batch:
+                try:
+                    await sync.write([result])
+                    written.append(result)
+                except (*ROW_ERRORS, OSError) as user_exc:
+                    sync.counts.users_failed += 1
+                    await ctx.item_failed(
+                        f"saving the plays of user {result.name} ({result.user_id}) failed", user_exc
+                    )
+        sync.counts.users_processed += len(written)
+        sync.counts.ok_user_ids.extend(r.user_id for r in written)
+        await ctx.advance(len(written))
 
 
 async def _run_users(
     ctx: JobContext, sync: UserHistorySync, users: list[asyncpg.Record], item_ids: list[str] | None
 ) -> None:
-    queue: asyncio.Queue[asyncpg.Record] = asyncio.Queue()
+    pending: asyncio.Queue[asyncpg.Record] = asyncio.Queue()
     for user in users:
-        queue.put_nowait(user)
+        pending.put_nowait(user)
+    results: asyncio.Queue[UserResult | None] = asyncio.Queue(maxsize=4 * WRITE_BATCH_USERS)
     full = ctx.variant == "full"
 
-    async def worker() -> None:
-        while not queue.empty():
+    async def fetcher() -> None:
+        while not pending.empty():
             ctx.raise_if_cancelled()
-            user = queue.get_nowait()
+            user = pending.get_nowait()
             try:
                 if item_ids is not None:
-                    await sync.items(user, item_ids)
+                    result = await sync.fetch_items(user, item_ids)
                 else:
-                    await sync.history(user, full=full)
-            except JobCancelled:
-                raise
-            except MediaServerAuthError:
-                raise  # the key is wrong for everyone: stop at once
-            except (MediaServerError, asyncpg.PostgresError, OSError, ValueError) as exc:
+                    result = await sync.fetch_history(user, full=full)
+            except (JobCancelled, MediaServerAuthError):
+                raise  # cancelled, or the key is wrong for everyone: stop at once
+            except (MediaServerError, OSError, ValueError) as exc:
                 sync.counts.users_failed += 1
                 await ctx.item_failed(f"watch history of user {user['name']} ({user['id']}) failed", exc)
                 continue
-            sync.counts.users_processed += 1
-            sync.counts.ok_user_ids.append(user["id"])
-            await ctx.advance()
+            await results.put(result)
 
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, ctx.settings.media_server_concurrency))]
+    writer = asyncio.create_task(_write_batches(ctx, sync, results))
+    fetchers = [asyncio.create_task(fetcher()) for _ in range(max(1, ctx.settings.media_server_concurrency))]
+
+    async def feed() -> None:
+        await asyncio.gather(*fetchers)
+        await results.put(_DONE)
+
+    feeding = asyncio.create_task(feed())
     try:
-        await asyncio.gather(*workers)
+        await asyncio.gather(feeding, writer)  # the first failure of either surfaces at once
     finally:
-        for task in workers:
+        feeding.cancel()
+        for task in [*fetchers, writer]:
             task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await asyncio.gather(*fetchers, writer, return_exceptions=True)
 
 
 async def sync_movie_watch_history(ctx: JobContext) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,8 @@ class RecordedRequest:
     auth: str | None  # which carrier held the key: "MediaBrowser", "X-Emby-Token", "api_key", ...
     body: Any = None
     status: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)
+    response: Any = None  # the JSON sent back, kept only when `record_responses` is on
 
 
 def _norm(value: str) -> str:
@@ -76,6 +78,7 @@ class MediaServerSimulator:
         self.faults = Faults()
         self.requests: list[RecordedRequest] = []
         self.legacy_auth = True  # Jellyfin 10.11 default; 12.0 turns it off
+        self.record_responses = False
         self.local_address = "http://127.0.0.1"
 
     # --- recording helpers ------------------------------------------------------------------------------
@@ -134,6 +137,9 @@ class MediaServerSimulator:
         request[BODY_KEY] = body
         response = await self._respond(request, handler, canonical, token)
         record.status = response.status
+        if self.record_responses and isinstance(response, web.Response) and response.body is not None:
+            if response.content_type == "application/json":
+                record.response = json.loads(response.body)  # type: ignore[arg-type]
         return response
 
     async def _respond(

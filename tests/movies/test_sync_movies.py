@@ -227,3 +227,19 @@ async def test_cancellation_mid_sync_leaves_consistent_data(
         row = await run_job("sync-movies", settings=cfg)
         assert row["status"] == "completed"
         assert row["result"]["added"] == 200 - count and row["result"]["unchanged"] == count
+
+
+async def test_one_unsavable_movie_is_counted_and_the_rest_saved(
+    db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
+    async with running_simulator("jellyfin", 12) as sim:
+        bad = sim.state.add_movie(name="Far Future", year=10**11)  # does not fit an integer column
+        row = await run_job("sync-movies", settings=settings_for(settings, sim, media_server_page_size=50))
+        assert row["status"] == "completed", row["error"]
+        assert row["result"]["added"] == 12 and row["result"]["failed"] == 1
+        assert row["items_failed"] == 1
+        assert bad.id not in await _active_ids(db)
+        logs = await db.fetch(
+            "SELECT message FROM job_run_logs WHERE run_id = $1 AND level = 'warning'", row["id"]
+        )
+        assert any(bad.id in r["message"] for r in logs)

@@ -204,3 +204,37 @@ async def test_auth_failure_fails_the_run(db: asyncpg.Pool, settings: Settings, 
         assert row["status"] == "failed"
         assert "rejected the API key" in row["error"]
         assert len(sim.requests) == 1
+
+
+async def test_cancellation_keeps_each_user_all_or_nothing(
+    db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
+    import asyncio
+
+    from sidecar.jobs.runs import cancel_run
+
+    async with running_simulator("jellyfin", 40) as sim:
+        for n in range(12):
+            sim.state.add_user(f"extra{n}", is_admin=False)
+        for user_id in sim.state.users:
+            for item_id in list(sim.state.movies)[:5]:
+                sim.state.mark_played(user_id, item_id)
+        cfg = settings_for(settings, sim, media_server_concurrency=1)
+        await run_job("sync-movies", settings=cfg)
+        sim.faults.slow("/Items", seconds=0.1)
+        task = asyncio.create_task(run_job("sync-movie-watch-history", settings=cfg))
+        while len(sim.requests_to("/Items")) < 10:
+            await asyncio.sleep(0.02)
+        run_id = await db.fetchval(
+            "SELECT id FROM job_runs WHERE job = 'sync-movie-watch-history' AND status = 'running'"
+        )
+        await cancel_run(db, run_id)
+        row = await task
+        assert row["status"] == "cancelled"
+        users = await db.fetch("SELECT id, history_synced_at FROM media_users")
+        done = [u["id"] for u in users if u["history_synced_at"] is not None]
+        assert 0 < len(done) < len(users)
+        for user in users:
+            stored = await _plays(db, user["id"])
+            expected = {i for i, d in sim.state.user_data[user["id"]].items() if d.played or d.is_favorite}
+            assert set(stored) == (expected if user["id"] in done else set()), user["id"]
