@@ -8,6 +8,7 @@ as failed and the run goes on. A bad key or an unknown model fails the run at on
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import random
 import time
@@ -79,7 +80,8 @@ class OpenAIEmbeddingProvider:
         )
         self._slots = asyncio.Semaphore(concurrency)
         self._send_dimensions = dimensions is not None
-        self._encoding: str | None = None  # None = the SDK's default (base64); "float" after a rejection
+        # base64 is decoded straight into numpy (4x smaller than JSON floats); "float" after a rejection.
+        self._encoding = "base64"
         self._any_success = False
         self._fatal: JobError | None = None
 
@@ -172,7 +174,11 @@ class OpenAIEmbeddingProvider:
                         dimensions=self.dimensions,
                     )
                     continue
-                if exc.status_code == 400 and self._encoding is None and _mentions(exc, "encoding_format"):
+                if (
+                    exc.status_code == 400
+                    and self._encoding == "base64"
+                    and _mentions(exc, "encoding_format")
+                ):
                     self._encoding = "float"
                     continue
                 if exc.status_code >= 500 or exc.status_code in _RETRYABLE_STATUS:
@@ -222,13 +228,15 @@ class OpenAIEmbeddingProvider:
         kwargs: dict[str, object] = {}
         if self._send_dimensions and self.dimensions is not None:
             kwargs["dimensions"] = self.dimensions
-        if self._encoding is not None:
-            kwargs["encoding_format"] = self._encoding
+        kwargs["encoding_format"] = self._encoding
         response = await self._client.embeddings.create(input=texts, model=self.api_model, **kwargs)  # type: ignore[arg-type]
         data = sorted(response.data, key=lambda item: item.index)
         if len(data) != len(texts):
             raise _MalformedResponse(f"the server returned {len(data)} vectors for {len(texts)} texts")
-        vectors = np.asarray([item.embedding for item in data], dtype=np.float32)
+        try:
+            vectors = np.stack([_as_vector(item.embedding) for item in data])
+        except ValueError as exc:  # vectors of different lengths, bad base64
+            raise _MalformedResponse(f"unusable vectors in the response: {exc}") from None
         vectors = self._fit_dimensions(vectors)
         usage = getattr(response, "usage", None)
         tokens = getattr(usage, "prompt_tokens", None) if usage is not None else None
@@ -259,6 +267,13 @@ class OpenAIEmbeddingProvider:
                 return min(after, MAX_RETRY_AFTER_SECONDS)
         backoff = self.retry_base_seconds * 2 ** (attempt - 1)
         return min(backoff, MAX_BACKOFF_SECONDS) * random.uniform(0.75, 1.25)
+
+
+def _as_vector(embedding: object) -> np.ndarray:
+    """One embedding as float32, whether the server honoured base64 or answered with a float list."""
+    if isinstance(embedding, str):
+        return np.frombuffer(base64.b64decode(embedding), dtype="<f4").astype(np.float32)
+    return np.asarray(embedding, dtype=np.float32)
 
 
 def _retry_after_seconds(exc: openai.APIStatusError) -> float | None:

@@ -77,4 +77,4 @@ WHERE e.model = $1
 ORDER BY e.movie_id
 """
 
-INDEX_EXISTS = "SELECT to_regclass($1) IS NOT NULL"
+COUNT_VECTORS = "SELECT count(*) FROM movie_embeddings WHERE model = $1"

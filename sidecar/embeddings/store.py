@@ -124,6 +124,10 @@ async def fetch_movies(
     return await db.fetch(queries.SELECT_MOVIES_FOR_TEXT, list(movie_ids))
 
 
+async def count_vectors(db: asyncpg.Pool | asyncpg.Connection, model: str) -> int:
+    return int(await db.fetchval(queries.COUNT_VECTORS, model))
+
+
 async def coverage(db: asyncpg.Pool | asyncpg.Connection, model: str) -> tuple[int, int]:
     """(non-removed movies, how many of them lack a vector for `model`)."""
     row = await db.fetchrow(queries.MODEL_COVERAGE, model)

@@ -18,6 +18,11 @@ from sidecar.embeddings.text import movie_text
 from sidecar.jobs.context import JobContext, JobError
 
 FAILED_IDS_LOGGED = 20
+# Re-embedding this many movies (and at least a quarter of the model's vectors) drops the model's
+# HNSW index first and rebuilds it at the end: one build is several times faster than updating
+# the graph row by row. Queries stay correct meanwhile (sequential scan).
+INDEX_REBUILD_MIN_MOVIES = 1000
+INDEX_REBUILD_MIN_FRACTION = 0.25
 
 
 async def generate_movie_embeddings(ctx: JobContext) -> dict[str, Any]:
@@ -58,6 +63,10 @@ async def _embed_movies(ctx: JobContext, provider: EmbeddingProvider) -> dict[st
         to_embed=len(to_embed),
         up_to_date=counts["skipped"],
     )
+
+    if await _worth_rebuilding_index(ctx, model, len(to_embed)):
+        await store.drop_index(ctx.db, model)
+        await ctx.info("dropped the model's vector index for a bulk re-embed; it is rebuilt at the end")
 
     await ctx.step(f"Embedding movies ({model})", total=len(to_embed), reset_counts=True)
     embedded_ids: list[str] = []
@@ -122,6 +131,13 @@ async def _embed_chunk(
     counts["failed"] += len(result.failed)
     await ctx.advance(processed=len(movies) + vanished, failed=len(result.failed))
     return [movie_id for movie_id, _, _ in stored]
+
+
+async def _worth_rebuilding_index(ctx: JobContext, model: str, to_embed: int) -> bool:
+    if to_embed < INDEX_REBUILD_MIN_MOVIES:
+        return False
+    existing = await store.count_vectors(ctx.db, model)
+    return existing > 0 and to_embed >= existing * INDEX_REBUILD_MIN_FRACTION
 
 
 async def _checked_dimensions(ctx: JobContext, provider: EmbeddingProvider, dimensions: int) -> int:

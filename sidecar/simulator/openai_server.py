@@ -43,6 +43,7 @@ class EmbeddingsFaults:
     retry_after_seconds: float = 1.0  # sent as retry-after-ms (and retry-after, rounded up)
     fail_marker: str | None = None  # any request with an input containing this gets 500, always
     reject_dimensions: bool = False  # 400 for any request that sends `dimensions`
+    float_only: bool = False  # 400 for encoding_format=base64, like servers that only speak floats
     latency_seconds: float = 0.0
 
 
@@ -163,7 +164,7 @@ class OpenAIEmbeddingsSimulator:
             )
 
         encoding = body.get("encoding_format") or "float"
-        if encoding not in ("float", "base64"):
+        if encoding not in ("float", "base64") or (encoding == "base64" and self.faults.float_only):
             return _error(400, f"Invalid value for 'encoding_format': {encoding!r}.", param="encoding_format")
         vectors = np.stack([text_vector(t, native)[:size] for t in inputs])
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -237,3 +237,32 @@ async def test_large_vectors_get_a_halfvec_index(
         "CREATE INDEX IF NOT EXISTS " + store.index_name("it's") + " ON movie_embeddings USING hnsw "
         "((embedding::vector(10)) vector_cosine_ops) WHERE model = 'it''s'"
     )
+
+
+async def test_bulk_re_embed_rebuilds_the_index_once(
+    db: asyncpg.Pool, run_job: Any, openai_settings: Settings, monkeypatch: Any
+) -> None:
+    from sidecar.movies import embed
+
+    await insert_movies(db, [movie_row(i) for i in range(8)])
+    first = await run_job(JOB, settings=openai_settings)
+    monkeypatch.setattr(embed, "INDEX_REBUILD_MIN_MOVIES", 4)
+    await db.execute(
+        "UPDATE movies SET content_hash = content_hash || '-v2' WHERE id < $1", movie_row(4)["id"]
+    )
+    small = await run_job(JOB, settings=openai_settings)  # 4 of 8 changed: 50% >= 25%, >= 4 movies
+    await db.execute(
+        "UPDATE movies SET content_hash = content_hash || '-v3' WHERE id = $1", movie_row(7)["id"]
+    )
+    tiny = await run_job(JOB, settings=openai_settings)  # 1 movie: updated in place
+
+    async def messages(run: Any) -> list[str]:
+        return [
+            r["message"]
+            for r in await db.fetch("SELECT message FROM job_run_logs WHERE run_id=$1", run["id"])
+        ]
+
+    assert any("dropped the model's vector index" in m for m in await messages(small))
+    assert not any("dropped" in m for m in await messages(tiny))
+    assert small["result"]["embedded"] == 4 and tiny["result"]["embedded"] == 1
+    assert await db.fetchval("SELECT to_regclass($1) IS NOT NULL", first["result"]["index"])

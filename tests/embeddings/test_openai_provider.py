@@ -158,3 +158,18 @@ async def test_unreachable_server_fails_run_naming_base_url() -> None:
             await provider.embed(["a"])
     finally:
         await provider.aclose()
+
+
+async def test_servers_without_base64_get_float_lists(
+    openai_server: LiveSimulator, make_provider: Any
+) -> None:
+    openai_server.sim.faults.float_only = True
+    provider = make_provider(concurrency=1)
+    result = await provider.embed(["alpha", "beta", "gamma", "delta", "epsilon"])
+    assert result.failed == {}
+    assert [(r.status, r.encoding_format) for r in openai_server.sim.requests] == [
+        (400, "base64"),
+        (200, "float"),
+        (200, "float"),
+    ]
+    np.testing.assert_allclose(result.vectors[4], _expected("epsilon", 1536), atol=1e-6)
