@@ -43,22 +43,18 @@ async def start(client: TestClient, job: str, **body: Any) -> dict[str, Any]:
     return (await resp.json())["run"]
 
 
-def worker_for(settings: Settings, database_url: str, redis_url: str, reg: JobRegistry) -> Any:
-    return running_worker(settings, database_url, redis_url, reg)
+@pytest.fixture
+def start_worker(settings: Settings, database_url: str, flushed_redis: str, reg: JobRegistry) -> Any:
+    """`async with start_worker():` runs the real ARQ worker on this test's registry."""
+    return lambda: running_worker(settings, database_url, flushed_redis, reg)
 
 
 async def test_runs_execute_fifo_one_at_a_time(
-    client: TestClient,
-    db: asyncpg.Pool,
-    settings: Settings,
-    database_url: str,
-    flushed_redis: str,
-    reg: JobRegistry,
-    rec: Recorder,
+    client: TestClient, db: asyncpg.Pool, rec: Recorder, start_worker: Any
 ) -> None:
     blocker = await start(client, "blocker")
     ids = [(await start(client, name))["id"] for name in ("quick-c", "quick-a", "quick-b")]
-    async with worker_for(settings, database_url, flushed_redis, reg):
+    async with start_worker():
         await wait_status(db, blocker["id"], "running")
         queue = await (await client.get("/api/queue")).json()
         assert queue["running"]["id"] == blocker["id"]
@@ -83,13 +79,7 @@ async def test_second_request_for_a_queued_job_returns_the_queued_run(client: Te
 
 
 async def test_cancel_queued_run_is_immediate_and_it_never_runs(
-    client: TestClient,
-    db: asyncpg.Pool,
-    settings: Settings,
-    database_url: str,
-    flushed_redis: str,
-    reg: JobRegistry,
-    rec: Recorder,
+    client: TestClient, db: asyncpg.Pool, rec: Recorder, start_worker: Any
 ) -> None:
     blocker = await start(client, "blocker")
     queued = await start(client, "quick-a")
@@ -97,7 +87,7 @@ async def test_cancel_queued_run_is_immediate_and_it_never_runs(
     resp = await client.post(f"/api/runs/{queued['id']}/cancel")
     assert resp.status == 202
     assert (await resp.json())["status"] == "cancelled"
-    async with worker_for(settings, database_url, flushed_redis, reg):
+    async with start_worker():
         await wait_status(db, blocker["id"], "running")
         rec.release.set()
         await wait_status(db, after["id"], "completed")
@@ -108,17 +98,11 @@ async def test_cancel_queued_run_is_immediate_and_it_never_runs(
 
 
 async def test_cancel_running_run_stops_at_next_check_before_next_run_starts(
-    client: TestClient,
-    db: asyncpg.Pool,
-    settings: Settings,
-    database_url: str,
-    flushed_redis: str,
-    reg: JobRegistry,
-    rec: Recorder,
+    client: TestClient, db: asyncpg.Pool, rec: Recorder, start_worker: Any
 ) -> None:
     blocker = await start(client, "blocker")
     nxt = await start(client, "quick-a")
-    async with worker_for(settings, database_url, flushed_redis, reg):
+    async with start_worker():
         await wait_status(db, blocker["id"], "running")
         resp = await client.post("/api/jobs/blocker/cancel")
         assert resp.status == 202
@@ -130,18 +114,12 @@ async def test_cancel_running_run_stops_at_next_check_before_next_run_starts(
 
 
 async def test_job_ignoring_cancel_is_aborted_after_grace_and_holds_the_slot_until_then(
-    client: TestClient,
-    db: asyncpg.Pool,
-    settings: Settings,
-    database_url: str,
-    flushed_redis: str,
-    reg: JobRegistry,
-    rec: Recorder,
+    client: TestClient, db: asyncpg.Pool, settings: Settings, rec: Recorder, start_worker: Any
 ) -> None:
     settings.cancel_grace_seconds = 1.0
     stubborn = await start(client, "stubborn")
     nxt = await start(client, "quick-a")
-    async with worker_for(settings, database_url, flushed_redis, reg):
+    async with start_worker():
         await wait_status(db, stubborn["id"], "running")
         requested = dt.datetime.now(dt.UTC)
         assert (await client.post(f"/api/runs/{stubborn['id']}/cancel")).status == 202
@@ -156,17 +134,11 @@ async def test_job_ignoring_cancel_is_aborted_after_grace_and_holds_the_slot_unt
 
 
 async def test_failing_job_ends_failed_with_its_error_and_is_not_retried(
-    client: TestClient,
-    db: asyncpg.Pool,
-    settings: Settings,
-    database_url: str,
-    flushed_redis: str,
-    reg: JobRegistry,
-    rec: Recorder,
+    client: TestClient, db: asyncpg.Pool, rec: Recorder, start_worker: Any
 ) -> None:
     failing = await start(client, "fails")
     marker = await start(client, "quick-a")
-    async with worker_for(settings, database_url, flushed_redis, reg):
+    async with start_worker():
         row = await wait_status(db, failing["id"], "failed")
         await wait_status(db, marker["id"], "completed")
         await asyncio.sleep(0.5)
@@ -194,17 +166,12 @@ async def test_unexpected_exception_is_reported_without_secrets(
 
 
 async def test_worker_restart_fails_interrupted_runs(
-    client: TestClient,
-    db: asyncpg.Pool,
-    settings: Settings,
-    database_url: str,
-    flushed_redis: str,
-    reg: JobRegistry,
+    client: TestClient, db: asyncpg.Pool, start_worker: Any
 ) -> None:
     run = await start(client, "quick-a")
     # Simulate a worker that claimed the run and died.
     await db.execute("UPDATE job_runs SET status='running', started_at=now() WHERE id=$1::uuid", run["id"])
-    async with worker_for(settings, database_url, flushed_redis, reg):
+    async with start_worker():
         row = await wait_status(db, run["id"], "failed")
     assert row["error"].startswith("interrupted: worker restarted")
     got = await (await client.get(f"/api/runs/{run['id']}")).json()
@@ -212,19 +179,13 @@ async def test_worker_restart_fails_interrupted_runs(
 
 
 async def test_queued_runs_lost_from_redis_are_sent_again_in_order(
-    client: TestClient,
-    db: asyncpg.Pool,
-    settings: Settings,
-    database_url: str,
-    flushed_redis: str,
-    reg: JobRegistry,
-    rec: Recorder,
+    client: TestClient, db: asyncpg.Pool, flushed_redis: str, rec: Recorder, start_worker: Any
 ) -> None:
     ids = [(await start(client, name))["id"] for name in ("quick-b", "quick-a", "quick-c")]
     redis = ArqRedis.from_url(flushed_redis)
     await redis.flushall()  # Redis restarted empty: every wake-up is gone
     await redis.aclose()
-    async with worker_for(settings, database_url, flushed_redis, reg):
+    async with start_worker():
         for run_id in ids:
             await wait_status(db, run_id, "completed")
     assert rec.order() == ["quick-b", "quick-a", "quick-c"]
@@ -274,16 +235,9 @@ async def test_manual_only_job_refuses_a_schedule(client: TestClient) -> None:
     assert (await resp.json())["error"]["code"] == "manual_only"
 
 
-async def test_log_paging(
-    client: TestClient,
-    db: asyncpg.Pool,
-    settings: Settings,
-    database_url: str,
-    flushed_redis: str,
-    reg: JobRegistry,
-) -> None:
+async def test_log_paging(client: TestClient, db: asyncpg.Pool, start_worker: Any) -> None:
     run = await start(client, "chatty")
-    async with worker_for(settings, database_url, flushed_redis, reg):
+    async with start_worker():
         await wait_status(db, run["id"], "completed")
     seen: list[str] = []
     after = 0
@@ -404,14 +358,12 @@ async def test_api_errors_use_the_json_shape(
     )
 
 
-async def test_health_reports_worker_liveness(
-    client: TestClient, settings: Settings, database_url: str, flushed_redis: str, reg: JobRegistry
-) -> None:
+async def test_health_reports_worker_liveness(client: TestClient, start_worker: Any) -> None:
     down = await client.get("/api/health")
     body = await down.json()
     assert down.status == 503 and body["status"] == "degraded" and body["worker"]["alive"] is False
     assert body["database"] == "ok" and body["redis"] == "ok"
-    async with worker_for(settings, database_url, flushed_redis, reg):
+    async with start_worker():
 
         async def healthy() -> Any:
             resp = await client.get("/api/health")
