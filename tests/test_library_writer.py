@@ -16,6 +16,7 @@ from sidecar.library.writer import (
     manifest_hash,
     sync_folder,
 )
+from tests.fs_snapshot import snapshot
 
 
 def _entry(folder: str, nfo: str, target: str) -> DesiredEntry:
@@ -24,17 +25,6 @@ def _entry(folder: str, nfo: str, target: str) -> DesiredEntry:
         folder,
         (EntryFile(f"{base}.mkv", link_target=target), EntryFile(f"{base}.nfo", content=nfo.encode())),
     )
-
-
-def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    """relative path -> (inode, mtime_ns), without following symlinks."""
-    result = {}
-    for dirpath, dirnames, filenames in os.walk(folder):
-        for name in dirnames + filenames:
-            path = Path(dirpath) / name
-            st = path.lstat()
-            result[str(path.relative_to(folder))] = (st.st_ino, st.st_mtime_ns)
-    return result
 
 
 @pytest.fixture
@@ -59,21 +49,21 @@ def test_rerun_without_changes_touches_nothing(user_dir: tuple[Path, Path]) -> N
     root, folder = user_dir
     entries = [_entry(f"{i:02d} - M{i} (2000)", f"<m{i}/>", f"/m/{i}.mkv") for i in range(1, 6)]
     sync_folder(root, folder, entries)
-    before = _snapshot(folder)
+    before = snapshot(folder)
     stats = sync_folder(root, folder, entries)
     assert (stats.written, stats.unchanged, stats.removed, stats.files_written) == (0, 5, 0, 0)
-    assert _snapshot(folder) == before
+    assert snapshot(folder) == before
 
 
 def test_changed_nfo_is_replaced_alone_and_stale_entry_removed(user_dir: tuple[Path, Path]) -> None:
     root, folder = user_dir
     first = [_entry(f"{i:02d} - M{i} (2000)", f"<m{i}/>", f"/m/{i}.mkv") for i in range(1, 4)]
     sync_folder(root, folder, first)
-    before = _snapshot(folder)
+    before = snapshot(folder)
     second = [first[0], _entry("02 - M2 (2000)", "<m2 changed='1'/>", "/m/2.mkv")]
     stats = sync_folder(root, folder, second)
     assert (stats.written, stats.unchanged, stats.removed, stats.files_written) == (1, 1, 1, 1)
-    after = _snapshot(folder)
+    after = snapshot(folder)
     assert not (folder / "03 - M3 (2000)").exists()
     for path, state in before.items():
         if path.startswith("01 - ") or (path.endswith(".mkv") and path.startswith("02 - ")):

@@ -13,6 +13,7 @@ import pytest
 
 from sidecar.mediaserver.base import MediaServerAuthError, ServerKind
 from sidecar.settings import Settings
+from tests.fs_snapshot import snapshot
 from tests.media_server_double import InMemoryMediaServer
 
 SERVER_ROOT = "/srv/ai-picks"  # the library root as the media server sees it
@@ -96,16 +97,6 @@ def make_server(kind: ServerKind, settings: Settings) -> InMemoryMediaServer:
 
 def user_folder(settings: Settings, folder: str) -> Path:
     return settings.resolved_library_root / "users" / folder / "ai-movies"
-
-
-def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    result = {}
-    for dirpath, dirnames, filenames in os.walk(folder):
-        for name in dirnames + filenames:
-            path = Path(dirpath) / name
-            st = path.lstat()
-            result[str(path.relative_to(folder))] = (st.st_ino, st.st_mtime_ns)
-    return result
 
 
 async def run_libraries(run_job: Any, settings: Settings, server: Any, **kwargs: Any) -> dict[str, Any]:
