@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import signal
 import sys
 import time
-from typing import Any
 
 import aiohttp
 import structlog
 
+from sidecar.api_client import ApiClient
+from sidecar.progress import progress_bar
 from sidecar.settings import Settings, load_settings
 
 log = structlog.get_logger("sidecar.cli")
@@ -22,44 +22,14 @@ EXIT_FOR_STATUS = {"completed": 0, "failed": 1, "cancelled": 3}
 
 # --- running the service -----------------------------------------------------------------------------
 async def _serve(settings: Settings, database_url: str, redis_url: str, *, web: bool, worker: bool) -> None:
-    from aiohttp import web as aioweb
+    """Serve until SIGINT/SIGTERM (or until the worker ends on its own)."""
+    from sidecar.service import serving
 
-    from sidecar.api.app import create_app
-    from sidecar.db import migrate
-    from sidecar.jobs.catalog import default_registry
-    from worker.main import build_worker
-
-    await migrate(database_url)
-    registry = default_registry()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    runner = None
-    worker_task = None
-    arq_worker = None
-    if web:
-        app = create_app(settings, database_url=database_url, redis_url=redis_url, registry=registry)
-        runner = aioweb.AppRunner(app, access_log=None)
-        await runner.setup()
-        await aioweb.TCPSite(runner, settings.host, settings.port).start()
-        log.info("web listening", url=f"http://{settings.host}:{settings.port}/")
-    if worker:
-        arq_worker = build_worker(
-            settings, database_url=database_url, redis_url=redis_url, registry=registry, handle_signals=False
-        )
-        worker_task = asyncio.create_task(arq_worker.async_run())
-        worker_task.add_done_callback(lambda _: stop.set())
-    await stop.wait()
-    log.info("stopping")
-    if arq_worker is not None and worker_task is not None:
-        with contextlib.suppress(asyncio.CancelledError):
-            await arq_worker.close()
-        worker_task.cancel()
-        with contextlib.suppress(BaseException):
-            await worker_task
-    if runner is not None:
-        await runner.cleanup()
+    async with serving(settings, database_url, redis_url, web=web, worker=worker) as service:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, service.stopped.set)
+        await service.stopped.wait()
 
 
 def _run_service(settings: Settings, *, web: bool, worker: bool) -> int:
@@ -87,31 +57,6 @@ def _migrate(settings: Settings) -> int:
 
 
 # --- talking to a running service ----------------------------------------------------------------------
-class ApiClient:
-    def __init__(self, settings: Settings, base_url: str | None) -> None:
-        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-        self.base = (base_url or f"http://{host}:{settings.port}").rstrip("/")
-        self.headers = {}
-        if settings.api_key is not None:
-            self.headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        async with (
-            aiohttp.ClientSession(headers=self.headers) as session,
-            session.request(method, self.base + path, json=body) as resp,
-        ):
-            return resp.status, await resp.json()
-
-
-def _bar(progress: dict[str, Any], width: int = 30) -> str:
-    percent = progress.get("percent") or 0.0
-    filled = int(width * percent / 100)
-    total = progress.get("items_total")
-    items = f"{progress['items_processed']}/{total}" if total else str(progress["items_processed"])
-    step = progress.get("current_step") or ""
-    return f"[{'#' * filled}{'.' * (width - filled)}] {percent:5.1f}% {items} items  {step}"[:120]
-
-
 async def _run_job(api: ApiClient, name: str, variant: str, wait: bool) -> int:
     status, body = await api.call("POST", f"/api/jobs/{name}/runs", {"variant": variant})
     if status >= 400:
@@ -127,9 +72,9 @@ async def _run_job(api: ApiClient, name: str, variant: str, wait: bool) -> int:
         await asyncio.sleep(0.5)
         _, run = await api.call("GET", f"/api/runs/{run['id']}")
         if tty:
-            print("\r" + _bar(run["progress"]).ljust(120), end="", file=sys.stderr, flush=True)
+            print("\r" + progress_bar(run["progress"]).ljust(120), end="", file=sys.stderr, flush=True)
         elif time.monotonic() - last_print > 5:
-            print(_bar(run["progress"]), file=sys.stderr)
+            print(progress_bar(run["progress"]), file=sys.stderr)
             last_print = time.monotonic()
     if tty:
         print(file=sys.stderr)
