@@ -18,8 +18,13 @@ DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "ai-picks-sidecar"
 
 
 class Settings(BaseSettings):
+    # An empty `SIDECAR_API_KEY=` (as left in a copied .env.example) means unset, never "the empty key".
     model_config = SettingsConfigDict(
-        env_prefix="SIDECAR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="SIDECAR_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_ignore_empty=True,
     )
 
     # --- storage and transport -------------------------------------------------------------------

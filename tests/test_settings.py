@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from sidecar.logs import redact, redact_text
+from sidecar.settings import Settings
 
 
 def _start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -40,3 +44,13 @@ def test_redaction_of_keys_and_tokens_in_text_and_structures() -> None:
     data = redact({"api_key": "k", "nested": {"password": "p", "name": "alice"}, "list": ["token=t0k"]})
     assert data["api_key"] != "k" and data["nested"]["password"] != "p" and data["nested"]["name"] == "alice"
     assert "t0k" not in data["list"][0]
+
+
+def test_empty_values_from_a_copied_env_example_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SIDECAR_API_KEY", "SIDECAR_WEBHOOK_TOKEN", "SIDECAR_MEDIA_SERVER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    settings = Settings(_env_file=example)  # type: ignore[call-arg]
+    assert settings.api_key is None and settings.webhook_token is None
+    assert settings.media_server_api_key is None
+    assert settings.media_server_url == "http://jellyfin:8096"

@@ -130,8 +130,12 @@ class SimState:
         self._sorted.clear()
 
     # --- events -------------------------------------------------------------------------------------
-    def emit(self, event_type: str, *, item_id: str | None = None, user_id: str | None = None) -> None:
+    def emit(
+        self, event_type: str, *, item_id: str | None = None, user_id: str | None = None, **details: Any
+    ) -> None:
+        """Tell listeners; `details` carry what a webhook needs beyond the ids (e.g. the save reason)."""
         event = {"type": event_type, "user_id": user_id, "item_id": item_id, "at": utcnow().isoformat()}
+        event.update(details)
         for listener in list(self.listeners):
             outcome = listener(event)
             if inspect.isawaitable(outcome):
@@ -197,11 +201,11 @@ class SimState:
         return movie
 
     def remove_movie(self, item_id: str) -> None:
-        del self.movies[item_id]
+        movie = self.movies.pop(item_id)
         for data in self.user_data.values():
             data.pop(item_id, None)
         self.touch()
-        self.emit("item_removed", item_id=item_id)
+        self.emit("item_removed", item_id=item_id, movie=movie)  # gone from state; the webhook still names it
 
     def sorted_movies(self, library_id: str | None) -> list[SimMovie]:
         """All movies (of one library) by sort name; cached until the next mutation."""
@@ -269,8 +273,8 @@ class SimState:
         else:
             data.position_ticks = position_ticks
         if emit:
-            self.emit("playback_stopped", user_id=user_id, item_id=item_id)
-            self.emit("user_data_saved", user_id=user_id, item_id=item_id)
+            self.emit("playback_stopped", user_id=user_id, item_id=item_id, completed=completed)
+            self.emit("user_data_saved", user_id=user_id, item_id=item_id, reason="PlaybackFinished")
         return data
 
     def mark_played(
@@ -284,17 +288,17 @@ class SimState:
         else:
             data.play_count, data.last_played = 0, None
         data.position_ticks = 0
-        self.emit("user_data_saved", user_id=user_id, item_id=item_id)
+        self.emit("user_data_saved", user_id=user_id, item_id=item_id, reason="TogglePlayed")
         return data
 
     def set_favorite(self, user_id: str, item_id: str, favorite: bool = True) -> SimUserData:
         data = self.data_for(user_id, item_id)
         data.is_favorite = favorite
-        self.emit("user_data_saved", user_id=user_id, item_id=item_id)
+        self.emit("user_data_saved", user_id=user_id, item_id=item_id, reason="UpdateUserRating")
         return data
 
     def set_rating(self, user_id: str, item_id: str, rating: float | None) -> SimUserData:
         data = self.data_for(user_id, item_id)
         data.rating = rating
-        self.emit("user_data_saved", user_id=user_id, item_id=item_id)
+        self.emit("user_data_saved", user_id=user_id, item_id=item_id, reason="UpdateUserRating")
         return data

@@ -5,19 +5,22 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from sidecar.simulator.app import MediaServerSimulator, RecordedRequest
 from sidecar.simulator.faults import Faults
 from sidecar.simulator.model import Kind, SimState
+from sidecar.simulator.webhook_bodies import Style
+from sidecar.simulator.webhook_sender import WebhookSender
 
 
 @dataclass
 class RunningSimulator:
     sim: MediaServerSimulator
     url: str
+    senders: list[WebhookSender] = field(default_factory=list)
 
     @property
     def api_key(self) -> str:
@@ -42,6 +45,12 @@ class RunningSimulator:
     def requests_to(self, route: str, method: str | None = None) -> list[RecordedRequest]:
         return self.sim.requests_to(route, method)
 
+    def send_webhooks_to(self, url: str, token: str | None, *, style: Style | None = None) -> WebhookSender:
+        """From now on every event of this server is POSTed to `url` (closed with the simulator)."""
+        sender = WebhookSender(self.state, url, token, style=style).attach()
+        self.senders.append(sender)
+        return sender
+
 
 @contextlib.asynccontextmanager
 async def running_simulator(
@@ -65,7 +74,10 @@ async def running_simulator(
     bound_port = sock.getsockname()[1]
     url = f"http://{host}:{bound_port}"
     sim.local_address = url
+    running = RunningSimulator(sim, url)
     try:
-        yield RunningSimulator(sim, url)
+        yield running
     finally:
+        for sender in running.senders:
+            await sender.close()
         await runner.cleanup()

