@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
@@ -136,11 +137,53 @@ def build_parser() -> argparse.ArgumentParser:
         "--wait", action="store_true", help="show progress; exit 0 completed, 1 failed, 3 cancelled"
     )
     run.add_argument("--url")
+    demo = sub.add_parser(
+        "demo",
+        help="the whole thing against a simulated server: pipeline, webhooks, libraries (own data dir)",
+    )
+    demo.add_argument("--kind", choices=("jellyfin", "emby"), default="jellyfin", help="the simulated server")
+    demo.add_argument(
+        "--seed", type=_seed, default="movielens", help="movielens (default), sample, or a number of movies"
+    )
+    demo.add_argument("--user", help="whose library to change (default: most picks, shortest history)")
+    demo.add_argument("--plays", type=int, default=3, help="how many of the user's picks they watch")
+    demo.add_argument("--port", type=int, help="web port (default: SIDECAR_PORT or 8787)")
+    demo.add_argument("--no-serve", action="store_true", help="exit when done instead of serving")
     return parser
+
+
+def _seed(text: str) -> str | int:
+    if text.isdigit():
+        return int(text)
+    if text in ("sample", "movielens"):
+        return text
+    raise argparse.ArgumentTypeError("use movielens, sample or a number of movies")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Reads only SIDECAR_HOST/PORT/DATA_DIR: nothing else a user configured can change the demo."""
+    from sidecar.demo import options_from_environment, run_demo
+    from sidecar.demo.config import DemoSettings
+    from sidecar.logs import configure_logging
+
+    configure_logging(DemoSettings(log_level="warning"))
+    # The model's load progress bar would tear through the demo's own progress display.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    options = options_from_environment(
+        kind=args.kind,
+        seed=args.seed,
+        user=args.user,
+        plays=args.plays,
+        port=args.port,
+        serve=not args.no_serve,
+    )
+    return run_demo(options)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        return _demo(args)
     settings = load_settings()
     from sidecar.logs import configure_logging
 

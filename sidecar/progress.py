@@ -69,7 +69,7 @@ class RunsDisplay:
         self.plain_interval = plain_interval_seconds
         self._drawn_lines = 0
         self._last_status: dict[str, str] = {}
-        self._last_plain_progress = 0.0
+        self._last_plain_progress = time.monotonic()
 
     def update(self, runs: Sequence[dict[str, Any]]) -> None:
         if self.tty:

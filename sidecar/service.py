@@ -43,8 +43,10 @@ async def serving(
     web: bool = True,
     worker: bool = True,
     registry: JobRegistry | None = None,
+    port: int | None = None,
 ) -> AsyncIterator[RunningService]:
-    """Migrate, start the web app (on settings.host/port; port 0 = any free port) and/or the worker.
+    """Migrate, start the web app (on settings.host and `port` or settings.port; 0 = any free port)
+    and/or the worker.
 
     Leaving the block stops the worker first (a running job is interrupted and recorded as such),
     then the web app.
@@ -65,7 +67,7 @@ async def serving(
             app = create_app(settings, database_url=database_url, redis_url=redis_url, registry=registry)
             runner = aioweb.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
-            await aioweb.TCPSite(runner, settings.host, settings.port).start()
+            await aioweb.TCPSite(runner, settings.host, settings.port if port is None else port).start()
             bound_port = runner.addresses[0][1]
             service.web_url = local_url(settings.host, bound_port)
             log.info("web listening", url=f"http://{settings.host}:{bound_port}/")

@@ -1,0 +1,335 @@
+"""The demo, step by step, against a real sidecar (web + worker) and a simulated media server.
+
+1. empty the demo's database, queue and libraries; start the simulator (MovieLens by default) with
+   its media moved under the demo directory as placeholder files;
+2. start the sidecar's web and worker in this process, with settings built here;
+3. run the movie pipeline through the API, showing each run's progress;
+4. pick a user, show their top picks, play some of them on the simulated server, which sends its
+   real webhooks to the sidecar; wait for that user's incremental chain to finish;
+5. show what changed in that user's library folder (and that nobody else's changed), then the URLs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import asyncpg
+
+from sidecar.api_client import ApiClient
+from sidecar.demo import queries
+from sidecar.demo.config import DemoOptions, demo_settings, new_secret
+from sidecar.demo.library_view import LibraryChange, snapshot
+from sidecar.demo.media import create_placeholders, relocate_media
+from sidecar.demo.reset import reset_demo_state
+from sidecar.demo.watch import follow_runs, webhook_runs
+from sidecar.mediaserver.base import normalise_id
+from sidecar.progress import RunsDisplay, format_duration
+from sidecar.service import serving
+from sidecar.simulator import running_simulator
+from sidecar.simulator.runner import RunningSimulator
+
+WEBHOOK_JOB = "sync-movie-watch-history"
+TOP_PICKS_SHOWN = 5
+CHANGES_SHOWN = 8
+
+
+class DemoFailed(RuntimeError):
+    """A step of the demo did not work; the message says which and where to look."""
+
+
+@dataclass
+class DemoReport:
+    """What the demo did, for its caller (the CLI's exit code, the tests)."""
+
+    library_root: Path
+    api_url: str = ""
+    jobs_page_url: str = ""
+    user_id: str | None = None
+    user_name: str | None = None
+    played: list[str] = field(default_factory=list)
+    change: LibraryChange | None = None
+    changed_users: list[str] = field(default_factory=list)  # ids of users whose folder changed
+    timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    id: str
+    name: str
+    folder: Path
+    picks: int
+    played: int
+
+
+class _Phases:
+    """Wall time per phase, for the closing summary."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[name] = time.monotonic() - started
+
+
+def _line(out: TextIO, text: str = "") -> None:
+    out.write(text + "\n")
+    out.flush()
+
+
+def _title(pick: dict[str, Any]) -> str:
+    movie = pick["movie"]
+    return f"{movie['title']} ({movie['year']})" if movie.get("year") else movie["title"]
+
+
+def _why(pick: dict[str, Any]) -> str:
+    if pick.get("explanation"):
+        return pick["explanation"]
+    evidence = pick.get("evidence") or []
+    titles = [e.get("title") for e in evidence if isinstance(e, dict) and e.get("title")]
+    return f"like {', '.join(titles[:2])}" if titles else ""
+
+
+async def _prepare_simulator(sim: RunningSimulator, options: DemoOptions) -> int:
+    files = relocate_media(sim.state, options.media_dir)
+    await asyncio.to_thread(create_placeholders, files)
+    return len(files)
+
+
+async def _run_pipeline(api: ApiClient, display: RunsDisplay) -> list[dict[str, Any]]:
+    status, body = await api.call("POST", "/api/pipelines/movies")
+    if status >= 400:
+        raise DemoFailed(f"the movie pipeline could not be queued: {body['error']['message']}")
+    runs = await follow_runs(api, [run["id"] for run in body["runs"]], display)
+    failed = [run for run in runs if run["status"] != "completed"]
+    if failed:
+        first = failed[0]
+        raise DemoFailed(f"{first['job']} {first['status']}: {first['error']}")
+    return runs
+
+
+async def _users(database_url: str) -> list[DemoUser]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(queries.USER_LIBRARIES)
+    finally:
+        await conn.close()
+    return [DemoUser(r["id"], r["name"], Path(r["folder_path"]), r["picks"], r["played"]) for r in rows]
+
+
+def _choose_user(users: list[DemoUser], wanted: str | None) -> DemoUser:
+    if wanted is not None:
+        for user in users:
+            if user.name.lower() == wanted.lower():
+                return user
+        names = ", ".join(u.name for u in users[:10])
+        raise DemoFailed(f"no user named {wanted!r} has a library; some that do: {names}")
+    with_picks = [u for u in users if u.picks]
+    if not with_picks:
+        raise DemoFailed("the pipeline gave nobody any picks, so there is no library to change")
+    return with_picks[0]  # most picks, then fewest plays: a short history shows a change best
+
+
+async def _user_picks(api: ApiClient, user_id: str) -> list[dict[str, Any]]:
+    status, body = await api.call("GET", f"/api/users/{user_id}/recommendations")
+    if status != 200:
+        raise DemoFailed(f"GET /api/users/{user_id}/recommendations answered {status}")
+    return body["recommendations"]
+
+
+def _sim_ids(sim: RunningSimulator) -> tuple[dict[str, str], dict[str, str]]:
+    """The sidecar stores normalised ids; the simulator keeps its own spelling."""
+    users = {normalise_id(user_id): user_id for user_id in sim.state.users}
+    movies = {normalise_id(movie_id): movie_id for movie_id in sim.state.movies}
+    return users, movies
+
+
+def _print_change(out: TextIO, user: DemoUser, change: LibraryChange, played: set[str]) -> None:
+    _line(out, f"{user.name}'s library {user.folder}:")
+    _line(out, f"  {len(change.before)} entries before, {len(change.after)} after")
+    for rank, title in change.removed[:CHANGES_SHOWN]:
+        note = "  (just watched)" if title in played else ""
+        _line(out, f"  - {rank:02d} - {title}{note}")
+    for rank, title in change.added[:CHANGES_SHOWN]:
+        _line(out, f"  + {rank:02d} - {title}")
+    hidden = max(0, len(change.removed) - CHANGES_SHOWN) + max(0, len(change.added) - CHANGES_SHOWN)
+    if hidden:
+        _line(out, f"  … and {hidden} more")
+    if change.moved:
+        _line(out, f"  {change.moved} other entries moved up or down")
+
+
+async def _play_and_follow(
+    out: TextIO,
+    api: ApiClient,
+    sim: RunningSimulator,
+    user: DemoUser,
+    picks: list[dict[str, Any]],
+    options: DemoOptions,
+    webhook_url: str,
+    webhook_token: str,
+) -> tuple[list[str], list[dict[str, Any]]]:
+    sim_users, sim_movies = _sim_ids(sim)
+    chosen = picks[: options.plays]
+    sender = sim.send_webhooks_to(webhook_url, webhook_token)
+    _line(out, f"{user.name} watches {len(chosen)} of them on the simulated {sim.kind.capitalize()} server:")
+    for pick in chosen:
+        sim.state.record_play(sim_users[user.id], sim_movies[pick["movie"]["id"]], completed=True)
+        _line(out, f"  ▶ {_title(pick)}")
+    await sender.drain()
+    statuses: dict[str, int] = {}
+    for sent in sender.sent:
+        key = str(sent.status) if sent.status is not None else f"failed ({sent.error})"
+        statuses[key] = statuses.get(key, 0) + 1
+    answered = ", ".join(f"{count} × {status}" for status, count in statuses.items())
+    _line(out, f"the server sent {len(sender.sent)} webhooks to {webhook_url}: {answered}")
+    if not any(sent.status == 202 for sent in sender.sent):
+        raise DemoFailed(f"no webhook was accepted by {webhook_url} ({answered})")
+    first_runs = await webhook_runs(api, WEBHOOK_JOB, timeout_seconds=30)
+    display = RunsDisplay(out, tty=options.tty)
+    chain = await follow_runs(
+        api, first_runs, display, with_follow_ups=True, timeout_seconds=options.chain_timeout_seconds
+    )
+    failed = [run for run in chain if run["status"] != "completed"]
+    if failed:
+        raise DemoFailed(f"{failed[0]['job']} {failed[0]['status']}: {failed[0]['error']}")
+    return [_title(pick) for pick in chosen], chain
+
+
+async def _serve_until_interrupted(out: TextIO) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    _line(out, "Serving until Ctrl-C.")
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    _line(out, "stopping")
+
+
+def _print_intro(out: TextIO, options: DemoOptions, sim: RunningSimulator, movie_files: int) -> None:
+    _line(out, "AI Picks sidecar demo")
+    _line(out, f"  data dir      {options.data_dir} (emptied: every demo starts fresh)")
+    _line(
+        out,
+        f"  media server  simulated {sim.kind.capitalize()} {sim.state.version} at {sim.url}: "
+        f"{len(sim.state.movies)} movies ({movie_files} placeholder files under {options.media_dir}), "
+        f"{len(sim.state.users)} users",
+    )
+    _line(out, "  embeddings    local all-MiniLM-L6-v2 (no OpenAI key needed)")
+
+
+def _print_summary(out: TextIO, report: DemoReport, api_key: str | None) -> None:
+    _line(out, f"libraries:  {report.library_root}")
+    _line(out, f"API:        {report.api_url}")
+    _line(out, f"Jobs page:  {report.jobs_page_url}")
+    if api_key:
+        _line(out, f"API key:    {api_key}  (send as 'Authorization: Bearer <key>')")
+    spent = ", ".join(f"{name} {format_duration(int(s * 1000))}" for name, s in report.timings.items())
+    _line(out, f"timings:    {spent}")
+
+
+async def _show_user_and_play(
+    out: TextIO,
+    report: DemoReport,
+    api: ApiClient,
+    sim: RunningSimulator,
+    options: DemoOptions,
+    database_url: str,
+    webhook_token: str,
+) -> None:
+    users = await _users(database_url)
+    user = _choose_user(users, options.user)
+    report.user_id, report.user_name = user.id, user.name
+    picks = await _user_picks(api, user.id)
+    _line(out, f"{user.name} ({user.played} movies watched, {len(picks)} picks); top picks now:")
+    for pick in picks[:TOP_PICKS_SHOWN]:
+        why = _why(pick)
+        _line(out, f"  {pick['rank']:2d}. {_title(pick)}" + (f"  ({why})" if why else ""))
+    folders = {u.id: u.folder for u in users}
+    before = await asyncio.to_thread(snapshot, folders)
+    with _Phases(report.timings).phase("plays to library"):
+        webhook_url = f"{api.base}/webhooks/{sim.kind}"
+        report.played, _ = await _play_and_follow(
+            out, api, sim, user, picks, options, webhook_url, webhook_token
+        )
+    after = await asyncio.to_thread(snapshot, folders)
+    report.changed_users = [uid for uid in folders if before[uid] != after[uid]]
+    report.change = LibraryChange(before[user.id], after[user.id])
+    _line(out)
+    if report.change.changed:
+        _print_change(out, user, report.change, set(report.played))
+    else:
+        _line(out, f"{user.name}'s picks did not change, so neither did the library {user.folder}")
+    others = [u for u in users if u.id != user.id]
+    others_changed = [u.name for u in others if u.id in report.changed_users]
+    unchanged = f"other users' libraries: {len(others) - len(others_changed)} unchanged"
+    _line(out, unchanged + (f", changed: {', '.join(others_changed)}" if others_changed else ""))
+
+
+async def demo_session(
+    options: DemoOptions,
+    database_url: str,
+    redis_url: str,
+    out: TextIO,
+    *,
+    timings: dict[str, float] | None = None,
+) -> DemoReport:
+    """The whole demo on the given PostgreSQL and Redis/Valkey (which it empties first)."""
+    report = DemoReport(library_root=options.library_root / "users", timings=dict(timings or {}))
+    phases = _Phases(report.timings)
+    async with contextlib.AsyncExitStack() as stack:
+        with phases.phase("start"):
+            await reset_demo_state(database_url, redis_url, options.library_root)
+            sim = await stack.enter_async_context(running_simulator(options.kind, seed=options.seed))
+            movie_files = await _prepare_simulator(sim, options)
+            webhook_token = new_secret()
+            api_key = new_secret() if options.needs_api_key else None
+            settings = demo_settings(
+                options,
+                database_url=database_url,
+                redis_url=redis_url,
+                media_server_url=sim.url,
+                media_server_api_key=sim.api_key,
+                webhook_token=webhook_token,
+                api_key=api_key,
+            )
+            service = await stack.enter_async_context(
+                serving(settings, database_url, redis_url, port=options.port)
+            )
+        assert service.web_url is not None
+        report.api_url, report.jobs_page_url = f"{service.web_url}/api/jobs", f"{service.web_url}/"
+        api = ApiClient(settings, service.web_url)
+        _print_intro(out, options, sim, movie_files)
+        _line(out, f"  sidecar       {service.web_url} (web + worker in this process)")
+        _line(out)
+        _line(out, "Movie pipeline:")
+        with phases.phase("pipeline"):
+            runs = await _run_pipeline(api, RunsDisplay(out, tty=options.tty))
+        libraries = runs[-1]["result"] or {}
+        _line(
+            out,
+            f"libraries written: {report.library_root} ({libraries.get('users', 0)} users, "
+            f"{libraries.get('entries_written', 0)} entries)",
+        )
+        _line(out)
+        await _show_user_and_play(out, report, api, sim, options, database_url, webhook_token)
+        _line(out)
+        _print_summary(out, report, api_key)
+        if options.serve:
+            await _serve_until_interrupted(out)
+    return report

@@ -1,0 +1,25 @@
+"""SQL of the demo: emptying its own database, and finding the users whose libraries it shows."""
+
+# Every table but the migration record; the demo's database is its own (never a configured URL).
+EMPTY_ALL_TABLES = """
+DO $$
+DECLARE table_list text;
+BEGIN
+    SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') INTO table_list
+    FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations';
+    IF table_list IS NOT NULL THEN
+        EXECUTE 'TRUNCATE ' || table_list || ' RESTART IDENTITY CASCADE';
+    END IF;
+END $$
+"""
+
+# Users with a library folder, with their pick and play counts (the demo's user: most picks, fewest plays).
+USER_LIBRARIES = """
+SELECT u.id, u.name, l.folder_path,
+       (SELECT count(*) FROM movie_recommendations r WHERE r.user_id = u.id) AS picks,
+       (SELECT count(*) FROM movie_plays p WHERE p.user_id = u.id AND p.played) AS played
+FROM user_libraries l
+JOIN media_users u ON u.id = l.user_id
+WHERE l.media_type = 'movies'
+ORDER BY picks DESC, played ASC, u.name
+"""

@@ -1,0 +1,147 @@
+"""`sidecar demo` end to end on the session's real PostgreSQL and Valkey: simulated server (sample seed),
+web + worker in-process, the movie pipeline with local embeddings, plays that the simulator reports by
+webhook, and the one user's library changing on disk while the others stay as they were."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from sidecar.demo import DemoOptions, DemoReport, demo_session
+from sidecar.demo.library_view import LibraryChange, read_entries
+from sidecar.demo.reset import DemoBusy, demo_lock
+from sidecar.progress import RunsDisplay
+
+# A user's own configuration that would break the demo if it were read.
+HOSTILE_ENVIRONMENT = {
+    "SIDECAR_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/nothing",
+    "SIDECAR_EMBEDDING_PROVIDER": "openai",
+    "SIDECAR_OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+    "SIDECAR_LIBRARY_ROOT": "/proc/not-writable",
+    "SIDECAR_MEDIA_SERVER_URL": "http://127.0.0.1:9",
+    "SIDECAR_TIMEZONE": "Not/AZone",
+    "SIDECAR_WEBHOOK_DEBOUNCE_SECONDS": "600",
+}
+
+
+def _options(data_dir: Path, kind: str) -> DemoOptions:
+    return DemoOptions(
+        data_dir=data_dir,
+        port=0,
+        kind=kind,  # type: ignore[arg-type]
+        seed="sample",
+        serve=False,
+        webhook_debounce_seconds=0.2,
+        chain_timeout_seconds=60,
+        tty=False,
+    )
+
+
+def _assert_entries_resolve(user_folder: Path) -> int:
+    """Every entry holds a symlink to an existing file and an NFO naming the movie; returns the count."""
+    entries = [p for p in user_folder.iterdir() if p.is_dir()]
+    for entry in entries:
+        links = [p for p in entry.iterdir() if p.is_symlink()]
+        nfos = [p for p in entry.iterdir() if p.suffix == ".nfo"]
+        assert len(links) == 1 and len(nfos) == 1, sorted(p.name for p in entry.iterdir())
+        assert links[0].resolve(strict=True).is_file()
+        assert "<movie>" in nfos[0].read_text(encoding="utf-8")
+    return len(entries)
+
+
+async def _run(options: DemoOptions, database_url: str, redis_url: str) -> tuple[DemoReport, str]:
+    out = io.StringIO()
+    report = await demo_session(options, database_url, redis_url, out)
+    return report, out.getvalue()
+
+
+async def test_demo_writes_libraries_and_a_played_users_library_changes_by_webhook(
+    tmp_path: Path, database_url: str, redis_url: str, db: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in HOSTILE_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    options = _options(tmp_path / "demo", "jellyfin")
+
+    report, output = await _run(options, database_url, redis_url)
+
+    users_root = options.library_root / "users"
+    assert report.library_root == users_root
+    assert f"libraries written: {users_root}" in output
+    assert f"API:        {report.api_url}" in output and report.api_url.endswith("/api/jobs")
+    # The chosen user watched picks: those left their library, and only theirs changed.
+    assert report.user_name is not None and report.change is not None and report.change.changed
+    assert report.played and {title for _, title in report.change.removed} == set(report.played)
+    assert report.changed_users == [report.user_id]
+    # The change came through the webhook chain, not the pipeline.
+    library_runs = await db.fetch(
+        "SELECT status, scope FROM job_runs WHERE job = 'sync-movie-libraries' AND trigger = 'webhook'"
+    )
+    assert [(r["status"], r["scope"]) for r in library_runs] == [
+        ("completed", {"user_ids": [report.user_id]})
+    ]
+    # Real folders: the other users' entries link to files that exist, with NFOs.
+    others = [p for p in users_root.iterdir() if p.name != report.user_name]
+    assert others and sum(_assert_entries_resolve(p / "ai-movies") for p in others) > 0
+    chosen_folder = users_root / report.user_name / "ai-movies"
+    assert read_entries(chosen_folder) == report.change.after
+    _assert_entries_resolve(chosen_folder)
+
+    # Again, as Emby, in the same directory: the demo starts from scratch and works the same way.
+    again, second_output = await _run(_options(tmp_path / "demo", "emby"), database_url, redis_url)
+    assert again.change is not None and again.change.before == report.change.before
+    assert again.changed_users == [again.user_id] and "/webhooks/emby" in second_output
+    assert await db.fetchval("SELECT count(*) FROM job_runs WHERE trigger = 'pipeline'") == 5
+
+
+def test_a_second_demo_on_the_same_directory_is_refused(tmp_path: Path) -> None:
+    with demo_lock(tmp_path), pytest.raises(DemoBusy), demo_lock(tmp_path):
+        pass
+    with demo_lock(tmp_path):  # released after the first one ended
+        pass
+
+
+def test_library_change_separates_added_removed_and_moved() -> None:
+    change = LibraryChange(
+        before={"A (2000)": 1, "B (2001)": 2, "C (2002)": 3}, after={"B (2001)": 1, "D (2003)": 2}
+    )
+    assert change.removed == [(1, "A (2000)"), (3, "C (2002)")]
+    assert change.added == [(2, "D (2003)")]
+    assert change.moved == 1 and change.changed
+
+
+def _run_row(run_id: str, status: str, **extra: Any) -> dict[str, Any]:
+    progress = {"percent": 50.0, "items_processed": 1, "items_total": 2, "current_step": "Working"}
+    return {"id": run_id, "job": f"job-{run_id}", "status": status, "duration_ms": 1500, "result": None,
+            "error": None, "progress": progress, **extra}  # fmt: skip
+
+
+def test_plain_display_prints_status_changes_once_and_terminal_display_redraws_in_place() -> None:
+    plain = io.StringIO()
+    display = RunsDisplay(plain, tty=False, plain_interval_seconds=3600)
+    display.update([_run_row("1", "running"), _run_row("2", "queued")])
+    display.update([_run_row("1", "running"), _run_row("2", "queued")])
+    display.update([_run_row("1", "completed", result={"added": 4}), _run_row("2", "running")])
+    lines = plain.getvalue().splitlines()
+    assert len(lines) == 4 and "\x1b" not in plain.getvalue()
+    assert lines[2].startswith("job-1") and lines[2].endswith("completed in 1.5 s: added 4")
+
+    terminal = io.StringIO()
+    display = RunsDisplay(terminal, tty=True)
+    display.update([_run_row("1", "running"), _run_row("2", "queued")])
+    display.update([_run_row("1", "running"), _run_row("2", "running")])
+    assert terminal.getvalue().count("\x1b[2F") == 1  # the second frame overwrote the first two lines
+    assert "[###############...............]  50.0% 1/2 items  Working" in terminal.getvalue()
+
+
+def test_hostile_environment_is_really_hostile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guard for the first test: these values do break the normal settings."""
+    from sidecar.settings import Settings
+
+    for name, value in HOSTILE_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match="timezone"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
