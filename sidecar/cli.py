@@ -146,10 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=_seed, default="movielens", help="movielens (default), sample, or a number of movies"
     )
     demo.add_argument("--user", help="whose library to change (default: most picks, shortest history)")
-    demo.add_argument("--plays", type=int, default=3, help="how many of the user's picks they watch")
+    demo.add_argument("--plays", type=_positive, default=3, help="how many of the user's picks they watch")
     demo.add_argument("--port", type=int, help="web port (default: SIDECAR_PORT or 8787)")
     demo.add_argument("--no-serve", action="store_true", help="exit when done instead of serving")
     return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("a whole number of at least 1")
+    return int(text)
 
 
 def _seed(text: str) -> str | int:
@@ -162,6 +168,8 @@ def _seed(text: str) -> str | int:
 
 def _demo(args: argparse.Namespace) -> int:
     """Reads only SIDECAR_HOST/PORT/DATA_DIR: nothing else a user configured can change the demo."""
+    from pydantic import ValidationError
+
     from sidecar.demo import options_from_environment, run_demo
     from sidecar.demo.config import DemoSettings
     from sidecar.logs import configure_logging
@@ -169,14 +177,20 @@ def _demo(args: argparse.Namespace) -> int:
     configure_logging(DemoSettings(log_level="warning"))
     # The model's load progress bar would tear through the demo's own progress display.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    options = options_from_environment(
-        kind=args.kind,
-        seed=args.seed,
-        user=args.user,
-        plays=args.plays,
-        port=args.port,
-        serve=not args.no_serve,
-    )
+    try:
+        options = options_from_environment(
+            kind=args.kind,
+            seed=args.seed,
+            user=args.user,
+            plays=args.plays,
+            port=args.port,
+            serve=not args.no_serve,
+        )
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = f"SIDECAR_{str(err['loc'][0]).upper()}"
+            print(f"sidecar demo: invalid setting {name}: {err['msg']}", file=sys.stderr)
+        return 2
     return run_demo(options)
 
 

@@ -21,7 +21,13 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 class DemoEnvironment(BaseSettings):
     """The only variables the demo reads: where to listen and where its data directory lives."""
 
-    model_config = SettingsConfigDict(env_prefix="SIDECAR_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="SIDECAR_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_ignore_empty=True,
+    )
 
     host: str | None = None  # unset: loopback only (the demo has no API key unless it listens wider)
     port: int = Field(8787, ge=0, le=65535)

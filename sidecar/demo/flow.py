@@ -256,7 +256,8 @@ async def _show_user_and_play(
     user = _choose_user(users, options.user)
     report.user_id, report.user_name = user.id, user.name
     picks = await _user_picks(api, user.id)
-    _line(out, f"{user.name} ({user.played} movies watched, {len(picks)} picks); top picks now:")
+    watched = f"{user.played} movie{'' if user.played == 1 else 's'} watched"
+    _line(out, f"{user.name} ({watched}, {len(picks)} picks); top picks now:")
     for pick in picks[:TOP_PICKS_SHOWN]:
         why = _why(pick)
         _line(out, f"  {pick['rank']:2d}. {_title(pick)}" + (f"  ({why})" if why else ""))
