@@ -107,18 +107,6 @@ async def _prepare_simulator(sim: RunningSimulator, options: DemoOptions) -> int
     return len(files)
 
 
-async def _run_pipeline(api: ApiClient, display: RunsDisplay) -> list[dict[str, Any]]:
-    status, body = await api.call("POST", "/api/pipelines/movies")
-    if status >= 400:
-        raise DemoFailed(f"the movie pipeline could not be queued: {body['error']['message']}")
-    runs = await follow_runs(api, [run["id"] for run in body["runs"]], display)
-    failed = [run for run in runs if run["status"] != "completed"]
-    if failed:
-        first = failed[0]
-        raise DemoFailed(f"{first['job']} {first['status']}: {first['error']}")
-    return runs
-
-
 async def _users(database_url: str) -> list[DemoUser]:
     conn = await asyncpg.connect(database_url)
     try:
@@ -170,43 +158,6 @@ def _print_change(out: TextIO, user: DemoUser, change: LibraryChange, played: se
         _line(out, f"  {change.moved} other entries moved up or down")
 
 
-async def _play_and_follow(
-    out: TextIO,
-    api: ApiClient,
-    sim: RunningSimulator,
-    user: DemoUser,
-    picks: list[dict[str, Any]],
-    options: DemoOptions,
-    webhook_url: str,
-    webhook_token: str,
-) -> tuple[list[str], list[dict[str, Any]]]:
-    sim_users, sim_movies = _sim_ids(sim)
-    chosen = picks[: options.plays]
-    sender = sim.send_webhooks_to(webhook_url, webhook_token)
-    _line(out, f"{user.name} watches {len(chosen)} of them on the simulated {sim.kind.capitalize()} server:")
-    for pick in chosen:
-        sim.state.record_play(sim_users[user.id], sim_movies[pick["movie"]["id"]], completed=True)
-        _line(out, f"  ▶ {_title(pick)}")
-    await sender.drain()
-    statuses: dict[str, int] = {}
-    for sent in sender.sent:
-        key = str(sent.status) if sent.status is not None else f"failed ({sent.error})"
-        statuses[key] = statuses.get(key, 0) + 1
-    answered = ", ".join(f"{count} × {status}" for status, count in statuses.items())
-    _line(out, f"the server sent {len(sender.sent)} webhooks to {webhook_url}: {answered}")
-    if not any(sent.status == 202 for sent in sender.sent):
-        raise DemoFailed(f"no webhook was accepted by {webhook_url} ({answered})")
-    first_runs = await webhook_runs(api, WEBHOOK_JOB, timeout_seconds=30)
-    display = RunsDisplay(out, tty=options.tty)
-    chain = await follow_runs(
-        api, first_runs, display, with_follow_ups=True, timeout_seconds=options.chain_timeout_seconds
-    )
-    failed = [run for run in chain if run["status"] != "completed"]
-    if failed:
-        raise DemoFailed(f"{failed[0]['job']} {failed[0]['status']}: {failed[0]['error']}")
-    return [_title(pick) for pick in chosen], chain
-
-
 async def _serve_until_interrupted(out: TextIO) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -243,43 +194,104 @@ def _print_summary(out: TextIO, report: DemoReport, api_key: str | None) -> None
     _line(out, f"timings:    {spent}")
 
 
-async def _show_user_and_play(
-    out: TextIO,
-    report: DemoReport,
-    api: ApiClient,
-    sim: RunningSimulator,
-    options: DemoOptions,
-    database_url: str,
-    webhook_token: str,
-) -> None:
-    users = await _users(database_url)
-    user = _choose_user(users, options.user)
-    report.user_id, report.user_name = user.id, user.name
-    picks = await _user_picks(api, user.id)
-    watched = f"{user.played} movie{'' if user.played == 1 else 's'} watched"
-    _line(out, f"{user.name} ({watched}, {len(picks)} picks); top picks now:")
-    for pick in picks[:TOP_PICKS_SHOWN]:
-        why = _why(pick)
-        _line(out, f"  {pick['rank']:2d}. {_title(pick)}" + (f"  ({why})" if why else ""))
-    folders = {u.id: u.folder for u in users}
-    before = await asyncio.to_thread(snapshot, folders)
-    with _Phases(report.timings).phase("plays to library"):
-        webhook_url = f"{api.base}/webhooks/{sim.kind}"
-        report.played, _ = await _play_and_follow(
-            out, api, sim, user, picks, options, webhook_url, webhook_token
+@dataclass
+class _LiveDemo:
+    """The demo once everything runs: the API, the simulator, and what has been seen so far."""
+
+    out: TextIO
+    options: DemoOptions
+    api: ApiClient
+    sim: RunningSimulator
+    database_url: str
+    webhook_token: str
+    worker_stopped: asyncio.Event
+    report: DemoReport
+
+    async def run_pipeline(self) -> dict[str, Any]:
+        """The five-step movie pipeline, shown as it runs; returns the library step's result."""
+        status, body = await self.api.call("POST", "/api/pipelines/movies")
+        if status >= 400:
+            raise DemoFailed(f"the movie pipeline could not be queued: {body['error']['message']}")
+        runs = await follow_runs(
+            self.api,
+            [run["id"] for run in body["runs"]],
+            RunsDisplay(self.out, tty=self.options.tty),
+            worker_stopped=self.worker_stopped,
         )
-    after = await asyncio.to_thread(snapshot, folders)
-    report.changed_users = [uid for uid in folders if before[uid] != after[uid]]
-    report.change = LibraryChange(before[user.id], after[user.id])
-    _line(out)
-    if report.change.changed:
-        _print_change(out, user, report.change, set(report.played))
-    else:
-        _line(out, f"{user.name}'s picks did not change, so neither did the library {user.folder}")
-    others = [u for u in users if u.id != user.id]
-    others_changed = [u.name for u in others if u.id in report.changed_users]
-    unchanged = f"other users' libraries: {len(others) - len(others_changed)} unchanged"
-    _line(out, unchanged + (f", changed: {', '.join(others_changed)}" if others_changed else ""))
+        _raise_for_failed(runs)
+        return runs[-1]["result"] or {}
+
+    async def show_user_and_play(self) -> None:
+        out, report = self.out, self.report
+        users = await _users(self.database_url)
+        user = _choose_user(users, self.options.user)
+        report.user_id, report.user_name = user.id, user.name
+        picks = await _user_picks(self.api, user.id)
+        watched = f"{user.played} movie{'' if user.played == 1 else 's'} watched"
+        _line(out, f"{user.name} ({watched}, {len(picks)} picks); top picks now:")
+        for pick in picks[:TOP_PICKS_SHOWN]:
+            why = _why(pick)
+            _line(out, f"  {pick['rank']:2d}. {_title(pick)}" + (f"  ({why})" if why else ""))
+        folders = {u.id: u.folder for u in users}
+        before = await asyncio.to_thread(snapshot, folders)
+        with _Phases(report.timings).phase("plays to library"):
+            report.played = await self.play(user, picks[: self.options.plays])
+            await self.follow_webhook_chain()
+        after = await asyncio.to_thread(snapshot, folders)
+        report.changed_users = [uid for uid in folders if before[uid] != after[uid]]
+        report.change = LibraryChange(before[user.id], after[user.id])
+        _line(out)
+        if report.change.changed:
+            _print_change(out, user, report.change, set(report.played))
+        else:
+            _line(out, f"{user.name}'s picks did not change, so neither did the library {user.folder}")
+        others = [u for u in users if u.id != user.id]
+        others_changed = [u.name for u in others if u.id in report.changed_users]
+        unchanged = f"other users' libraries: {len(others) - len(others_changed)} unchanged"
+        _line(out, unchanged + (f", changed: {', '.join(others_changed)}" if others_changed else ""))
+
+    async def play(self, user: DemoUser, chosen: list[dict[str, Any]]) -> list[str]:
+        """Finished plays on the simulated server, which reports them by webhook like the real one."""
+        sim = self.sim
+        sim_users, sim_movies = _sim_ids(sim)
+        webhook_url = f"{self.api.base}/webhooks/{sim.kind}"
+        sender = sim.send_webhooks_to(webhook_url, self.webhook_token)
+        _line(
+            self.out,
+            f"{user.name} watches {len(chosen)} of them on the simulated {sim.kind.capitalize()} server:",
+        )
+        for pick in chosen:
+            sim.state.record_play(sim_users[user.id], sim_movies[pick["movie"]["id"]], completed=True)
+            _line(self.out, f"  ▶ {_title(pick)}")
+        await sender.drain()
+        statuses: dict[str, int] = {}
+        for sent in sender.sent:
+            key = str(sent.status) if sent.status is not None else f"failed ({sent.error})"
+            statuses[key] = statuses.get(key, 0) + 1
+        answered = ", ".join(f"{count} × {status}" for status, count in statuses.items())
+        _line(self.out, f"the server sent {len(sender.sent)} webhooks to {webhook_url}: {answered}")
+        if not any(sent.status == 202 for sent in sender.sent):
+            raise DemoFailed(f"no webhook was accepted by {webhook_url} ({answered})")
+        return [_title(pick) for pick in chosen]
+
+    async def follow_webhook_chain(self) -> None:
+        """sync-movie-watch-history -> generate-movie-recommendations -> sync-movie-libraries."""
+        first_runs = await webhook_runs(self.api, WEBHOOK_JOB, timeout_seconds=30)
+        chain = await follow_runs(
+            self.api,
+            first_runs,
+            RunsDisplay(self.out, tty=self.options.tty),
+            with_follow_ups=True,
+            timeout_seconds=self.options.chain_timeout_seconds,
+            worker_stopped=self.worker_stopped,
+        )
+        _raise_for_failed(chain)
+
+
+def _raise_for_failed(runs: list[dict[str, Any]]) -> None:
+    failed = [run for run in runs if run["status"] != "completed"]
+    if failed:
+        raise DemoFailed(f"{failed[0]['job']} {failed[0]['status']}: {failed[0]['error']}")
 
 
 async def demo_session(
@@ -315,20 +327,20 @@ async def demo_session(
         assert service.web_url is not None
         report.api_url, report.jobs_page_url = f"{service.web_url}/api/jobs", f"{service.web_url}/"
         api = ApiClient(settings, service.web_url)
+        live = _LiveDemo(out, options, api, sim, database_url, webhook_token, service.stopped, report)
         _print_intro(out, options, sim, movie_files)
         _line(out, f"  sidecar       {service.web_url} (web + worker in this process)")
         _line(out)
         _line(out, "Movie pipeline:")
         with phases.phase("pipeline"):
-            runs = await _run_pipeline(api, RunsDisplay(out, tty=options.tty))
-        libraries = runs[-1]["result"] or {}
+            libraries = await live.run_pipeline()
         _line(
             out,
             f"libraries written: {report.library_root} ({libraries.get('users', 0)} users, "
             f"{libraries.get('entries_written', 0)} entries)",
         )
         _line(out)
-        await _show_user_and_play(out, report, api, sim, options, database_url, webhook_token)
+        await live.show_user_and_play()
         _line(out)
         _print_summary(out, report, api_key)
         if options.serve:

@@ -12,7 +12,7 @@ from sidecar.progress import FINISHED, RunsDisplay
 
 
 class DemoTimeout(RuntimeError):
-    """Something the demo waits for did not happen in time."""
+    """Something the demo waits for did not happen in time (or can no longer happen)."""
 
 
 def _follow_up_ids(run: dict[str, Any]) -> list[str]:
@@ -35,6 +35,7 @@ async def follow_runs(
     with_follow_ups: bool = False,
     poll_seconds: float = 0.5,
     timeout_seconds: float | None = None,
+    worker_stopped: asyncio.Event | None = None,
 ) -> list[dict[str, Any]]:
     """Poll until every run has finished; with `with_follow_ups`, the runs a completed run queued as
     its next incremental step (result.follow_ups) are followed too. Returns the runs in order."""
@@ -50,6 +51,8 @@ async def follow_runs(
         display.update(current)
         if all(run["status"] in FINISHED for run in current):
             return current
+        if worker_stopped is not None and worker_stopped.is_set():
+            raise DemoTimeout("the worker stopped, so these runs will not finish; the log above says why")
         if deadline is not None and time.monotonic() > deadline:
             waiting = ", ".join(f"{r['job']} ({r['status']})" for r in current if r["status"] not in FINISHED)
             raise DemoTimeout(f"still waiting for {waiting} after {timeout_seconds:g} s; see the Jobs page")
