@@ -4,8 +4,8 @@ Everything else the sidecar keeps can be rebuilt from the media server (movies, 
 a job (libraries); the database also holds what cannot: job history, schedules, embeddings that cost
 money to recompute. pg_dump's custom format is compressed and restores into a newer PostgreSQL.
 
-The embedded server ships pg_dump/pg_restore of its own version; for an external server the tools
-on PATH are used (they must not be older than the server).
+The embedded extra ships pg_dump/pg_restore 18, used for any server; without it, the tools on PATH
+(which must not be older than the server).
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ def _embedded_bin_dir() -> Path | None:
     return path if path is not None and path.is_dir() else None
 
 
-def pg_tool(name: str, *, embedded: bool) -> str:
-    """The pg_dump/pg_restore to use: the embedded server's own, else the one on PATH."""
-    bin_dir = _embedded_bin_dir() if embedded else None
-    if bin_dir is not None and (bin_dir / name).exists():
-        return str(bin_dir / name)
-    found = shutil.which(name)
+def pg_tool(name: str) -> str:
+    """The embedded extra's tool first: it is PostgreSQL 18, and pg_dump refuses servers newer than
+    itself but reads every older one; a distribution's older pg_dump on PATH would fail on 18."""
+    bin_dir = _embedded_bin_dir()
+    bundled = str(bin_dir / name) if bin_dir is not None and (bin_dir / name).exists() else None
+    found = bundled or shutil.which(name)
     if found is None:
         raise BackupError(
             f"{name} not found: install the PostgreSQL client tools (same major version as the server, "
@@ -63,12 +63,12 @@ def _run(command: list[str], env: dict[str, str], what: str) -> None:
         raise BackupError(f"{what} failed: {detail[-1] if detail else f'exit code {completed.returncode}'}")
 
 
-def dump_database(database_url: str, target: Path, *, embedded: bool) -> int:
+def dump_database(database_url: str, target: Path) -> int:
     """Write the whole database to `target` (custom format); returns its size in bytes."""
     url, env = _url_and_env(database_url)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    command = [pg_tool("pg_dump", embedded=embedded), "--format=custom", "--no-owner", "--file", str(partial)]
+    command = [pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(partial)]
     try:
         _run([*command, "--dbname", url], env, "pg_dump")
         partial.replace(target)  # a failed dump never leaves a file that looks like a backup
@@ -77,13 +77,13 @@ def dump_database(database_url: str, target: Path, *, embedded: bool) -> int:
     return target.stat().st_size
 
 
-def restore_database(database_url: str, source: Path, *, embedded: bool) -> None:
+def restore_database(database_url: str, source: Path) -> None:
     """Replace the database's contents with the backup, all or nothing. Stop the sidecar first."""
     if not source.is_file():
         raise BackupError(f"no backup file at {source}")
     url, env = _url_and_env(database_url)
     command = [
-        pg_tool("pg_restore", embedded=embedded),
+        pg_tool("pg_restore"),
         "--clean",
         "--if-exists",
         "--no-owner",

