@@ -7,8 +7,8 @@ another sync, and so on. Three defences, from cheapest to last resort:
 1. Path (Emby): Emby payloads carry `Item.Path`. Anything under the library root, as the sidecar
    sees it (`settings.resolved_library_root`, also after `path_mappings`) or as the server sees it
    (`settings.library_server_root`), is ours.
-2. Library id (hook): when the libraries branch's `user_libraries` table exists, an item whose
-   parent id is one of our server libraries is ours. See `_in_sidecar_library`.
+2. Library id (Emby): an item whose parent id is one of our server libraries (`user_libraries`,
+   registered by sync-movie-libraries) is ours, whatever its path says. See `_in_sidecar_library`.
 3. Jellyfin payloads carry neither a path nor a library id (plugin issues #114, #303, #340), so a
    Jellyfin ItemAdded for an AI library item passes this check. That is still safe: the planned
    `sync-movies` run re-fetches the item from the server and only syncs the configured movie
@@ -76,19 +76,16 @@ async def _has_user_libraries(db: asyncpg.Pool) -> bool:
 
 
 async def _in_sidecar_library(db: asyncpg.Pool, event: WebhookEvent) -> bool:
-    # ---- HOOK (libraries branch) ------------------------------------------------------------------
-    # `user_libraries.server_library_id` is the media-server id of each AI Picks library. Emby sends
-    # the item's parent folder id, which matches for items directly inside a library folder; the item
-    # id itself matches when the event is about the library folder. If that branch later records the
-    # server item ids found inside its libraries, add that lookup here: it is the only id-based check
-    # possible for Jellyfin, whose payloads name no library.
+    # `user_libraries.library_item_id` / `library_id` are the media-server ids of each AI Picks
+    # library. Emby sends the item's parent folder id, which matches for items directly inside a
+    # library folder; the item id itself matches when the event is about the library folder. Jellyfin
+    # payloads name no library, so no id-based check is possible for them (see point 3 above).
     if not await _has_user_libraries(db):
         return False
     ids = [i for i in (event.parent_id, event.item_id) if i]
     if not ids:
         return False
     return bool(await db.fetchval(queries.IS_SIDECAR_LIBRARY, ids))
-    # ---- end of hook -----------------------------------------------------------------------------
 
 
 async def is_own_output_item(db: asyncpg.Pool, settings: Settings, event: WebhookEvent) -> bool:
