@@ -123,3 +123,34 @@ async def test_item_in_a_registered_ai_library_is_ours_by_its_parent_id(
     other = parse_emby({**fixture_json("emby-webhook-library-new.json"), "Item": {
         **fixture_json("emby-webhook-library-new.json")["Item"], "ParentId": "3146"}})  # fmt: skip
     assert not await own_library.is_own_output_item(db, settings, other)
+
+
+async def test_a_steady_stream_cannot_push_the_start_back_forever(
+    db: asyncpg.Pool, settings: Settings
+) -> None:
+    """Each event restarts the debounce window, but a run starts at most `max_slide` after its first
+    window: events 1 s apart with a 3 s debounce would otherwise postpone it for as long as they come."""
+    queue = JobQueue(db, None, settings.queue_name)
+    submitter = CoalescingSubmitter()
+    start = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    debounce, max_slide = dt.timedelta(seconds=3), dt.timedelta(seconds=7)
+    for second in range(30):  # one play per second, for half a minute
+        row = await submitter.submit(
+            queue,
+            "sync-movie-watch-history",
+            scope={"user_ids": [f"u{second}"]},
+            not_before=start + dt.timedelta(seconds=second) + debounce,
+            max_slide=max_slide,
+        )
+    [run] = await queued_runs(db, "sync-movie-watch-history")
+    assert row["id"] == run["id"] and len(run["scope"]["user_ids"]) == 30
+    assert run["not_before"] == start + debounce + max_slide
+
+    # The run starts; the next event opens a new window with the full debounce (not the old cap).
+    await db.execute("UPDATE job_runs SET status = 'running', started_at = now() WHERE id = $1", run["id"])
+    later = start + dt.timedelta(seconds=31) + debounce
+    await submitter.submit(
+        queue, "sync-movie-watch-history", scope={"user_ids": ["v"]}, not_before=later, max_slide=max_slide
+    )
+    [second_run] = await queued_runs(db, "sync-movie-watch-history")
+    assert second_run["not_before"] == later and second_run["scope"] == {"user_ids": ["v"]}
