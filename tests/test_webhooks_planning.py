@@ -111,7 +111,7 @@ async def test_item_in_a_registered_ai_library_is_ours_by_its_parent_id(
     the item's path says nothing (the server sees the library root under a path we were not told)."""
     event = parse_emby(fixture_json("emby-webhook-library-new.json"))  # ParentId 3147, path outside
     assert event.parent_id == "3147"
-    own_library._table_checked.clear()
+    own_library._library_ids_cache.clear()
     assert not await own_library.is_own_output_item(db, settings, event)
     await db.execute("INSERT INTO media_users (id, name, enabled) VALUES ('u1', 'alice', true)")
     await db.execute(
@@ -119,6 +119,7 @@ async def test_item_in_a_registered_ai_library_is_ours_by_its_parent_id(
                                        library_item_id, library_guid)
            VALUES ('u1', 'movies', 'alice', '/x/users/alice/ai-movies', '9001', '3147', 'abc')"""
     )
+    own_library._library_ids_cache.clear()  # a new library is seen after the cache's TTL
     assert await own_library.is_own_output_item(db, settings, event)
     other = parse_emby({**fixture_json("emby-webhook-library-new.json"), "Item": {
         **fixture_json("emby-webhook-library-new.json")["Item"], "ParentId": "3146"}})  # fmt: skip

@@ -20,6 +20,7 @@ another sync, and so on. Three defences, from cheapest to last resort:
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import asyncpg
@@ -28,9 +29,19 @@ from sidecar.settings import Settings
 from webhooks import queries
 from webhooks.events import WebhookEvent
 
-# The schema only changes when migrations run (at start-up); look again now and then, not per event.
-_TABLE_CHECK_TTL_SECONDS = 60.0
-_table_checked: dict[int, tuple[float, bool]] = {}
+# Our libraries are created rarely (once per user): look their ids up now and then, not per event. A
+# library created within the last TTL is still caught by the path check (Emby) and by defence 3.
+_LIBRARY_IDS_TTL_SECONDS = 30.0
+
+
+@dataclass
+class _LibraryIds:
+    db: asyncpg.Pool  # compared by identity: a new pool (tests) never sees another's ids
+    fetched_at: float
+    ids: frozenset[str]
+
+
+_library_ids_cache: list[_LibraryIds] = []  # at most one entry: the process's pool
 
 
 def _comparable(path: str) -> str:
@@ -65,27 +76,26 @@ def is_own_output_path(path: str, settings: Settings) -> bool:
     return any(_is_under(candidate, root) for candidate in candidates for root in roots)
 
 
-async def _has_user_libraries(db: asyncpg.Pool) -> bool:
+async def _sidecar_library_ids(db: asyncpg.Pool) -> frozenset[str]:
     now = time.monotonic()
-    cached = _table_checked.get(id(db))
-    if cached is not None and now - cached[0] < _TABLE_CHECK_TTL_SECONDS:
-        return cached[1]
-    exists = bool(await db.fetchval(queries.HAS_USER_LIBRARIES))
-    _table_checked[id(db)] = (now, exists)
-    return exists
+    for cached in _library_ids_cache:
+        if cached.db is db and now - cached.fetched_at < _LIBRARY_IDS_TTL_SECONDS:
+            return cached.ids
+    rows = await db.fetch(queries.SIDECAR_LIBRARY_IDS)
+    ids = frozenset(str(value) for row in rows for value in row.values() if value)
+    _library_ids_cache[:] = [_LibraryIds(db, now, ids)]
+    return ids
 
 
 async def _in_sidecar_library(db: asyncpg.Pool, event: WebhookEvent) -> bool:
     # `user_libraries.library_item_id` / `library_id` are the media-server ids of each AI Picks
     # library. Emby sends the item's parent folder id, which matches for items directly inside a
-    # library folder; the item id itself matches when the event is about the library folder. Jellyfin
-    # payloads name no library, so no id-based check is possible for them (see point 3 above).
-    if not await _has_user_libraries(db):
+    # library folder. Only movie events get here (`planner.decide` ignores the rest), and a movie is
+    # never a library folder itself, so its own id is not compared. Jellyfin payloads name no
+    # library: no id-based check is possible for them (see point 3 above) and no query is made.
+    if not event.parent_id:
         return False
-    ids = [i for i in (event.parent_id, event.item_id) if i]
-    if not ids:
-        return False
-    return bool(await db.fetchval(queries.IS_SIDECAR_LIBRARY, ids))
+    return event.parent_id in await _sidecar_library_ids(db)
 
 
 async def is_own_output_item(db: asyncpg.Pool, settings: Settings, event: WebhookEvent) -> bool:
