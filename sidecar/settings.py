@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(None, description="required as Bearer token on /api/* when set")
     webhook_token: SecretStr | None = Field(None, description="required on /webhooks/*; unset = webhooks off")
     webhook_debounce_seconds: float = Field(3.0, ge=0, le=600)
+    webhook_max_wait_seconds: float = Field(
+        10.0, ge=0, le=3600, description="a steady stream of events delays a run by at most this much"
+    )
 
     # --- general -----------------------------------------------------------------------------------
     timezone: str = "UTC"

@@ -104,28 +104,54 @@ def test_own_output_path(settings: Settings, tmp_path: Path) -> None:
     assert not own_library.is_own_output_path("/srv/jf-view-2/x.mkv", configured)
 
 
-async def test_library_id_hook_when_the_user_libraries_table_exists(
+async def test_item_in_a_registered_ai_library_is_ours_by_its_parent_id(
     db: asyncpg.Pool, settings: Settings
 ) -> None:
-    """Before the libraries branch lands, a stand-in table shows the hook engages once it exists.
-
-    After it lands the real table is there (and truncated): the hook must then run cleanly and
-    find nothing for an item outside the sidecar's libraries.
-    """
+    """Emby names the item's library as ParentId: one of ours (user_libraries) is recognised even when
+    the item's path says nothing (the server sees the library root under a path we were not told)."""
     event = parse_emby(fixture_json("emby-webhook-library-new.json"))  # ParentId 3147, path outside
-    own_library._table_checked.clear()
-    real_table = await db.fetchval("SELECT to_regclass('user_libraries') IS NOT NULL")
-    if real_table:
-        assert not await own_library.is_own_output_item(db, settings, event)
-        return
+    assert event.parent_id == "3147"
+    own_library._library_ids_cache.clear()
     assert not await own_library.is_own_output_item(db, settings, event)
-    await db.execute("CREATE TABLE user_libraries (server_library_id text)")
-    try:
-        own_library._table_checked.clear()
-        await db.execute("INSERT INTO user_libraries VALUES ('3147')")
-        assert await own_library.is_own_output_item(db, settings, event)
-        await db.execute("DELETE FROM user_libraries")
-        assert not await own_library.is_own_output_item(db, settings, event)
-    finally:
-        await db.execute("DROP TABLE user_libraries")
-        own_library._table_checked.clear()
+    await db.execute("INSERT INTO media_users (id, name, enabled) VALUES ('u1', 'alice', true)")
+    await db.execute(
+        """INSERT INTO user_libraries (user_id, media_type, folder_name, folder_path, library_id,
+                                       library_item_id, library_guid)
+           VALUES ('u1', 'movies', 'alice', '/x/users/alice/ai-movies', '9001', '3147', 'abc')"""
+    )
+    own_library._library_ids_cache.clear()  # a new library is seen after the cache's TTL
+    assert await own_library.is_own_output_item(db, settings, event)
+    other = parse_emby({**fixture_json("emby-webhook-library-new.json"), "Item": {
+        **fixture_json("emby-webhook-library-new.json")["Item"], "ParentId": "3146"}})  # fmt: skip
+    assert not await own_library.is_own_output_item(db, settings, other)
+
+
+async def test_a_steady_stream_cannot_push_the_start_back_forever(
+    db: asyncpg.Pool, settings: Settings
+) -> None:
+    """Each event restarts the debounce window, but a run starts at most `max_slide` after its first
+    window: events 1 s apart with a 3 s debounce would otherwise postpone it for as long as they come."""
+    queue = JobQueue(db, None, settings.queue_name)
+    submitter = CoalescingSubmitter()
+    start = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    debounce, max_slide = dt.timedelta(seconds=3), dt.timedelta(seconds=7)
+    for second in range(30):  # one play per second, for half a minute
+        row = await submitter.submit(
+            queue,
+            "sync-movie-watch-history",
+            scope={"user_ids": [f"u{second}"]},
+            not_before=start + dt.timedelta(seconds=second) + debounce,
+            max_slide=max_slide,
+        )
+    [run] = await queued_runs(db, "sync-movie-watch-history")
+    assert row["id"] == run["id"] and len(run["scope"]["user_ids"]) == 30
+    assert run["not_before"] == start + debounce + max_slide
+
+    # The run starts; the next event opens a new window with the full debounce (not the old cap).
+    await db.execute("UPDATE job_runs SET status = 'running', started_at = now() WHERE id = $1", run["id"])
+    later = start + dt.timedelta(seconds=31) + debounce
+    await submitter.submit(
+        queue, "sync-movie-watch-history", scope={"user_ids": ["v"]}, not_before=later, max_slide=max_slide
+    )
+    [second_run] = await queued_runs(db, "sync-movie-watch-history")
+    assert second_run["not_before"] == later and second_run["scope"] == {"user_ids": ["v"]}

@@ -9,6 +9,12 @@ burst of 500 events into a handful of submits instead of 500. Whatever must be r
 caller (the webhook events that joined the run) is handed to `after_submit` once per batch, as
 one write instead of one per event.
 
+A debounce that restarts with every event never ends while events keep coming faster than the
+window (plays 1 s apart with a 3 s debounce would postpone the run for as long as they come). So a
+caller may pass `max_slide`: the run's start moves back with each event, but never more than
+`max_slide` past the start its first batch asked for. The submitter remembers that limit per job
+for the run it is filling; a run that started in the meantime gives the next event a fresh window.
+
 Only this process is covered: the design runs one web process. Another process submitting the
 same job at the same instant could still race; the lasting fix is a row lock in
 `sidecar.jobs.runs.create_run` (SELECT ... FOR UPDATE).
@@ -33,6 +39,7 @@ from sidecar.jobs.runs import merge_scopes
 class _Batch:
     scope: dict[str, Any] | None
     not_before: dt.datetime | None
+    max_slide: dt.timedelta | None = None
     done: asyncio.Future[asyncpg.Record] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -49,6 +56,14 @@ class _Batch:
             self.not_before = not_before
 
 
+@dataclass(frozen=True)
+class _Window:
+    """The queued run our batches are filling, and the latest start its first batch allows."""
+
+    run_id: uuid.UUID
+    latest_start: dt.datetime
+
+
 # Called once per batch, after the submit, with the queue, the run and the tags of every caller in it.
 AfterSubmit = Callable[[JobQueue, asyncpg.Record, list[uuid.UUID]], Awaitable[None]]
 
@@ -61,6 +76,7 @@ class CoalescingSubmitter:
         self._open: dict[tuple[str, str, str], _Batch] = {}
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._windows: dict[tuple[str, str, str], _Window] = {}
 
     async def submit(
         self,
@@ -72,13 +88,17 @@ class CoalescingSubmitter:
         scope: dict[str, Any] | None,
         not_before: dt.datetime | None,
         tag: uuid.UUID | None = None,
+        max_slide: dt.timedelta | None = None,
     ) -> asyncpg.Record:
+        """`max_slide`: how far later events may push the run's start past its first window."""
         key = (job, variant, trigger)
         batch = self._open.get(key)
         if batch is not None:
             batch.absorb(scope, not_before, tag)
         else:
-            batch = _Batch(scope=scope, not_before=not_before, tags=[tag] if tag is not None else [])
+            batch = _Batch(
+                scope=scope, not_before=not_before, max_slide=max_slide, tags=[tag] if tag is not None else []
+            )
             self._open[key] = batch
             # A task, not this request: a client that hangs up must not take the others' submit with it.
             task = asyncio.create_task(self._flush(queue, key, batch))
@@ -92,11 +112,8 @@ class CoalescingSubmitter:
             # From here on the batch is closed: later events open the next one.
             if self._open.get(key) is batch:
                 del self._open[key]
-            job, variant, trigger = key
             try:
-                row, _created = await queue.submit(
-                    job, variant=variant, trigger=trigger, scope=batch.scope, not_before=batch.not_before
-                )
+                row = await self._submit_capped(queue, key, batch)
                 if self._after_submit is not None:
                     await self._after_submit(queue, row, batch.tags)
             except asyncio.CancelledError:
@@ -107,3 +124,28 @@ class CoalescingSubmitter:
                 batch.done.exception()  # retrieved here; every waiter still receives it
                 return
             batch.done.set_result(row)
+
+    async def _submit_capped(
+        self, queue: JobQueue, key: tuple[str, str, str], batch: _Batch
+    ) -> asyncpg.Record:
+        job, variant, trigger = key
+        wanted = batch.not_before
+        window = self._windows.get(key)
+        capped = wanted
+        if window is not None and wanted is not None and batch.max_slide is not None:
+            capped = min(wanted, window.latest_start)
+        row, _created = await queue.submit(
+            job, variant=variant, trigger=trigger, scope=batch.scope, not_before=capped
+        )
+        if window is not None and row["id"] == window.run_id:
+            return row
+        # Not the run we were filling (it started, or none was known): this batch opens a new window.
+        if capped != wanted:
+            row, _created = await queue.submit(
+                job, variant=variant, trigger=trigger, scope=batch.scope, not_before=wanted
+            )
+        if wanted is not None and batch.max_slide is not None:
+            self._windows[key] = _Window(row["id"], wanted + batch.max_slide)
+        else:
+            self._windows.pop(key, None)
+        return row

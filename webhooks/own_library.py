@@ -7,8 +7,8 @@ another sync, and so on. Three defences, from cheapest to last resort:
 1. Path (Emby): Emby payloads carry `Item.Path`. Anything under the library root, as the sidecar
    sees it (`settings.resolved_library_root`, also after `path_mappings`) or as the server sees it
    (`settings.library_server_root`), is ours.
-2. Library id (hook): when the libraries branch's `user_libraries` table exists, an item whose
-   parent id is one of our server libraries is ours. See `_in_sidecar_library`.
+2. Library id (Emby): an item whose parent id is one of our server libraries (`user_libraries`,
+   registered by sync-movie-libraries) is ours, whatever its path says. See `_in_sidecar_library`.
 3. Jellyfin payloads carry neither a path nor a library id (plugin issues #114, #303, #340), so a
    Jellyfin ItemAdded for an AI library item passes this check. That is still safe: the planned
    `sync-movies` run re-fetches the item from the server and only syncs the configured movie
@@ -20,6 +20,7 @@ another sync, and so on. Three defences, from cheapest to last resort:
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import asyncpg
@@ -28,9 +29,19 @@ from sidecar.settings import Settings
 from webhooks import queries
 from webhooks.events import WebhookEvent
 
-# The schema only changes when migrations run (at start-up); look again now and then, not per event.
-_TABLE_CHECK_TTL_SECONDS = 60.0
-_table_checked: dict[int, tuple[float, bool]] = {}
+# Our libraries are created rarely (once per user): look their ids up now and then, not per event. A
+# library created within the last TTL is still caught by the path check (Emby) and by defence 3.
+_LIBRARY_IDS_TTL_SECONDS = 30.0
+
+
+@dataclass
+class _LibraryIds:
+    db: asyncpg.Pool  # compared by identity: a new pool (tests) never sees another's ids
+    fetched_at: float
+    ids: frozenset[str]
+
+
+_library_ids_cache: list[_LibraryIds] = []  # at most one entry: the process's pool
 
 
 def _comparable(path: str) -> str:
@@ -65,30 +76,26 @@ def is_own_output_path(path: str, settings: Settings) -> bool:
     return any(_is_under(candidate, root) for candidate in candidates for root in roots)
 
 
-async def _has_user_libraries(db: asyncpg.Pool) -> bool:
+async def _sidecar_library_ids(db: asyncpg.Pool) -> frozenset[str]:
     now = time.monotonic()
-    cached = _table_checked.get(id(db))
-    if cached is not None and now - cached[0] < _TABLE_CHECK_TTL_SECONDS:
-        return cached[1]
-    exists = bool(await db.fetchval(queries.HAS_USER_LIBRARIES))
-    _table_checked[id(db)] = (now, exists)
-    return exists
+    for cached in _library_ids_cache:
+        if cached.db is db and now - cached.fetched_at < _LIBRARY_IDS_TTL_SECONDS:
+            return cached.ids
+    rows = await db.fetch(queries.SIDECAR_LIBRARY_IDS)
+    ids = frozenset(str(value) for row in rows for value in row.values() if value)
+    _library_ids_cache[:] = [_LibraryIds(db, now, ids)]
+    return ids
 
 
 async def _in_sidecar_library(db: asyncpg.Pool, event: WebhookEvent) -> bool:
-    # ---- HOOK (libraries branch) ------------------------------------------------------------------
-    # `user_libraries.server_library_id` is the media-server id of each AI Picks library. Emby sends
-    # the item's parent folder id, which matches for items directly inside a library folder; the item
-    # id itself matches when the event is about the library folder. If that branch later records the
-    # server item ids found inside its libraries, add that lookup here: it is the only id-based check
-    # possible for Jellyfin, whose payloads name no library.
-    if not await _has_user_libraries(db):
+    # `user_libraries.library_item_id` / `library_id` are the media-server ids of each AI Picks
+    # library. Emby sends the item's parent folder id, which matches for items directly inside a
+    # library folder. Only movie events get here (`planner.decide` ignores the rest), and a movie is
+    # never a library folder itself, so its own id is not compared. Jellyfin payloads name no
+    # library: no id-based check is possible for them (see point 3 above) and no query is made.
+    if not event.parent_id:
         return False
-    ids = [i for i in (event.parent_id, event.item_id) if i]
-    if not ids:
-        return False
-    return bool(await db.fetchval(queries.IS_SIDECAR_LIBRARY, ids))
-    # ---- end of hook -----------------------------------------------------------------------------
+    return event.parent_id in await _sidecar_library_ids(db)
 
 
 async def is_own_output_item(db: asyncpg.Pool, settings: Settings, event: WebhookEvent) -> bool:

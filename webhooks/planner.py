@@ -3,7 +3,8 @@
 The plan only names the job and the scope; the jobs re-fetch everything from the media server
 (webhooks are hints, not truth) and chain the later steps through their follow-ups. Bursts become
 one run per job: a submit joins the job's queued run, merges the scopes and pushes `not_before`
-back, so the debounce window restarts with every event.
+back, so the debounce window restarts with every event, up to `webhook_max_wait_seconds` after the
+run's first event (a steady stream must not postpone the work forever).
 """
 
 from __future__ import annotations
@@ -109,10 +110,20 @@ async def queue_work(
 
     With `event_id`, the submitter records the run on the stored event (once per coalesced batch)."""
     not_before = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=settings.webhook_debounce_seconds)
+    # A steady stream of events may delay a run by at most the configured maximum wait.
+    max_slide = dt.timedelta(
+        seconds=max(0.0, settings.webhook_max_wait_seconds - settings.webhook_debounce_seconds)
+    )
     planned = []
     for item in work:
         row = await submitter.submit(
-            queue, item.job, trigger="webhook", scope=item.scope, not_before=not_before, tag=event_id
+            queue,
+            item.job,
+            trigger="webhook",
+            scope=item.scope,
+            not_before=not_before,
+            tag=event_id,
+            max_slide=max_slide,
         )
         planned.append(PlannedRun(item.job, row["id"], row["not_before"]))
     return planned

@@ -52,14 +52,8 @@ ORDER BY received_at LIMIT $2
 """
 
 # --- own output libraries ---------------------------------------------------------------------------
-# Whether the libraries branch's table is there yet (it is built elsewhere).
-HAS_USER_LIBRARIES = """
-SELECT EXISTS (
-    SELECT 1 FROM information_schema.columns
-    WHERE table_schema = current_schema() AND table_name = 'user_libraries'
-      AND column_name = 'server_library_id')
-"""
-
-IS_SIDECAR_LIBRARY = """
-SELECT EXISTS (SELECT 1 FROM user_libraries WHERE server_library_id::text = ANY($1::text[]))
+# The media server's ids of our AI libraries (user_libraries, migration 040).
+SIDECAR_LIBRARY_IDS = """
+SELECT library_item_id, library_id FROM user_libraries
+WHERE library_item_id IS NOT NULL OR library_id IS NOT NULL
 """
