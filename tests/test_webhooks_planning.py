@@ -155,3 +155,55 @@ async def test_a_steady_stream_cannot_push_the_start_back_forever(
     )
     [second_run] = await queued_runs(db, "sync-movie-watch-history")
     assert second_run["not_before"] == later and second_run["scope"] == {"user_ids": ["v"]}
+
+
+# --- plays of the copies inside our own libraries ----------------------------------------------------
+MATRIX_TMDB = "603"
+
+
+async def _store_movie(db: asyncpg.Pool, movie_id: str, tmdb: str | None, imdb: str | None) -> None:
+    await db.execute(
+        "INSERT INTO movies (id, title, tmdb_id, imdb_id, content_hash) VALUES ($1, 'The Matrix', $2, $3, 'h')",
+        movie_id,
+        tmdb,
+        imdb,
+    )
+
+
+async def test_a_play_of_an_ai_library_copy_counts_for_the_original_movie(
+    db: asyncpg.Pool, settings: Settings
+) -> None:
+    """Jellyfin: the copy is an unknown item id with the original's provider ids (from our NFO)."""
+    original = "0123456789abcdef0123456789abcdef"
+    await _store_movie(db, original, MATRIX_TMDB, "tt0133093")
+    copy_play = parse_jellyfin(fixture_json("jellyfin-webhook-playbackstop.json"))  # ItemId is not `original`
+    assert copy_play.item_id != original and copy_play.tmdb_id == MATRIX_TMDB
+
+    decision = await planner.decide_with_library_check(db, settings, copy_play)
+    [work] = decision.work
+    assert work.job == "sync-movie-watch-history"
+    assert work.scope == {"user_ids": [copy_play.user_id], "item_ids": [original]}
+
+    # A play of the original itself is planned as it came; so is one of a movie the sync has not seen.
+    await _store_movie(db, copy_play.item_id, MATRIX_TMDB, "tt0133093")
+    [same] = (await planner.decide_with_library_check(db, settings, copy_play)).work
+    assert same.scope["item_ids"] == [copy_play.item_id]
+
+
+async def test_emby_play_inside_our_library_is_mapped_not_ignored_but_its_library_new_is(
+    db: asyncpg.Pool, settings: Settings
+) -> None:
+    copy_path = (
+        f"{settings.resolved_library_root}/users/alice/ai-movies/01 - The Matrix (1999)/The Matrix.mkv"
+    )
+    await _store_movie(db, "48000", None, "tt0133093")  # only an IMDb id: the fallback key
+    play_doc = fixture_json("emby-webhook-playback-stop.json")
+    play_doc["Item"] = {**play_doc["Item"], "Path": copy_path, "ProviderIds": {"Imdb": "tt0133093"}}
+    play = parse_emby(play_doc)
+    [work] = (await planner.decide_with_library_check(db, settings, play)).work
+    assert work.scope == {"user_ids": [play.user_id], "item_ids": ["48000"]}
+
+    added_doc = fixture_json("emby-webhook-library-new.json")
+    added_doc["Item"] = {**added_doc["Item"], "Path": copy_path}
+    decision = await planner.decide_with_library_check(db, settings, parse_emby(added_doc))
+    assert decision.ignored == planner.OWN_LIBRARY and not decision.work

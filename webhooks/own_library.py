@@ -1,4 +1,6 @@
-"""No feedback loops: events about the sidecar's own output libraries are ignored.
+"""No feedback loops: items announced in the sidecar's own output libraries are ignored.
+
+(Plays of those items are not: `planner.decide_with_library_check` maps them to the original movie.)
 
 Writing an AI Picks library makes the media server scan it and announce every item in it
 (ItemAdded / library.new). If those announcements queued syncs, each library write would trigger

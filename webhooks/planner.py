@@ -20,7 +20,7 @@ import structlog
 from sidecar.jobs.queue import JobQueue
 from sidecar.settings import Settings
 from webhooks import events as ev
-from webhooks import store
+from webhooks import queries, store
 from webhooks.coalesce import CoalescingSubmitter
 from webhooks.events import WebhookEvent
 from webhooks.own_library import is_own_output_item
@@ -93,10 +93,26 @@ def decide(event: WebhookEvent) -> Decision:
 
 
 async def decide_with_library_check(db: asyncpg.Pool, settings: Settings, event: WebhookEvent) -> Decision:
+    """`decide`, plus what needs the database: our own libraries and the copies in them.
+
+    An item announced inside an AI Picks library is ignored (writing a library must not trigger
+    syncs). A *play* of such a copy is real, though, and the most common way a pick gets watched: the
+    copy is another item with the original's provider ids (from our NFO), and both servers keep user
+    data per provider-id key, so the original's played state changed too. The run is planned for
+    the original movie instead.
+    """
     decision = decide(event)
-    if decision.work and await is_own_output_item(db, settings, event):
-        return Decision(ignored=OWN_LIBRARY)
-    return decision
+    if not decision.work:
+        return decision
+    if event.event in (ev.ITEM_ADDED, ev.ITEM_DELETED):
+        if await is_own_output_item(db, settings, event):
+            return Decision(ignored=OWN_LIBRARY)
+        return decision
+    movie_id = await db.fetchval(queries.MOVIE_FOR_WATCH_EVENT, event.item_id, event.tmdb_id, event.imdb_id)
+    if movie_id is None or movie_id == event.item_id:
+        return decision  # a movie we know, or one the sync has not seen yet (the run re-reads it)
+    scope = {"user_ids": [event.user_id], "item_ids": [movie_id]}
+    return Decision(work=(PlannedWork(SYNC_WATCH_HISTORY, scope),))
 
 
 async def queue_work(
@@ -141,7 +157,7 @@ async def replan_unplanned(
     between, or Postgres failed right after the insert). For a periodic sweep; returns the count."""
     count = 0
     for row in await store.unplanned_events(db, older_than_seconds=older_than_seconds):
-        decision = decide(store.event_from_row(row))
+        decision = await decide_with_library_check(db, settings, store.event_from_row(row))
         if decision.work:
             await queue_work(queue, submitter, settings, decision.work, row["id"])
         else:
