@@ -118,7 +118,7 @@ def postgres_version() -> str | None:
 
         binary = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / "postgres"
         done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10, check=True)
-        return done.stdout.strip().removeprefix("postgres ")
+        return f"PostgreSQL {done.stdout.split()[-1]}"  # "postgres (PostgreSQL) 18.4"
     except Exception:  # only a label in a report: an odd install must not fail a benchmark
         return None
 

@@ -104,6 +104,15 @@ def test_a_hanging_case_is_killed_at_its_timeout(fake_cases: dict[str, suite.Cas
     assert time.perf_counter() - started < 30
 
 
+def test_a_case_with_a_run_cap_gets_at_most_that_many_runs(
+    fake_cases: dict[str, suite.Case], tmp_path: Path
+) -> None:
+    capped = suite.Case("good", "fakebench_good", tmp_path / "good.json", max_runs=1)
+    outcome = suite.run_case(capped, runs=3, quick=False)
+    assert outcome.status == suite.OK and outcome.runs == 1
+    assert json.loads((tmp_path / "good.json").read_text())["argv"] == ["--runs", "1"]
+
+
 def test_exit_status_is_non_zero_only_when_a_case_failed(
     fake_cases: dict[str, suite.Case], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
