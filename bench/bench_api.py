@@ -466,14 +466,14 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dashboards", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=None, help="dashboard phase per run (default 15)")
+    parser.add_argument("--seconds", type=float, default=None, help="dashboard phase per run (default 12)")
     parser.add_argument(
-        "--saturated-seconds", type=float, default=None, help="saturated phase per run (default 6)"
+        "--saturated-seconds", type=float, default=None, help="saturated phase per run (default 5)"
     )
     parser.add_argument("--quick", action="store_true", help="5 s + 3 s phases")
     args = parser.parse_args()
-    paced = args.seconds or (5.0 if args.quick else 15.0)
-    saturated = args.saturated_seconds or (3.0 if args.quick else 6.0)
+    paced = args.seconds or (5.0 if args.quick else 12.0)
+    saturated = args.saturated_seconds or (3.0 if args.quick else 5.0)
     measured = bench(args.runs, args.dashboards, paced, saturated)
     results = {
         "benchmark": "api",
