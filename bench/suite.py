@@ -213,9 +213,9 @@ def format_summary(summary: dict[str, Any], outcomes: Sequence[Outcome]) -> str:
             f"machine: {start['cpu_model']}, {start['cores']} cores{ram}; Python {start['python']}{postgres}",
             f"load average 1/5/15 min: at start {' '.join(map(str, start['load_average']))}, "
             f"at end {' '.join(map(str, end['load_average']))}",
-            f"runs per case: {summary['runs']}"
+            f"runs per case: up to {summary['runs']}"
             + (" (quick)" if summary["quick"] else "")
-            + "; figures are medians",
+            + "; figures are medians over the runs column",
             "",
             report.format_rows(rows, prefix=labels),
             "",
