@@ -1,14 +1,16 @@
 """Embedding throughput: requests per 10,000 movies (openai provider) and movies/s (local model).
 
-    python -m bench.bench_embeddings [--runs 3]
+    python -m bench.bench_embeddings [--runs 3] [--quick] [--local-movies 3000]
 
 openai: the real `generate-movie-embeddings` job, run inline against an embedded PostgreSQL and the
-fake OpenAI server, with default settings (batch 256, 2 in flight), over 10,000 movies.
-local: the bundled all-MiniLM-L6-v2 over the 9,066 MovieLens movies (`dslabs/movielens`), title +
-genres texts, in the job's chunk size; model loading is timed separately.
-Each provider is measured in its own process (peak RSS is that process's, over all its runs; the
-local model loads once, as in the worker). Medians are printed and saved to
-bench/results/embeddings.json.
+fake OpenAI server, with default settings (batch 256, 2 in flight), over 10,000 movies. The request
+count is deterministic (batching), so one run is the default (`--openai-runs`); its movies/s is
+that one run's and says more about the fake server and PostgreSQL than about OpenAI.
+local: the bundled all-MiniLM-L6-v2 over the first `--local-movies` MovieLens movies
+(`dslabs/movielens`, title + genres texts) in the job's chunk size, median of `--runs`; the model
+loads once (as in the worker) and its load time is reported on its own row.
+Each provider is measured in its own process (peak RSS is that process's, over all its runs).
+Results: bench/results/embeddings.json.
 """
 
 from __future__ import annotations
@@ -17,9 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,14 +26,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "results" / "embeddings.json"
+from bench import report
+
 OPENAI_MOVIES = 10_000
 REQUESTS_TARGET = 40
 LOCAL_RATE_TARGET = 150.0
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+LOCAL_MOVIES = 3_000
+QUICK_LOCAL_MOVIES = 500
 
 
 def movielens_movies() -> list[dict[str, Any]]:
@@ -94,16 +92,16 @@ async def _run_openai_once(database_url: str) -> dict[str, Any]:
         "requests": sim.request_count,
         "seconds": seconds,
         "movies_per_s": result["embedded"] / seconds,
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": report.peak_rss_mb(),
         "dimensions": result["dimensions"],
     }
 
 
-async def _run_local(runs: int) -> list[dict[str, Any]]:
+async def _run_local(runs: int, movies: int) -> list[dict[str, Any]]:
     from sidecar.embeddings.local_provider import LocalEmbeddingProvider
     from sidecar.embeddings.text import movie_text
 
-    texts = [movie_text(m) for m in movielens_movies()]
+    texts = [movie_text(m) for m in movielens_movies()[:movies]]
     provider = LocalEmbeddingProvider({})
     started = time.perf_counter()
     await provider.embed(["warm-up load"])
@@ -120,7 +118,7 @@ async def _run_local(runs: int) -> list[dict[str, Any]]:
                 "seconds": seconds,
                 "movies_per_s": len(texts) / seconds,
                 "load_seconds": load_seconds,
-                "peak_rss_mb": _peak_rss_mb(),
+                "peak_rss_mb": report.peak_rss_mb(),
             }
         )
     return measured
@@ -149,33 +147,77 @@ async def _seed_movies(database_url: str) -> None:
     await pool.close()
 
 
-def _child(kind: str, runs: int, database_url: str | None) -> list[dict[str, Any]]:
+def _child(kind: str, runs: int, database_url: str | None = None, movies: int = 0) -> list[dict[str, Any]]:
     command = [sys.executable, "-m", "bench.bench_embeddings", "--child", kind, "--runs", str(runs)]
     if database_url:
         command += ["--database-url", database_url]
+    if movies:
+        command += ["--local-movies", str(movies)]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _median(runs: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
+def rows_of(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    o, lo = summary["openai"], summary["local"]
+    openai_runs, local_runs = len(o["runs"]), len(lo["runs"])
+    return [
+        report.row(
+            f"embeddings openai (fake server): requests per 10,000 movies, measured on {o['movies']:,}",
+            o["requests_per_10k_movies"],
+            "requests",
+            runs=openai_runs,
+            target=f"<= {REQUESTS_TARGET}",
+            meets_target=o["requests_per_10k_movies"] <= REQUESTS_TARGET,
+            peak_rss_mb=o["peak_rss_mb"],
+            measured=f"{o['requests_per_10k_movies']:.0f} requests",
+        ),
+        report.row(
+            f"embeddings openai (fake server, 1536 dims): whole job, {o['movies']:,} movies",
+            o["movies_per_s"],
+            "movies/s",
+            runs=openai_runs,
+            peak_rss_mb=o["peak_rss_mb"],
+        ),
+        report.row(
+            f"embeddings local MiniLM-L6 (CPU): {lo['movies']:,} MovieLens movies",
+            lo["movies_per_s"],
+            "movies/s",
+            runs=local_runs,
+            target=f">= {LOCAL_RATE_TARGET:.0f} movies/s",
+            meets_target=lo["movies_per_s"] >= LOCAL_RATE_TARGET,
+            peak_rss_mb=lo["peak_rss_mb"],
+        ),
+        report.row(
+            "embeddings local MiniLM-L6: model load (once per worker)",
+            lo["load_seconds"],
+            "s",
+            runs=1,
+            peak_rss_mb=lo["peak_rss_mb"],
+        ),
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="runs of the local model")
+    parser.add_argument("--openai-runs", type=int, default=1, help="runs of the openai job (deterministic)")
+    parser.add_argument("--local-movies", type=int, default=None, help=f"default {LOCAL_MOVIES:,}")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_LOCAL_MOVIES} movies for the local model"
+    )
     parser.add_argument("--child", choices=("openai", "local"), help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    local_movies = args.local_movies or (QUICK_LOCAL_MOVIES if args.quick else LOCAL_MOVIES)
 
     if args.child == "openai":
         print(json.dumps(asyncio.run(_run_openai(args.database_url, args.runs))))
         return
     if args.child == "local":
-        print(json.dumps(asyncio.run(_run_local(args.runs))))
+        print(json.dumps(asyncio.run(_run_local(args.runs, local_movies))))
         return
 
     from sidecar.db import migrate
@@ -186,10 +228,10 @@ def main() -> None:
         try:
             asyncio.run(migrate(database_url))
             asyncio.run(_seed_movies(database_url))
-            openai_runs = _child("openai", args.runs, database_url)
+            openai_runs = _child("openai", args.openai_runs, database_url)
         finally:
             server.cleanup()
-    local_runs = _child("local", args.runs, None)
+    local_runs = _child("local", args.runs, movies=local_movies)
 
     summary = {
         "openai": {
@@ -198,7 +240,7 @@ def main() -> None:
             "requests_target": REQUESTS_TARGET,
             "movies_per_s": _median(openai_runs, "movies_per_s"),
             "seconds": _median(openai_runs, "seconds"),
-            "peak_rss_mb": _median(openai_runs, "peak_rss_mb"),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in openai_runs),
             "runs": openai_runs,
         },
         "local": {
@@ -207,28 +249,15 @@ def main() -> None:
             "movies_per_s_target": LOCAL_RATE_TARGET,
             "seconds": _median(local_runs, "seconds"),
             "load_seconds": _median(local_runs, "load_seconds"),
-            "peak_rss_mb": _median(local_runs, "peak_rss_mb"),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in local_runs),
             "runs": local_runs,
         },
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "runs": args.runs},
     }
-    o, lo = summary["openai"], summary["local"]
-    print(
-        f"{'benchmark (median of ' + str(args.runs) + ')':<42} {'value':>12} {'target':>10} {'peak RSS':>10}"
-    )
-    print(
-        f"{'openai: requests per 10,000 movies':<42} {o['requests_per_10k_movies']:>12.0f} "
-        f"{'<= ' + str(REQUESTS_TARGET):>10} {o['peak_rss_mb']:>8.0f}MB"
-    )
-    print(f"{'openai: movies/s (fake server, 1536 dims)':<42} {o['movies_per_s']:>12.0f} {'':>10} {'':>10}")
-    print(
-        f"{'local: movies/s (9,066 MovieLens)':<42} {lo['movies_per_s']:>12.0f} "
-        f"{'>= ' + str(int(LOCAL_RATE_TARGET)):>10} {lo['peak_rss_mb']:>8.0f}MB"
-    )
-    print(f"{'local: model load seconds':<42} {lo['load_seconds']:>12.1f} {'':>10} {'':>10}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    print(f"saved {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
+    report.print_and_save("embeddings", summary, rows_of(summary))
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return report.median(r[key] for r in runs)
 
 
 if __name__ == "__main__":

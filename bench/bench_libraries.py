@@ -8,20 +8,19 @@ calls, no network). Symlink mode, every movie file really exists (checked throug
 The re-run must write nothing: counted both by the job's own `files_written` and independently by
 comparing (inode, mtime) of every path under the library root before and after.
 
-    python -m bench.bench_libraries            # median of 3 runs, saves bench/results/libraries.json
+    python -m bench.bench_libraries [--runs 3] [--quick]   # saves bench/results/libraries.json
+
+`--quick`: 20 users instead of 100.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import random
 import resource
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 
 import structlog
 
+from bench import report
 from sidecar.db import create_pool, migrate
 from sidecar.embedded import start_postgres
 from sidecar.jobs.catalog import default_registry
@@ -36,7 +36,6 @@ from sidecar.jobs.executor import run_inline
 from sidecar.settings import Settings
 from tests.media_server_double import InMemoryMediaServer
 
-RESULTS = Path(__file__).parent / "results" / "libraries.json"
 SERVER_ROOT = "/srv/ai-picks"
 TARGET_SECONDS = 5.0
 
@@ -161,24 +160,23 @@ async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, An
             "picks_per_user": picks,
             "movies": movies,
             "runs": runs,
-            "cold_seconds_median": round(statistics.median(cold), 3),
+            "cold_seconds_median": round(report.median(cold), 3),
             "cold_seconds_all": [round(t, 3) for t in cold],
-            "cold_sidecar_cpu_seconds_median": round(statistics.median(cold_cpu), 3),
-            "cold_sidecar_kernel_cpu_seconds_median": round(statistics.median(cold_sys), 3),
+            "cold_sidecar_cpu_seconds_median": round(report.median(cold_cpu), 3),
+            "cold_sidecar_kernel_cpu_seconds_median": round(report.median(cold_sys), 3),
             "load_average_1min_at_end": round(os.getloadavg()[0], 2),
             "cold_entries_written": result["entries_written"],
             "cold_files_written": result["files_written"],
             "cold_libraries_created": result["libraries_created"],
             "cold_policies_updated": result["policies_updated"],
-            "rerun_seconds_median": round(statistics.median(warm), 3),
+            "rerun_seconds_median": round(report.median(warm), 3),
             "rerun_seconds_all": [round(t, 3) for t in warm],
-            "rerun_sidecar_cpu_seconds_median": round(statistics.median(warm_cpu), 3),
+            "rerun_sidecar_cpu_seconds_median": round(report.median(warm_cpu), 3),
             "rerun_files_written": max(warm_files),
             "rerun_paths_touched": max(warm_touched),
             "target_seconds": TARGET_SECONDS,
-            "meets_target": statistics.median(cold) < TARGET_SECONDS and max(warm_files) == 0,
-            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "meets_target": report.median(cold) < TARGET_SECONDS and max(warm_files) == 0,
+            "peak_rss_mib": round(report.peak_rss_mb(), 1),
         }
     finally:
         if pool is not None:
@@ -187,44 +185,68 @@ async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, An
         shutil.rmtree(work, ignore_errors=True)
 
 
+def rows_of(results: dict[str, Any]) -> list[dict[str, Any]]:
+    size = f"{results['users']} users x {results['picks_per_user']} picks"
+    rss, runs = results["peak_rss_mib"], results["runs"]
+    unchanged = results["rerun_files_written"] == 0 and results["rerun_paths_touched"] == 0
+    return [
+        report.row(
+            f"libraries {size}, cold write (symlinks + NFO)",
+            results["cold_seconds_median"],
+            "s",
+            runs=runs,
+            target=f"< {TARGET_SECONDS:g} s",
+            meets_target=results["cold_seconds_median"] < TARGET_SECONDS,
+            peak_rss_mb=rss,
+        ),
+        report.row(
+            f"libraries {size}, re-run with no changes",
+            results["rerun_seconds_median"],
+            "s",
+            runs=runs,
+            target="0 files written",
+            meets_target=unchanged,
+            peak_rss_mb=rss,
+            measured=f"{report.format_figure(results['rerun_seconds_median'], 's')}, "
+            f"{results['rerun_files_written']} written",
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--users", type=int, default=None, help="default 100 (20 with --quick)")
     parser.add_argument("--picks", type=int, default=50)
     parser.add_argument("--movies", type=int, default=2000)
+    parser.add_argument("--quick", action="store_true", help="20 users instead of 100")
     args = parser.parse_args()
+    users = args.users or (20 if args.quick else 100)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warnings and up
-    report = asyncio.run(_bench(args.runs, args.users, args.picks, args.movies))
-    rows = [
-        ("users x picks", f"{report['users']} x {report['picks_per_user']}"),
-        ("cold write, median s", f"{report['cold_seconds_median']} {report['cold_seconds_all']}"),
+    results = asyncio.run(_bench(args.runs, users, args.picks, args.movies))
+    details = [
+        ("cold write, each run s", str(results["cold_seconds_all"])),
         (
             "cold sidecar CPU s (user+sys / sys), median",
-            f"{report['cold_sidecar_cpu_seconds_median']} / {report['cold_sidecar_kernel_cpu_seconds_median']}",
+            f"{results['cold_sidecar_cpu_seconds_median']} / {results['cold_sidecar_kernel_cpu_seconds_median']}",
         ),
         (
             "cold entries / files written",
-            f"{report['cold_entries_written']} / {report['cold_files_written']}",
+            f"{results['cold_entries_written']} / {results['cold_files_written']}",
         ),
         (
             "libraries created / policies",
-            f"{report['cold_libraries_created']} / {report['cold_policies_updated']}",
+            f"{results['cold_libraries_created']} / {results['cold_policies_updated']}",
         ),
-        ("re-run, median s", f"{report['rerun_seconds_median']} {report['rerun_seconds_all']}"),
-        ("re-run sidecar CPU s, median", str(report["rerun_sidecar_cpu_seconds_median"])),
-        ("re-run files written (job)", str(report["rerun_files_written"])),
-        ("re-run paths touched (inode/mtime)", str(report["rerun_paths_touched"])),
-        (f"cold < {TARGET_SECONDS:g} s and re-run writes 0", str(report["meets_target"])),
-        ("peak RSS MiB", str(report["peak_rss_mib"])),
-        ("1-min load average at end (2 cores)", str(report["load_average_1min_at_end"])),
+        ("re-run, each run s", str(results["rerun_seconds_all"])),
+        ("re-run sidecar CPU s, median", str(results["rerun_sidecar_cpu_seconds_median"])),
+        ("re-run paths touched (inode/mtime)", str(results["rerun_paths_touched"])),
+        ("1-min load average at end (2 cores)", str(results["load_average_1min_at_end"])),
     ]
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
+    width = max(len(k) for k, _ in details)
+    for key, value in details:
         print(f"{key:<{width}}  {value}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"saved {RESULTS}")
+    report.print_and_save("libraries", results, rows_of(results))
 
 
 if __name__ == "__main__":

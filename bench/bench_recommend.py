@@ -4,16 +4,15 @@ Loads MovieLens (9,066 movies, 671 users, every rating as a play) and the cached
 a fresh embedded PostgreSQL, marks the model active, then times the whole job for all users and a
 run scoped to one user (each includes loading the run's data). Medians over several runs.
 
-    python -m bench.bench_recommend [--runs N]
+    python -m bench.bench_recommend [--runs N] [--quick]
+
+`--quick` is one run of each (a smoke check of the benchmark, not a figure to quote).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import resource
-import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ import asyncpg
 import numpy as np
 import pandas as pd
 
+from bench import report
 from bench.movielens import MovieLens, load_movielens, minilm_embeddings
 from sidecar.db import create_pool, migrate
 from sidecar.embedded import start_postgres
@@ -31,7 +31,6 @@ from sidecar.jobs.catalog import default_registry
 from sidecar.jobs.executor import run_inline
 from sidecar.settings import Settings
 
-RESULTS = Path(__file__).resolve().parent / "results" / "recommend.json"
 MODEL = "all-MiniLM-L6-v2"
 JOB = "generate-movie-recommendations"
 TARGET_ALL_SECONDS = 30.0
@@ -123,8 +122,8 @@ async def bench(runs: int, work_dir: Path) -> dict[str, Any]:
             await db.close()
     finally:
         server.cleanup()
-    all_seconds = statistics.median(t for t, _ in all_users)
-    one_ms = 1000 * statistics.median(t for t, _ in one_user)
+    all_seconds = report.median(t for t, _ in all_users)
+    one_ms = 1000 * report.median(t for t, _ in one_user)
     last = all_users[-1][1]
     return {
         "movies": len(data.movies),
@@ -136,12 +135,44 @@ async def bench(runs: int, work_dir: Path) -> dict[str, Any]:
         "job_mean_ms_per_user": last["mean_ms_per_user"],
         "one_user_ms_median": round(one_ms, 1),
         "one_user_ms_each": [round(1000 * t, 1) for t, _ in one_user],
-        "one_user_cold_ms_median": round(1000 * statistics.median(t for t, _ in one_cold), 1),
+        "one_user_cold_ms_median": round(1000 * report.median(t for t, _ in one_cold), 1),
         "note": "worker runs reuse the catalogue cached in the worker's resources; cold = first run of a worker",
         "recommendations_stored": int(written),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(report.peak_rss_mb(), 1),
         "targets": {"all_users_seconds": TARGET_ALL_SECONDS, "one_user_ms": TARGET_ONE_MS},
     }
+
+
+def rows_of(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rss, runs = results["peak_rss_mb"], results["runs"]
+    data = f"MovieLens {results['movies']:,} movies, {results['plays']:,} plays"
+    return [
+        report.row(
+            f"recommendations, all {results['users']} users, whole job ({data})",
+            results["all_users_seconds_median"],
+            "s",
+            runs=runs,
+            target=f"< {TARGET_ALL_SECONDS:g} s",
+            meets_target=results["all_users_seconds_median"] < TARGET_ALL_SECONDS,
+            peak_rss_mb=rss,
+        ),
+        report.row(
+            "recommendations, one user, scoped job, warm worker",
+            results["one_user_ms_median"],
+            "ms",
+            runs=len(results["one_user_ms_each"]),
+            target=f"< {TARGET_ONE_MS:g} ms",
+            meets_target=results["one_user_ms_median"] < TARGET_ONE_MS,
+            peak_rss_mb=rss,
+        ),
+        report.row(
+            "recommendations, one user, first run of a worker (cold)",
+            results["one_user_cold_ms_median"],
+            "ms",
+            runs=runs,
+            peak_rss_mb=rss,
+        ),
+    ]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -149,21 +180,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--quick", action="store_true", help="one run of each")
     args = parser.parse_args(argv)
+    runs = 1 if args.quick else args.runs
     with tempfile.TemporaryDirectory(prefix="bench-recommend-") as work:
-        report = asyncio.run(bench(args.runs, Path(work)))
-    print(f"{'measure':<36}{'median':>10}{'target':>10}")
-    print(
-        f"{'all ' + str(report['users']) + ' users, whole job (s)':<36}{report['all_users_seconds_median']:>10.2f}{TARGET_ALL_SECONDS:>10.0f}"
-    )
-    print(f"{'one user, scoped job (ms)':<36}{report['one_user_ms_median']:>10.1f}{TARGET_ONE_MS:>10.0f}")
-    print(f"{'one user, cold worker (ms)':<36}{report['one_user_cold_ms_median']:>10.1f}")
-    print(f"{'job mean per user (ms)':<36}{report['job_mean_ms_per_user']:>10.2f}")
-    print(f"{'peak RSS of this process (MB)':<36}{report['peak_rss_mb']:>10.1f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    return report
+        results = asyncio.run(bench(runs, Path(work)))
+    print(f"job mean per user: {results['job_mean_ms_per_user']:.2f} ms")
+    report.print_and_save("recommend", results, rows_of(results))
+    return results
 
 
 if __name__ == "__main__":

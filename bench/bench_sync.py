@@ -15,10 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,13 +27,25 @@ import asyncpg
 import psutil
 from pydantic import SecretStr
 
+from bench import report
 from sidecar.db import create_pool, migrate
 from sidecar.embedded import start_postgres
 from sidecar.jobs.catalog import default_registry
 from sidecar.jobs.executor import run_inline
 from sidecar.settings import Settings
 
-RESULTS = Path(__file__).resolve().parent / "results" / "sync.json"
+TARGETS_S = {
+    "movielens_full_sync": 5,
+    "watch_history_671_users_regular_first": 10,
+    "watch_history_671_users_regular_again": 10,
+    "synthetic_full_sync": 30,
+}
+CASE_NAMES = {
+    "movielens_full_sync": "sync-movies full, MovieLens 9,066 movies, empty table",
+    "movielens_resync_unchanged": "sync-movies again, MovieLens 9,066 unchanged",
+    "watch_history_671_users_regular_first": "watch history, all 671 users, first run (100,004 plays)",
+    "watch_history_671_users_regular_again": "watch history, all 671 users, regular again",
+}
 
 
 class Simulator:
@@ -100,7 +108,7 @@ async def _timed(
             raise RuntimeError(f"run {row['job']} ended {row['status']}: {row['error']}")
         result = row["result"]
     return {
-        "median_s": round(statistics.median(seconds), 3),
+        "median_s": round(report.median(seconds), 3),
         "runs_s": [round(s, 3) for s in seconds],
         "peak_rss_mb": round(max(peaks) / 2**20, 1),
         "result": result,
@@ -136,7 +144,6 @@ async def main(runs: int, quick: bool) -> dict[str, Any]:
                 return await run_inline(db, registry, settings, "sync-movies")
 
             scenarios["movielens_full_sync"] = await _timed(runs, truncate, sync)
-            scenarios["movielens_full_sync"]["target_s"] = 5
 
             async def unchanged() -> None:
                 return None
@@ -150,9 +157,7 @@ async def main(runs: int, quick: bool) -> dict[str, Any]:
                 await db.execute("TRUNCATE movie_plays, media_users CASCADE")
 
             scenarios["watch_history_671_users_regular_first"] = await _timed(runs, reset_history, history)
-            scenarios["watch_history_671_users_regular_first"]["target_s"] = 10
             scenarios["watch_history_671_users_regular_again"] = await _timed(runs, unchanged, history)
-            scenarios["watch_history_671_users_regular_again"]["target_s"] = 10
         finally:
             lens.stop()
 
@@ -166,28 +171,39 @@ async def main(runs: int, quick: bool) -> dict[str, Any]:
 
             key = f"synthetic_{synthetic_count}_full_sync"
             scenarios[key] = await _timed(runs, truncate, big_sync)
-            scenarios[key]["target_s"] = 30
         finally:
             big.stop()
     finally:
         await db.close()
         pg.cleanup()
-    return {
-        "benchmark": "sync",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "runs": runs,
-        "scenarios": scenarios,
-    }
+    for name, figures in scenarios.items():
+        target = TARGETS_S.get("synthetic_full_sync" if name.startswith("synthetic_") else name)
+        if target is not None:
+            figures["target_s"] = target
+    return {"benchmark": "sync", "runs": runs, "scenarios": scenarios}
 
 
-def _print_table(report: dict[str, Any]) -> None:
-    print(f"\n{'scenario':<42} {'median s':>9} {'target s':>9} {'peak RSS MB':>12}  runs")
-    for name, figures in report["scenarios"].items():
-        target = figures.get("target_s", "")
-        print(
-            f"{name:<42} {figures['median_s']:>9.3f} {target!s:>9} {figures['peak_rss_mb']:>12.1f}  "
-            f"{figures['runs_s']}"
+def rows_of(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name, figures in results["scenarios"].items():
+        if name.startswith("synthetic_"):
+            count = int(name.split("_")[1])
+            case = f"sync-movies full, {count:,} synthetic movies (Emby), empty table"
+        else:
+            case = CASE_NAMES[name]
+        target = figures.get("target_s")
+        rows.append(
+            report.row(
+                case,
+                figures["median_s"],
+                "s",
+                runs=len(figures["runs_s"]),
+                target="" if target is None else f"< {target} s",
+                meets_target=None if target is None else figures["median_s"] < target,
+                peak_rss_mb=figures["peak_rss_mb"],
+            )
         )
+    return rows
 
 
 if __name__ == "__main__":
@@ -195,8 +211,5 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="10,000 synthetic movies instead of 60,000")
     args = parser.parse_args()
-    report = asyncio.run(main(args.runs, args.quick))
-    _print_table(report)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"\nsaved {RESULTS}")
+    results = asyncio.run(main(args.runs, args.quick))
+    report.print_and_save("sync", results, rows_of(results))

@@ -1,6 +1,7 @@
 """Webhook ingest: throughput, latency and loss of `POST /webhooks/jellyfin` on real storage.
 
-`python -m bench.bench_webhooks [--events 5000] [--concurrency 32] [--runs 3]`
+`python -m bench.bench_webhooks [--events 5000] [--concurrency 32] [--runs 3] [--quick]`
+(`--quick`: 1,000 events per phase)
 
 The receiver runs in its own process (a real aiohttp server on 127.0.0.1, embedded PostgreSQL and
 Valkey, the production code path: token check, bounded read, parse, store, coalesced submit). This
@@ -25,9 +26,6 @@ import datetime as dt
 import json
 import multiprocessing
 import os
-import platform
-import resource
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -39,7 +37,8 @@ import psutil
 from aiohttp import web
 from pydantic import SecretStr
 
-RESULTS = Path(__file__).parent / "results" / "webhooks_ingest.json"
+from bench import report
+
 FIXTURE = Path(__file__).parent.parent / "tests" / "fixtures" / "jellyfin-webhook-playbackstop.json"
 TOKEN = "bench-webhook-token"
 TARGET_EVENTS_PER_SECOND = 500.0
@@ -166,25 +165,13 @@ async def _paced(port: int, bodies: list[bytes], rate: float, max_in_flight: int
     return latencies, outcomes.count(False)
 
 
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def _latency_summary(latencies: list[float]) -> dict[str, float]:
     return {
-        "p50": round(_percentile(latencies, 0.50), 2),
-        "p90": round(_percentile(latencies, 0.90), 2),
-        "p99": round(_percentile(latencies, 0.99), 2),
+        "p50": round(report.percentile(latencies, 0.50), 2),
+        "p90": round(report.percentile(latencies, 0.90), 2),
+        "p99": round(report.percentile(latencies, 0.99), 2),
         "max": round(max(latencies), 2),
     }
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _tree_cpu_seconds(process: psutil.Process) -> float:
@@ -296,15 +283,54 @@ def _print_table(runs: list[dict[str, Any]]) -> None:
             )
 
 
+def rows_of(results: dict[str, Any]) -> list[dict[str, Any]]:
+    median, runs = results["median"], len(results["runs"])
+    rss = results["peak_rss_mb"]["receiver"]
+    events, rate = results["events_per_phase"], results["rate_per_second"]
+    return [
+        report.row(
+            f"webhook ingest, saturated ({results['concurrency']} senders, {events:,} events)",
+            median["events_per_second"],
+            "events/s",
+            runs=runs,
+            target=f">= {TARGET_EVENTS_PER_SECOND:.0f} events/s",
+            meets_target=median["events_per_second"] >= TARGET_EVENTS_PER_SECOND,
+            peak_rss_mb=rss,
+        ),
+        report.row(
+            f"webhook ingest, p99 latency paced at {rate:.0f} events/s ({events:,} events)",
+            median["p99_ms"],
+            "ms",
+            runs=runs,
+            target=f"< {TARGET_P99_MS:.0f} ms",
+            meets_target=median["p99_ms"] < TARGET_P99_MS,
+            peak_rss_mb=rss,
+            measured=f"p99 {report.format_figure(median['p99_ms'], 'ms')} (p50 {median['p50_ms']:.0f})",
+        ),
+        report.row(
+            "webhook ingest, events lost (worst run, both phases)",
+            median["lost"],
+            "events",
+            runs=runs,
+            target="0",
+            meets_target=median["lost"] == 0,
+            peak_rss_mb=rss,
+            measured=f"{median['lost']} lost",
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=5000, help="events per phase and run")
+    parser.add_argument("--events", type=int, default=None, help="events per phase and run (default 5000)")
     parser.add_argument("--concurrency", type=int, default=32, help="senders in the throughput phase")
     parser.add_argument(
         "--rate", type=float, default=TARGET_EVENTS_PER_SECOND, help="events/s in the latency phase"
     )
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="1,000 events per phase")
     args = parser.parse_args()
+    args.events = args.events or (1000 if args.quick else 5000)
 
     from sidecar.db import migrate
     from sidecar.embedded import start_postgres, start_valkey
@@ -327,7 +353,7 @@ def main() -> None:
             runs = asyncio.run(
                 _bench(database_url, port, args.events, args.concurrency, args.rate, args.runs, cpu)
             )
-            server_rss = _peak_rss_mb(server.pid)  # type: ignore[arg-type]
+            server_rss = report.peak_rss_mb(server.pid)
         finally:
             if server is not None and server.is_alive():
                 server.terminate()
@@ -336,18 +362,18 @@ def main() -> None:
             pg.cleanup()
 
     median = {
-        "events_per_second": statistics.median(r["saturated"]["events_per_second"] for r in runs),
-        "p50_ms": statistics.median(r["paced"]["latency_ms"]["p50"] for r in runs),
-        "p99_ms": statistics.median(r["paced"]["latency_ms"]["p99"] for r in runs),
-        "saturated_p50_ms": statistics.median(r["saturated"]["latency_ms"]["p50"] for r in runs),
-        "saturated_p99_ms": statistics.median(r["saturated"]["latency_ms"]["p99"] for r in runs),
+        "events_per_second": report.median(r["saturated"]["events_per_second"] for r in runs),
+        "p50_ms": report.median(r["paced"]["latency_ms"]["p50"] for r in runs),
+        "p99_ms": report.median(r["paced"]["latency_ms"]["p99"] for r in runs),
+        "saturated_p50_ms": report.median(r["saturated"]["latency_ms"]["p50"] for r in runs),
+        "saturated_p99_ms": report.median(r["saturated"]["latency_ms"]["p99"] for r in runs),
         "lost": max(r[phase]["lost"] for r in runs for phase in ("saturated", "paced")),
         "cpu_ms_per_event": {
-            part: statistics.median(r["saturated"]["cpu_ms_per_event"][part] for r in runs)
+            part: report.median(r["saturated"]["cpu_ms_per_event"][part] for r in runs)
             for part in runs[0]["saturated"]["cpu_ms_per_event"]
         },
     }
-    report = {
+    results = {
         "benchmark": "webhooks_ingest",
         "what": "POST /webhooks/jellyfin PlaybackStop (played to completion, 50 users x 1,000 movies, "
         "distinct timestamps) into a real aiohttp server with embedded PostgreSQL + Valkey, from a "
@@ -370,19 +396,11 @@ def main() -> None:
         },
         "peak_rss_mb": {
             "receiver": round(server_rss, 1),
-            "load_generator": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "load_generator": round(report.peak_rss_mb(), 1),
         },
-        "machine": {
-            "cpus": os.cpu_count(),
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": report.machine_info(),
         "measured_at": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-
     print(
         f"webhook ingest: {args.events} events per phase x {args.runs} runs; "
         f"saturated = {args.concurrency} senders, paced = {args.rate:.0f} events/s"
@@ -396,10 +414,10 @@ def main() -> None:
     cpu_line = ", ".join(f"{part} {ms:.2f}" for part, ms in median["cpu_ms_per_event"].items())
     print(f"CPU ms per event (saturated phase): {cpu_line}")
     print(
-        f"peak RSS: receiver {report['peak_rss_mb']['receiver']} MB, "
-        f"load generator {report['peak_rss_mb']['load_generator']} MB; load average {report['machine']['load_average_after']}"
+        f"peak RSS: receiver {results['peak_rss_mb']['receiver']} MB, "
+        f"load generator {results['peak_rss_mb']['load_generator']} MB; load average {results['machine']['load_average']}"
     )
-    print(f"saved {RESULTS}")
+    report.print_and_save("webhooks_ingest", results, rows_of(results))
 
 
 if __name__ == "__main__":
