@@ -36,9 +36,7 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,6 +48,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 
+from bench import report
 from sidecar.db import create_pool, migrate
 from sidecar.embedded import start_postgres, start_valkey
 from sidecar.jobs import schedules
@@ -62,7 +61,6 @@ from sidecar.simulator.openai_server import OpenAIEmbeddingsSimulator, serve
 from sidecar.simulator.webhook_sender import WebhookSender
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results" / "webhook_latency.json"
 TOKEN = "bench-webhook-latency-token"
 TARGET_P95_SECONDS = 5.0
 POLL_SECONDS = 0.05
@@ -113,20 +111,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile: the smallest value with at least `fraction` of the values at or below."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * fraction // 1))
-    return ordered[int(rank) - 1]
 
 
 def _sidecar_env(settings: Settings, port: int) -> dict[str, str]:
@@ -393,7 +377,7 @@ async def _measure_once(work: Path, quick: bool) -> dict[str, Any]:
                     }
                     for r in await db.fetch(RUN_TIMES)
                 ]
-                peak_rss = _peak_rss_mb(process.pid)
+                peak_rss = report.peak_rss_mb(process.pid)
             finally:
                 await db.close()
     finally:
@@ -419,19 +403,6 @@ async def _measure_once(work: Path, quick: bool) -> dict[str, Any]:
     }
 
 
-def _row(case: str, value: float, target: str, meets: bool | None, rss: float, runs: int) -> dict[str, Any]:
-    return {
-        "case": case,
-        "measured": f"{value:.2f} s",
-        "median": round(value, 3),
-        "unit": "s",
-        "target": target,
-        "meets_target": meets,
-        "peak_rss_mb": rss,
-        "runs": runs,
-    }
-
-
 def summarise(measured: list[dict[str, Any]]) -> dict[str, Any]:
     bursts = [x for m in measured for x in m["burst_latencies"]]
     steady = [x for m in measured for x in m["steady_latencies"]]
@@ -439,27 +410,23 @@ def summarise(measured: list[dict[str, Any]]) -> dict[str, Any]:
     runs = len(measured)
     n = len(bursts)
     size = measured[0]["burst_size"]
-    p50, p95 = statistics.median(bursts), _percentile(bursts, 0.95)
-    steady_p50, steady_p95 = statistics.median(steady), _percentile(steady, 0.95)
+    p50, p95 = report.median(bursts), report.percentile(bursts, 0.95)
+    steady_p50, steady_p95 = report.median(steady), report.percentile(steady, 0.95)
+    burst_case = f"play -> library on disk, {{}} ({n} events, bursts of {size}, debounce 3 s)"
+    steady_case = f"steady 1 play/s, {{}} ({len(steady)} events, max wait 10 s)"
     rows = [
-        _row(
-            f"play -> library on disk, p50 ({n} events, bursts of {size}, debounce 3 s)",
-            p50,
-            "",
-            None,
-            rss,
-            runs,
-        ),
-        _row(
-            f"play -> library on disk, p95 ({n} events, bursts of {size}, debounce 3 s)",
+        report.row(burst_case.format("p50"), p50, "s", runs=runs, peak_rss_mb=rss),
+        report.row(
+            burst_case.format("p95"),
             p95,
-            f"< {TARGET_P95_SECONDS:.0f} s",
-            p95 < TARGET_P95_SECONDS,
-            rss,
-            runs,
+            "s",
+            runs=runs,
+            target=f"< {TARGET_P95_SECONDS:.0f} s",
+            meets_target=p95 < TARGET_P95_SECONDS,
+            peak_rss_mb=rss,
         ),
-        _row(f"steady 1 play/s, p50 ({len(steady)} events, max wait 10 s)", steady_p50, "", None, rss, runs),
-        _row(f"steady 1 play/s, p95 ({len(steady)} events, max wait 10 s)", steady_p95, "", None, rss, runs),
+        report.row(steady_case.format("p50"), steady_p50, "s", runs=runs, peak_rss_mb=rss),
+        report.row(steady_case.format("p95"), steady_p95, "s", runs=runs, peak_rss_mb=rss),
     ]
     return {
         "benchmark": "webhook_latency",
@@ -479,7 +446,6 @@ def summarise(measured: list[dict[str, Any]]) -> dict[str, Any]:
         "meets_target": p95 < TARGET_P95_SECONDS,
         "peak_rss_mb_sidecar": rss,
         "runs": measured,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
     }
 
 
@@ -489,25 +455,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument("--runs", type=int, default=1, help="measured rounds, each with its own set-up")
     parser.add_argument("--quick", action="store_true", help="20 burst events and 5 steady ones")
-    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     measured = []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="bench-webhook-latency-") as work:
             measured.append(asyncio.run(_measure_once(Path(work), args.quick)))
-    report = summarise(measured)
-    print(f"{'case':<78}{'measured':>10}{'target':>9}{'ok':>6}")
-    for row in report["rows"]:
-        ok = "" if row["meets_target"] is None else ("yes" if row["meets_target"] else "NO")
-        print(f"{row['case']:<78}{row['measured']:>10}{row['target']:>9}{ok:>6}")
-    print(f"peak RSS of the sidecar process: {report['peak_rss_mb_sidecar']} MB")
+    summary = summarise(measured)
+    print(f"peak RSS of the sidecar process: {summary['peak_rss_mb_sidecar']} MB")
     print(f"set-up (not measured): {[m['setup_job_seconds'] for m in measured]}")
     print(
         f"webhook runs, median wait after not_before and run time: {[m['webhook_runs_median'] for m in measured]}"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    return report
+    report.print_and_save("webhook_latency", summary, summary["rows"])
+    return summary
 
 
 if __name__ == "__main__":
