@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from sidecar.settings import DEFAULT_DATA_DIR, Settings
 from sidecar.simulator.model import Kind
@@ -21,13 +21,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 class DemoEnvironment(BaseSettings):
     """The only variables the demo reads: where to listen and where its data directory lives."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="SIDECAR_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        env_ignore_empty=True,
-    )
+    model_config = Settings.model_config  # the same variables and .env rules as the service
 
     host: str | None = None  # unset: loopback only (the demo has no API key unless it listens wider)
     port: int = Field(8787, ge=0, le=65535)
