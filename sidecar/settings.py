@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     webhook_max_wait_seconds: float = Field(
         10.0, ge=0, le=3600, description="a steady stream of events delays a run by at most this much"
     )
+    webhook_events_retention_days: int = Field(
+        30, ge=1, description="stored webhook deliveries kept this long"
+    )
+    job_history_retention_days: int = Field(
+        90, ge=1, description="finished runs and their logs kept this long (each job keeps its latest run)"
+    )
 
     # --- general -----------------------------------------------------------------------------------
     timezone: str = "UTC"

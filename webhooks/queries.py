@@ -72,3 +72,10 @@ SELECT id FROM (
 ORDER BY preference = 0 DESC, removed_at IS NOT NULL, preference, id
 LIMIT 1
 """
+
+# Retention: deliveries older than the cut-off, in batches; one still waiting to be planned stays.
+PRUNE_EVENTS = """
+DELETE FROM webhook_events WHERE id IN (
+    SELECT id FROM webhook_events WHERE received_at < $1 AND status <> 'received'
+    ORDER BY received_at LIMIT $2)
+"""

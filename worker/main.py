@@ -24,6 +24,7 @@ from sidecar.jobs.executor import execute_run
 from sidecar.jobs.queue import WORKER_FUNCTION, JobQueue
 from sidecar.jobs.registry import JobRegistry
 from sidecar.settings import Settings
+from worker import retention
 from worker.recovery import recover
 from worker.tick import run_tick
 
@@ -89,6 +90,10 @@ async def execute_next_run(ctx: dict[str, Any]) -> str | None:
 
 async def scheduler_tick(ctx: dict[str, Any]) -> None:
     await run_tick(ctx["db"], ctx["queue"], ctx["registry"], settings=ctx["settings"])
+    now = dt.datetime.now(dt.UTC)
+    if retention.is_due(ctx.get("history_pruned_at"), now):
+        ctx["history_pruned_at"] = now
+        await retention.prune_history(ctx["db"], ctx["settings"], now)
 
 
 def build_worker(

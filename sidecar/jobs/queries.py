@@ -158,3 +158,20 @@ UPDATE job_schedules SET last_fired_at = $2 WHERE job = $1 AND last_fired_at IS 
 """
 
 QUEUED_RUNS_FOR_SWEEP = "SELECT id, not_before FROM job_runs WHERE status = 'queued' ORDER BY seq"
+
+# --- retention (worker/retention.py) ----------------------------------------------------------------
+# Finished runs older than the cut-off, oldest first; never the latest finished run of a job+variant
+# (the job card's "last run"), never one a queued or running pipeline step still waits on.
+PRUNABLE_RUN_IDS = """
+SELECT r.id FROM job_runs r
+WHERE r.status IN ('completed', 'failed', 'cancelled')
+  AND coalesce(r.finished_at, r.queued_at) < $1
+  AND r.seq < (SELECT max(l.seq) FROM job_runs l
+               WHERE l.job = r.job AND l.variant = r.variant AND l.status IN ('completed', 'failed', 'cancelled'))
+  AND NOT EXISTS (SELECT 1 FROM job_runs w WHERE w.depends_on = r.id AND w.status IN ('queued', 'running'))
+ORDER BY r.seq
+LIMIT $2
+"""
+# Finished later steps keep their history, only without the link to a deleted earlier step.
+UNLINK_PRUNED_RUNS = "UPDATE job_runs SET depends_on = NULL WHERE depends_on = ANY($1::uuid[])"
+DELETE_RUNS = "DELETE FROM job_runs WHERE id = ANY($1::uuid[])"  # their logs go by ON DELETE CASCADE
