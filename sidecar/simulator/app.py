@@ -22,13 +22,14 @@ from aiohttp import web
 
 from sidecar.mediaserver.dto import parse_datetime
 from sidecar.simulator.faults import Faults
-from sidecar.simulator.model import Kind, SimMovie, SimState, SimUser, utcnow
+from sidecar.simulator.model import Kind, SimMovie, SimState, SimUser, SimUserData, utcnow
 from sidecar.simulator.render import (
     render_movie,
     render_public_info,
     render_user,
     render_virtual_folder,
 )
+from sidecar.simulator.scan import scan_libraries, scan_library
 from sidecar.simulator.seeds import seed_state
 
 EMBY_PREFIX = "/emby"
@@ -297,11 +298,13 @@ class MediaServerSimulator:
             while f"{name}{n}".lower() in existing:
                 n += 1
             name = f"{name}{n}"  # Jellyfin silently creates Name2, Name3, ...
-        library = self.state.add_library(name, collection_type, paths)
+        # Created through the API: the sidecar's own libraries, whose folders a refresh scans.
+        library = self.state.add_library(name, collection_type, paths, scans_folders=True)
         if refresh:
             self.state.refresh_requests.append(
                 {"item_id": library.item_id, "library": name, "reason": "create"}
             )
+            scan_library(self.state, library)
         return web.Response(status=204)
 
     async def add_folder_path(self, request: web.Request) -> web.Response:
@@ -326,6 +329,7 @@ class MediaServerSimulator:
             self.state.refresh_requests.append(
                 {"item_id": library.item_id, "library": library.name, "reason": "add-path"}
             )
+            scan_library(self.state, library)
         return web.Response(status=204)
 
     async def refresh_item(self, request: web.Request) -> web.Response:
@@ -342,10 +346,13 @@ class MediaServerSimulator:
                 "params": dict(request.query),
             }
         )
+        if library is not None:
+            scan_library(self.state, library)  # synchronous: see scan.py
         return web.Response(status=204)
 
     async def refresh_all(self, request: web.Request) -> web.Response:
         self.state.library_scans.append(utcnow())
+        scan_libraries(self.state, self.state.libraries)
         return web.Response(status=204)
 
     async def get_item(self, request: web.Request) -> web.Response:
@@ -358,7 +365,7 @@ class MediaServerSimulator:
         movie = self.state.movies.get(_norm(request.match_info.get("itemId") or request.match_info["Id"]))
         if movie is None or not self._visible(user, movie):
             raise web.HTTPNotFound(text="Item not found")
-        data = self.state.user_data.get(user.id, {}).get(movie.id)
+        data = self.state.user_data_of(user.id, movie.id)
         all_fields = {"originaltitle", "datecreated", "sortname", "path", "overview", "taglines", "genres",
                       "providerids", "parentid", "people", "studios", "tags"}  # fmt: skip
         return web.json_response(
@@ -396,7 +403,8 @@ class MediaServerSimulator:
         played = _bool(q.get("isplayed"))
         played = True if "isplayed" in filters else False if "isunplayed" in filters else played
         favorite = True if "isfavorite" in filters else _bool(q.get("isfavorite"))
-        user_data = state.user_data.get(user.id, {}) if user else {}
+        # item id -> data; a copy and its original share theirs (one user-data key), so ask the state.
+        user_data: dict[str, SimUserData] = state.items_with_data(user.id) if user else {}
         if user is not None:
             hidden = {lib.item_id for lib in state.libraries if not state.can_see(user, lib)}
             if (played or favorite) and not ids:  # walk the user's own data, not the whole catalog

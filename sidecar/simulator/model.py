@@ -3,6 +3,13 @@
 Dialect-neutral: ids are minted in the server's style (Jellyfin 32-hex GUIDs, Emby numeric item ids)
 but rendering to JSON happens in `render.py`. Mutations notify `listeners` with small event dicts so
 a webhook sender can be plugged in later.
+
+User data is stored per *user-data key*, not per item, as Jellyfin does (`Video.GetUserDataKeys`,
+spec/mediaserver.md §4.4): the TMDb id, else the IMDb id, else the item id. Two items with the same
+TMDb id (a movie and its copy in an AI Picks library, made from our NFO) therefore share played
+state, play count, favourite and rating. We assume Emby behaves the same (its user data is keyed by
+provider ids too; not verified against a real server). Every read goes through `user_data_of`, every
+write through `data_for`, every listing through `items_with_data`.
 """
 
 from __future__ import annotations
@@ -37,6 +44,9 @@ class SimLibrary:
     guid: str  # Emby id used in user policies
     collection_type: str | None
     locations: list[str]
+    # Created through the API (the sidecar's AI Picks libraries): a refresh scans its folders on disk
+    # (`scan.py`). Seeded libraries keep their seeded items.
+    scans_folders: bool = False
 
 
 @dataclass
@@ -100,18 +110,20 @@ class SimState:
         self.libraries: list[SimLibrary] = []
         self.movies: dict[str, SimMovie] = {}
         self.users: dict[str, SimUser] = {}
-        self.user_data: dict[str, dict[str, SimUserData]] = {}
+        self._user_data: dict[str, dict[str, SimUserData]] = {}  # user id -> user-data key -> data
         self.host_paths: set[str] = set()  # folders that exist "on the server host"
         self.check_real_paths = True  # also accept folders that exist on this machine
         self.listeners: list[Listener] = []
         # Library-management calls, recorded so tests can assert them.
         self.refresh_requests: list[dict[str, Any]] = []
         self.library_scans: list[dt.datetime] = []
+        self.scan_results: list[Any] = []  # scan.ScanResult of every folder scan, in order
         self.policy_updates: list[tuple[str, dict[str, Any]]] = []
         self._pending: set[asyncio.Future[Any]] = set()
         self._numeric_ids = itertools.count(60000)
         self._version = 0
         self._sorted: dict[tuple[int, str | None], list[SimMovie]] = {}
+        self._items_by_key: dict[str, set[str]] = {}  # user-data key -> the items holding it
 
     # --- ids ----------------------------------------------------------------------------------------
     def new_item_id(self, key: str) -> str:
@@ -145,7 +157,13 @@ class SimState:
 
     # --- libraries ----------------------------------------------------------------------------------
     def add_library(
-        self, name: str, collection_type: str | None, locations: list[str], *, item_id: str | None = None
+        self,
+        name: str,
+        collection_type: str | None,
+        locations: list[str],
+        *,
+        item_id: str | None = None,
+        scans_folders: bool = False,
     ) -> SimLibrary:
         if self.kind == "emby":
             lib_item_id = item_id or str(next(self._numeric_ids))
@@ -159,6 +177,7 @@ class SimState:
             guid=self.new_guid(f"library-guid:{name}") if self.kind == "emby" else lib_item_id,
             collection_type=collection_type,
             locations=list(locations),
+            scans_folders=scans_folders,
         )
         self.libraries.append(library)
         self.host_paths.update(locations)
@@ -184,7 +203,11 @@ class SimState:
         movie = SimMovie(id=id or self.new_item_id(key), **fields)
         if movie.image_tag is None:
             movie.image_tag = self.new_guid(f"image:{movie.id}")
+        replaced = self.movies.get(movie.id)
+        if replaced is not None:
+            self._unindex(replaced)
         self.movies[movie.id] = movie
+        self._index(movie)
         self.touch()
         if emit:
             self.emit("item_added", item_id=movie.id)
@@ -192,19 +215,24 @@ class SimState:
 
     def update_movie(self, item_id: str, **changes: Any) -> SimMovie:
         movie = self.movies[item_id]
+        self._unindex(movie)
         for name, value in changes.items():
             if not hasattr(movie, name):
+                self._index(movie)
                 raise AttributeError(f"SimMovie has no field {name!r}")
             setattr(movie, name, value)
+        self._index(movie)
         movie.date_last_saved = utcnow()
         self.touch()
         return movie
 
     def remove_movie(self, item_id: str) -> None:
         movie = self.movies.pop(item_id)
-        for data in self.user_data.values():
-            data.pop(item_id, None)
+        key = self._unindex(movie)
         self.touch()
+        if key not in self._items_by_key:  # another item with the same key keeps the shared data
+            for data in self._user_data.values():
+                data.pop(key, None)
         self.emit("item_removed", item_id=item_id, movie=movie)  # gone from state; the webhook still names it
 
     def sorted_movies(self, library_id: str | None) -> list[SimMovie]:
@@ -232,7 +260,7 @@ class SimState:
         )
         user = SimUser(id=id or self.new_guid(f"user:{name}"), name=name, policy=policy)
         self.users[user.id] = user
-        self.user_data.setdefault(user.id, {})
+        self._user_data.setdefault(user.id, {})
         return user
 
     def set_user_disabled(self, user_id: str, disabled: bool = True) -> None:
@@ -240,7 +268,7 @@ class SimState:
 
     def remove_user(self, user_id: str) -> None:
         del self.users[user_id]
-        self.user_data.pop(user_id, None)
+        self._user_data.pop(user_id, None)
 
     def can_see(self, user: SimUser, library: SimLibrary) -> bool:
         if user.policy.get("EnableAllFolders", True):
@@ -249,10 +277,51 @@ class SimState:
         return wanted in (user.policy.get("EnabledFolders") or [])
 
     # --- user data ------------------------------------------------------------------------------------
+    @staticmethod
+    def user_data_key(movie: SimMovie) -> str:
+        """Where the server keeps a user's data for this item: TMDb id, else IMDb id, else item id.
+
+        Prefixed here so an Emby numeric item id can never equal another movie's TMDb id.
+        """
+        providers = {name.lower(): value for name, value in movie.provider_ids.items() if value}
+        if providers.get("tmdb"):
+            return f"tmdb:{providers['tmdb']}"
+        if providers.get("imdb"):
+            return f"imdb:{providers['imdb']}"
+        return f"item:{movie.id}"
+
+    def _index(self, movie: SimMovie) -> None:
+        self._items_by_key.setdefault(self.user_data_key(movie), set()).add(movie.id)
+
+    def _unindex(self, movie: SimMovie) -> str:
+        key = self.user_data_key(movie)
+        holders = self._items_by_key.get(key, set())
+        holders.discard(movie.id)
+        if not holders:
+            self._items_by_key.pop(key, None)
+        return key
+
+    def user_data_of(self, user_id: str, item_id: str) -> SimUserData | None:
+        """This user's data for this item (shared with every item of the same key), if any."""
+        movie = self.movies.get(item_id)
+        if movie is None:
+            return None
+        return self._user_data.get(user_id, {}).get(self.user_data_key(movie))
+
+    def items_with_data(self, user_id: str) -> dict[str, SimUserData]:
+        """item id -> data, for every item this user has data for (copies included)."""
+        return {
+            item_id: data
+            for key, data in self._user_data.get(user_id, {}).items()
+            for item_id in sorted(self._items_by_key.get(key, ()))
+        }
+
     def data_for(self, user_id: str, item_id: str) -> SimUserData:
-        if item_id not in self.movies:
+        """The data to change for this user and item (created empty when missing)."""
+        movie = self.movies.get(item_id)
+        if movie is None:
             raise KeyError(f"no movie {item_id}")
-        return self.user_data.setdefault(user_id, {}).setdefault(item_id, SimUserData())
+        return self._user_data.setdefault(user_id, {}).setdefault(self.user_data_key(movie), SimUserData())
 
     def record_play(
         self,

@@ -101,7 +101,7 @@ def _jellyfin(state: SimState, event: Event, movie: SimMovie, style: Style) -> W
     user_id = event.get("user_id")
     if user_id is not None:
         user = state.users.get(user_id)
-        user_data = state.user_data.get(user_id, {}).get(movie.id) or SimUserData()
+        user_data = state.user_data_of(user_id, movie.id) or SimUserData()
         data["UserId"] = user_id
         data["NotificationUsername"] = user.name if user else ""
         data["PlaybackPositionTicks"] = user_data.position_ticks
@@ -154,7 +154,7 @@ def _emby_event(event: Event, user_data: SimUserData | None) -> str | None:
 def _emby(state: SimState, event: Event, movie: SimMovie, style: Style) -> WebhookBody | None:
     user_id = event.get("user_id")
     user = state.users.get(user_id) if user_id else None
-    user_data = state.user_data.get(user_id, {}).get(movie.id) if user_id else None
+    user_data = state.user_data_of(user_id, movie.id) if user_id else None
     name = _emby_event(event, user_data)
     if name is None:
         return None

@@ -45,7 +45,7 @@ def test_movielens_seed() -> None:
     assert len(sim.state.movies) == 9066 and len(sim.state.users) == 3
     lens_user1 = [r for r in data.ratings if r[0] == data.user_ids[0]]
     user = next(u for u in sim.state.users.values() if u.name == f"user{data.user_ids[0]}")
-    stored = sim.state.user_data[user.id]
+    stored = sim.state.items_with_data(user.id)
     assert len(stored) == len(lens_user1)
     assert sum(d.is_favorite for d in stored.values()) == sum(r[2] >= 4 for r in lens_user1)
     assert {d.rating for d in stored.values()} == {r[2] * 2 for r in lens_user1}

@@ -46,7 +46,9 @@ async def test_first_sync_stores_users_and_plays(
         # Every played or favourite movie of each user, with the server's figures.
         for user in sim.state.users.values():
             stored = await _plays(db, user.id)
-            expected = {i: d for i, d in sim.state.user_data[user.id].items() if d.played or d.is_favorite}
+            expected = {
+                i: d for i, d in sim.state.items_with_data(user.id).items() if d.played or d.is_favorite
+            }
             assert set(stored) == set(expected), user.name
             for item_id, data in expected.items():
                 got = stored[item_id]
@@ -110,7 +112,7 @@ async def test_regular_stops_at_the_watermark(db: asyncpg.Pool, settings: Settin
         await run_job("sync-movies", settings=cfg)
         await run_job("sync-movie-watch-history", settings=cfg)
         user = next(iter(sim.state.users.values()))
-        item = next(i for i, d in sim.state.user_data[user.id].items() if d.played)
+        item = next(i for i, d in sim.state.items_with_data(user.id).items() if d.played)
         sim.state.record_play(user.id, item, at=dt.datetime.now(dt.UTC))
         sim.requests.clear()
         await run_job("sync-movie-watch-history", settings=cfg, scope={"user_ids": [user.id]})
@@ -236,5 +238,7 @@ async def test_cancellation_keeps_each_user_all_or_nothing(
         assert 0 < len(done) < len(users)
         for user in users:
             stored = await _plays(db, user["id"])
-            expected = {i for i, d in sim.state.user_data[user["id"]].items() if d.played or d.is_favorite}
+            expected = {
+                i for i, d in sim.state.items_with_data(user["id"]).items() if d.played or d.is_favorite
+            }
             assert set(stored) == (expected if user["id"] in done else set()), user["id"]

@@ -1,0 +1,187 @@
+"""A library scan of the sidecar's AI Picks folders, as the real servers do one after a refresh.
+
+The sidecar writes `users/<user>/ai-movies/NN - Title (Year)/` entries (a symlink or `.strm` video
+entry plus `Title (Year).nfo`) and asks the server to refresh that library. The server then holds a
+second item for each pick, a *copy*: a Movie in the AI library, named from the NFO, with the NFO's
+`<uniqueid>`s as provider ids (so it shares the original's user data, see `model.py`), and the entry
+file as its path. A copy whose folder is gone is removed. Additions and removals emit the usual
+`item_added` / `item_removed` events, so an attached webhook sender fires as after a real scan.
+
+The scan reads the library's locations as the server sees them; in tests the sidecar and the
+simulator share the filesystem, so that is the folder the sidecar wrote. It runs synchronously in
+the refresh request (a real server answers 204 and scans in the background): the sidecar never
+waits for a scan, and tests then see the copies as soon as the refresh call has returned.
+
+Only libraries created through the API scan (`SimLibrary.scans_folders`); seeded libraries keep
+their seeded items. An item changed in place is updated without an event (the simulator has no
+"item updated" webhook).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Any
+
+from sidecar.simulator.model import SimLibrary, SimState
+
+VIDEO_EXTENSIONS = frozenset(
+    {
+        ".strm",
+        ".mkv",
+        ".mp4",
+        ".m4v",
+        ".avi",
+        ".mov",
+        ".wmv",
+        ".ts",
+        ".m2ts",
+        ".webm",
+        ".mpg",
+        ".mpeg",
+        ".iso",
+    }
+)
+TICKS_PER_MINUTE = 600_000_000
+_PROVIDER_NAMES = {"tmdb": "Tmdb", "imdb": "Imdb", "tvdb": "Tvdb"}
+_TITLE_YEAR = re.compile(r"^(?P<title>.+?)\s*\((?P<year>\d{4})\)$")
+_COMPARED_FIELDS = (
+    "name", "original_title", "sort_name", "year", "overview", "genres", "runtime_ticks", "provider_ids",
+)  # fmt: skip
+_EMPTY: dict[str, Any] = {"genres": [], "provider_ids": {}}
+
+
+@dataclass
+class ScanResult:
+    library: str
+    added: list[str] = field(default_factory=list)  # item ids
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def _text(root: ET.Element, tag: str) -> str | None:
+    element = root.find(tag)
+    value = element.text.strip() if element is not None and element.text else ""
+    return value or None
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def read_nfo(path: str) -> dict[str, Any]:
+    """The movie fields a server takes from a Kodi `<movie>` NFO; {} when it is missing or broken
+    (the server then names the item from its file, as here)."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return {}
+    if root.tag != "movie":
+        return {}
+    fields: dict[str, Any] = {}
+    for tag, name in (("title", "name"), ("originaltitle", "original_title"), ("sorttitle", "sort_name"),
+                      ("plot", "overview")):  # fmt: skip
+        value = _text(root, tag)
+        if value is not None:
+            fields[name] = value
+    year = _int(_text(root, "year"))
+    if year is not None:
+        fields["year"] = year
+    runtime = _int(_text(root, "runtime"))
+    if runtime:
+        fields["runtime_ticks"] = runtime * TICKS_PER_MINUTE
+    genres = [g.text.strip() for g in root.findall("genre") if g.text and g.text.strip()]
+    if genres:
+        fields["genres"] = genres
+    providers: dict[str, str] = {}
+    for unique in root.findall("uniqueid"):
+        kind = (unique.get("type") or "").strip().lower()
+        if kind and unique.text and unique.text.strip():
+            providers[_PROVIDER_NAMES.get(kind, kind.capitalize())] = unique.text.strip()
+    fields["provider_ids"] = providers
+    return fields
+
+
+def _from_file_name(stem: str) -> dict[str, Any]:
+    match = _TITLE_YEAR.match(stem)
+    if match:
+        return {"name": match.group("title"), "year": int(match.group("year"))}
+    return {"name": stem}
+
+
+def _entry(folder: str) -> dict[str, Any] | None:
+    """The copy one entry folder makes: its video entry's path and the NFO's fields, or None."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return None
+    videos = [
+        n
+        for n in names
+        if os.path.splitext(n)[1].lower() in VIDEO_EXTENSIONS and os.path.lexists(os.path.join(folder, n))
+    ]
+    if not videos:
+        return None
+    video = videos[0]
+    stem = os.path.splitext(video)[0]
+    nfo = next((os.path.join(folder, n) for n in (f"{stem}.nfo", "movie.nfo") if n in names), None)
+    fields = {"provider_ids": {}, **_from_file_name(stem), **(read_nfo(nfo) if nfo else {})}
+    fields["path"] = os.path.join(folder, video)
+    fields["container"] = os.path.splitext(video)[1].lstrip(".").lower()
+    return fields
+
+
+def entries_on_disk(library: SimLibrary) -> dict[str, dict[str, Any]]:
+    """path -> fields for every entry folder under the library's locations (hidden ones skipped:
+    the sidecar's temporary folders start with a dot)."""
+    found: dict[str, dict[str, Any]] = {}
+    for location in library.locations:
+        try:
+            children = sorted(os.listdir(location))
+        except OSError:
+            continue
+        for child in children:
+            folder = os.path.join(location, child)
+            if child.startswith(".") or not os.path.isdir(folder):
+                continue
+            entry = _entry(folder)
+            if entry is not None:
+                found[entry["path"]] = entry
+    return found
+
+
+def scan_library(state: SimState, library: SimLibrary) -> ScanResult:
+    """Bring the library's items in line with its folders: add, update and remove copies."""
+    result = ScanResult(library.name)
+    if not library.scans_folders:
+        return result
+    on_disk = entries_on_disk(library)
+    held = {m.path: m for m in list(state.movies.values()) if m.library_id == library.item_id}
+    for path, movie in held.items():
+        if path not in on_disk:
+            state.remove_movie(movie.id)
+            result.removed.append(movie.id)
+    for path, fields in on_disk.items():
+        movie = held.get(path)
+        if movie is None:
+            added = state.add_movie(
+                id=state.new_item_id(f"path:{path}"), library_id=library.item_id, **fields
+            )  # Jellyfin derives an item's id from its path; Emby numbers it
+            result.added.append(added.id)
+            continue
+        changes = {}
+        for name in _COMPARED_FIELDS:
+            wanted = fields.get(name, _EMPTY.get(name))
+            if getattr(movie, name) != wanted:
+                changes[name] = wanted
+        if changes:
+            state.update_movie(movie.id, **changes)
+            result.updated.append(movie.id)
+    state.scan_results.append(result)
+    return result
+
+
+def scan_libraries(state: SimState, libraries: list[SimLibrary]) -> list[ScanResult]:
+    return [scan_library(state, library) for library in libraries if library.scans_folders]
