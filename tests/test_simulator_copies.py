@@ -205,3 +205,59 @@ def test_the_scan_reads_back_the_nfo_the_sidecar_writes(tmp_path: Path) -> None:
     assert fields["name"] == "Arrival" and fields["year"] == 2016 and fields["sort_name"] == "03 Arrival"
     assert fields["provider_ids"] == {"Tmdb": "329865", "Imdb": "tt2543164"}
     assert fields["genres"] == ["Drama", "Science Fiction"] and fields["runtime_ticks"] == movie.runtime_ticks
+
+
+# --- the sidecar, with copies on the server -------------------------------------------------------------
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("configured", [[], ["Movies"]], ids=["all-movie-libraries", "configured"])
+async def test_sync_movies_never_turns_copies_into_movies(
+    kind: str, configured: list[str], copies_factory: Any, db: asyncpg.Pool, run_job: Any
+) -> None:
+    async with copies_factory(kind, movie_libraries=configured) as c:
+        copies = [m.id for u in ("alice", "bob") for m in c.copies_of(u)]
+        assert len(copies) == 3
+        full = await run_job("sync-movies", settings=c.settings)
+        scoped = await run_job("sync-movies", settings=c.settings, scope={"item_ids": copies})
+        assert full["status"] == scoped["status"] == "completed", (full["error"], scoped["error"])
+        assert full["result"]["added"] == scoped["result"]["added"] == 0
+        assert scoped["result"]["removed"] == 0 and "follow_ups" not in scoped["result"]
+        stored = {r["id"] for r in await db.fetch("SELECT id FROM movies WHERE removed_at IS NULL")}
+        assert stored == {m.id for m in c.seeded.values()}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("variant", ["regular", "full"])
+async def test_watch_history_counts_a_played_copy_for_its_original(
+    kind: str, variant: str, copies_factory: Any, db: asyncpg.Pool, run_job: Any
+) -> None:
+    async with copies_factory(kind) as c:
+        bob, original, copy = c.users["bob"], c.seeded["matrix"], c.copy_of("bob", "matrix")
+        c.state.record_play(bob, copy.id)
+        row = await run_job("sync-movie-watch-history", settings=c.settings, variant=variant)
+        assert row["status"] == "completed", row["error"]
+        played = await db.fetchval(
+            "SELECT played FROM movie_plays WHERE user_id = $1 AND movie_id = $2", bob, original.id
+        )
+        assert played is True
+        assert await db.fetchval("SELECT count(*) FROM movie_plays WHERE movie_id = $1", copy.id) == 0
+        # A copy is not an unknown movie: it is the original's play, already counted.
+        assert row["result"]["skipped_unknown_movies"] == 0, row["result"]
+        assert row["result"]["copies_skipped"] == 1 and row["result"]["users_failed"] == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_watch_history_run_scoped_to_a_copy_id_is_quiet_and_harmless(
+    kind: str, copies_factory: Any, db: asyncpg.Pool, run_job: Any
+) -> None:
+    """What a copy play becomes when the planner cannot map it (its original is not synced yet)."""
+    async with copies_factory(kind) as c:
+        bob, copy = c.users["bob"], c.copy_of("bob", "matrix")
+        c.state.record_play(bob, copy.id)
+        before = await db.fetch("SELECT * FROM movie_plays ORDER BY user_id, movie_id")
+        row = await run_job(
+            "sync-movie-watch-history", settings=c.settings, scope={"user_ids": [bob], "item_ids": [copy.id]}
+        )
+        assert row["status"] == "completed", row["error"]
+        assert row["result"]["users_failed"] == 0 and row["result"]["plays_removed"] == 0
+        assert (row["result"]["copies_skipped"], row["result"]["skipped_unknown_movies"]) == (1, 0)
+        assert await db.fetch("SELECT * FROM movie_plays ORDER BY user_id, movie_id") == before

@@ -97,6 +97,8 @@ class UserMovieData:
     is_favorite: bool
     user_rating: float | None  # 0-10
     position_ticks: int
+    # As the server sees it: tells the sidecar's own copies (items in its AI Picks libraries) apart.
+    path: str | None = None
 
 
 class MediaServerClient(Protocol):

@@ -28,6 +28,8 @@ from sidecar.mediaserver.paging import iter_pages, iter_pages_sequential
 IDS_PER_REQUEST = 100  # ~3.3 kB of ids in a URL: far below any server's limit
 INCREMENTAL_FIRST_PAGE = 50  # a regular history walk usually stops within the newest few plays
 MOVIE_LIBRARY_TYPES = ("movies", None)  # a movie lives in a movie library or a mixed one
+# With user data: the path tells a copy in an AI Picks library (same user data as its original) apart.
+USER_DATA_FIELDS = "Path"
 
 
 class MoviePage(list[MovieItem]):
@@ -170,7 +172,7 @@ class DialectClient:
         path, extra = self._user_items_request(user_id)
         params = self._movie_query(
             IsPlayed=True, SortBy="DatePlayed", SortOrder="Descending", EnableUserData=True,
-            EnableImages=False, **extra,
+            EnableImages=False, Fields=USER_DATA_FIELDS, **extra,
         )  # fmt: skip
 
         async def fetch(start: int, limit: int) -> dict[str, Any]:
@@ -197,7 +199,7 @@ class DialectClient:
         path, extra = self._user_items_request(user_id)
         params = self._movie_query(
             IsFavorite=True, IsPlayed=False if unplayed_only else None, SortBy="SortName",
-            SortOrder="Ascending", EnableUserData=True, EnableImages=False, **extra,
+            SortOrder="Ascending", EnableUserData=True, EnableImages=False, Fields=USER_DATA_FIELDS, **extra,
         )  # fmt: skip
 
         async def fetch(start: int, limit: int) -> dict[str, Any]:
@@ -210,7 +212,9 @@ class DialectClient:
         path, extra = self._user_items_request(user_id)
         out: list[UserMovieData] = []
         for ids in _chunks(list(dict.fromkeys(item_ids)), IDS_PER_REQUEST):
-            params = self._movie_query(Ids=",".join(ids), EnableUserData=True, EnableImages=False, **extra)
+            params = self._movie_query(
+                Ids=",".join(ids), EnableUserData=True, EnableImages=False, Fields=USER_DATA_FIELDS, **extra
+            )
             result = await self.http.get_json(path, params)
             items = result.get("Items", []) if isinstance(result, dict) else []
             out.extend(self._user_data_page(user_id, items))

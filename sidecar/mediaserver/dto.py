@@ -141,6 +141,7 @@ def parse_user_data(user_id: str, item: dict[str, Any]) -> UserMovieData | None:
         is_favorite=bool(data.get("IsFavorite")),
         user_rating=None if rating is None else max(0.0, min(10.0, rating)),
         position_ticks=_int_or_none(data.get("PlaybackPositionTicks")) or 0,
+        path=_str_or_none(item.get("Path")),
     )
 
 

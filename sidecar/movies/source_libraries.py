@@ -19,13 +19,18 @@ class LibrarySelection:
     own: list[Library]  # the sidecar's own libraries, skipped
 
 
-def _is_own(library: Library, settings: Settings) -> bool:
+def is_in_library_root(path: str, settings: Settings) -> bool:
+    """Whether a media-server path lies in the sidecar's library root (as the sidecar or the server
+    sees it): a location of an AI Picks library, or a copy inside one."""
     roots = {str(settings.resolved_library_root).rstrip("/")}
     if settings.library_server_root:
         roots.add(settings.library_server_root.rstrip("/"))
-    for location in library.locations:
-        if any(location == root or location.startswith(root + "/") for root in roots):
-            return True
+    return any(path == root or path.startswith(root + "/") for root in roots)
+
+
+def _is_own(library: Library, settings: Settings) -> bool:
+    if any(is_in_library_root(location, settings) for location in library.locations):
+        return True
     prefix = settings.library_name_template.split("{", 1)[0].strip()
     return bool(prefix) and library.name.startswith(prefix)
 

@@ -35,6 +35,7 @@ from sidecar.mediaserver import (
 )
 from sidecar.movies import history_queries as q
 from sidecar.movies.media_client import media_client
+from sidecar.movies.source_libraries import is_in_library_root
 from sidecar.movies.sync import ROW_ERRORS
 
 WATERMARK_SLACK = dt.timedelta(days=1)
@@ -50,6 +51,7 @@ class HistoryCounts:
     plays_written: int = 0
     plays_removed: int = 0
     skipped_unknown_movies: int = 0
+    copies_skipped: int = 0  # plays of our own copies: the original's identical play is counted instead
     ok_user_ids: list[str] = field(default_factory=list)
 
     def as_result(self) -> dict[str, Any]:
@@ -62,6 +64,7 @@ class HistoryCounts:
             "plays_written": self.plays_written,
             "plays_removed": self.plays_removed,
             "skipped_unknown_movies": self.skipped_unknown_movies,
+            "copies_skipped": self.copies_skipped,
         }
 
 
@@ -160,10 +163,20 @@ class UserHistorySync:
 
     async def write(self, results: list[UserResult]) -> None:
         rows: list[tuple[Any, ...]] = []
-        unknown = 0
+        unknown = copies = 0
         for result in results:
             known = [d for d in result.plays.values() if d.movie_id in self.known_movies]
-            unknown += len(result.plays) - len(known)
+            # A copy in an AI Picks library shares its user data with the original (same TMDb/IMDb
+            # key on the server), so the original's entry carries the play: the copy is no news.
+            own = sum(
+                1
+                for d in result.plays.values()
+                if d.movie_id not in self.known_movies
+                and d.path
+                and is_in_library_root(d.path, self.ctx.settings)
+            )
+            copies += own
+            unknown += len(result.plays) - len(known) - own
             rows.extend(_row(d) for d in known if not _is_empty(d))
         deletes = [(r.user_id, i) for r in results for i in r.delete_ids]
         marks = [(r.user_id, r.watermark) for r in results if r.watermark is not None]
@@ -188,6 +201,7 @@ class UserHistorySync:
         self.counts.plays_written += len(rows)
         self.counts.plays_removed += removed
         self.counts.skipped_unknown_movies += unknown
+        self.counts.copies_skipped += copies
 
 
 WRITE_BATCH_USERS = 50
