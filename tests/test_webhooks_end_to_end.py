@@ -6,6 +6,12 @@ A play reaches only that user: their plays, their picks and their library folder
 user's recommendation rows and library files stay byte-, inode- and mtime-identical. A movie added on
 the server is synced and embedded. An item the server announces inside an AI Picks library never
 becomes a movie.
+
+The simulator scans each AI Picks library when the sidecar asks (like the real servers), so every pick
+also exists as a *copy* in its user's library, with the original's provider ids and therefore its user
+data. A play of a copy, the product's main loop, goes through the same chain for the original movie;
+the scan that follows the library rewrite announces the new copies (ItemAdded / library.new), which
+must not loop: Emby's are ignored at the door, Jellyfin's become one sync-movies run that adds nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ FULL_PIPELINE = [
     "generate-movie-recommendations",
     "sync-movie-libraries",
 ]
+# What a library scan announces: copies added and removed (Jellyfin plugin / Emby names).
+SCAN_EVENTS = {"ItemAdded", "ItemDeleted", "library.new", "library.deleted"}
 PLAY_CHAIN = {"sync-movie-watch-history", "generate-movie-recommendations", "sync-movie-libraries"}
 
 
@@ -111,6 +119,35 @@ async def _settled(db: asyncpg.Pool, after_seq: int, last_job: str) -> bool:
 
 async def _last_seq(db: asyncpg.Pool) -> int:
     return await db.fetchval("SELECT coalesce(max(seq), 0) FROM job_runs")
+
+
+async def _nothing_pending(db: asyncpg.Pool) -> bool:
+    return await db.fetchval("SELECT count(*) FROM job_runs WHERE status IN ('queued', 'running')") == 0
+
+
+async def _after_the_rescan(loop: Loop, db: asyncpg.Pool) -> None:
+    """The library run rescanned the AI library on the server, which announced the changed copies:
+    wait until those webhooks were answered (their runs are queued before the answer) and ran."""
+    await loop.sender.drain()
+    await wait_for(lambda: _nothing_pending(db), within=30)
+
+
+def _split_scan_runs(kind: str, runs: list[asyncpg.Record]) -> list[asyncpg.Record]:
+    """The runs that are not the scan's echo; the echo itself checked: Emby's copy announcements are
+    ignored at the door (no run), Jellyfin's become sync-movies runs that add nothing and go no further."""
+    echo = [r for r in runs if r["job"] == "sync-movies"]
+    if kind == "emby":
+        assert echo == [], [(r["job"], r["scope"]) for r in echo]
+    for run in echo:
+        assert run["status"] == "completed" and run["trigger"] == "webhook", (run["status"], run["error"])
+        assert run["result"]["added"] == 0 and run["result"]["updated"] == 0, run["result"]
+        assert "follow_ups" not in run["result"], run["result"]
+    return [r for r in runs if r["job"] != "sync-movies"]
+
+
+def _copies(state: Any, library_item_id: str) -> dict[str, Any]:
+    """The copies the server holds in one AI library, by the TMDb id they share with their original."""
+    return {m.provider_ids["Tmdb"]: m for m in state.movies.values() if m.library_id == library_item_id}
 
 
 @pytest.fixture
@@ -190,9 +227,10 @@ async def test_a_play_updates_that_users_picks_and_library_and_no_one_elses(
         await loop.sender.drain()
         assert loop.sender.sent and all(s.status == 202 for s in loop.sender.sent), loop.sender.sent
         await wait_for(lambda: _settled(db, seq, "sync-movie-libraries"), within=45)
+        await _after_the_rescan(loop, db)
 
         # The chain: history -> picks -> library, each run from the webhook and for this user only.
-        runs = await _webhook_runs(db, seq)
+        runs = _split_scan_runs(kind, await _webhook_runs(db, seq))
         assert {r["job"] for r in runs} == PLAY_CHAIN, [(r["job"], r["scope"]) for r in runs]
         assert all(r["status"] == "completed" for r in runs), [(r["job"], r["error"]) for r in runs]
         assert {r["trigger"] for r in runs} == {"webhook"}
@@ -249,9 +287,12 @@ async def test_a_movie_added_on_the_server_is_synced_and_embedded_and_own_items_
         await loop.sender.drain()
         assert [s.status for s in loop.sender.sent] == [202]
         await wait_for(lambda: _settled(db, seq, "generate-movie-recommendations"), within=45)
+        await _after_the_rescan(loop, db)  # if the new movie became someone's pick
 
         runs = await _webhook_runs(db, seq)
-        by_job = {r["job"]: r for r in runs}
+        by_job: dict[str, asyncpg.Record] = {}
+        for run in runs:  # the first of each job (a library rewrite may echo a sync-movies run later)
+            by_job.setdefault(run["job"], run)
         assert {"sync-movies", "generate-movie-embeddings", "generate-movie-recommendations"} <= set(by_job)
         assert all(r["status"] == "completed" and r["trigger"] == "webhook" for r in runs)
         for job in ("sync-movies", "generate-movie-embeddings", "generate-movie-recommendations"):
@@ -290,3 +331,90 @@ async def test_a_movie_added_on_the_server_is_synced_and_embedded_and_own_items_
             [run] = await _webhook_runs(db, seq)
             assert run["scope"] == {"item_ids": [copy.id]} and "follow_ups" not in (run["result"] or {})
         assert await db.fetchval("SELECT count(*) FROM movies WHERE id = $1", copy.id) == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_playing_a_copy_from_the_ai_library_moves_the_original_through_the_loop(
+    kind: str, loop_factory: Any, db: asyncpg.Pool
+) -> None:
+    async with loop_factory(kind) as loop:
+        state = loop.sim.state
+        added_copies: list[str] = []  # every item the server adds from now on (copies, after rescans)
+        state.listeners.append(
+            lambda e: added_copies.append(e["item_id"]) if e["type"] == "item_added" else None
+        )
+        picks_before = await _recommendations(db)
+        folders = await _library_folders(db)
+        libraries = {
+            r["user_id"]: r["library_item_id"]
+            for r in await db.fetch("SELECT user_id, library_item_id FROM user_libraries")
+        }
+        # The pipeline's scan made one copy per pick in each user's AI library, with the original's ids.
+        copies_before = {user: _copies(state, library) for user, library in libraries.items()}
+        for user, copies in copies_before.items():
+            originals = {state.movies[row[1]].provider_ids["Tmdb"]: row[1] for row in picks_before[user]}
+            assert set(copies) == set(originals) and len(copies) == PICKS_PER_USER
+            for tmdb, copy in copies.items():
+                assert copy.id != originals[tmdb]
+                assert copy.provider_ids["Imdb"] == state.movies[originals[tmdb]].provider_ids["Imdb"]
+        files_before = {user: snapshot(folder) for user, folder in folders.items()}
+        user_id = next(u.id for u in state.users.values() if u.name == "viewer3")
+        original_id = picks_before[user_id][0][1]  # their best pick, watched from the AI Picks library
+        original = state.movies[original_id]
+        copy = copies_before[user_id][original.provider_ids["Tmdb"]]
+        assert state.user_data_of(user_id, original_id) is None
+        seq = await _last_seq(db)
+
+        state.record_play(user_id, copy.id)
+        await loop.sender.drain()
+        assert loop.sender.sent and all(s.status == 202 for s in loop.sender.sent), loop.sender.sent
+        plays = [s for s in loop.sender.sent if s.event not in SCAN_EVENTS]
+        assert plays and {s.item_id for s in plays} == {copy.id}  # the server names the copy
+        await wait_for(lambda: _settled(db, seq, "sync-movie-libraries"), within=45)
+        await _after_the_rescan(loop, db)
+
+        # One chain, for the original, for this user; the rescan's announcements did not loop.
+        all_runs = await _webhook_runs(db, seq)
+        runs = _split_scan_runs(kind, all_runs)
+        assert sorted(r["job"] for r in runs) == sorted(PLAY_CHAIN), [
+            (r["job"], r["scope"]) for r in all_runs
+        ]
+        assert all(r["status"] == "completed" and r["scope"]["user_ids"] == [user_id] for r in runs)
+        [history] = [r for r in runs if r["job"] == "sync-movie-watch-history"]
+        assert history["scope"]["item_ids"] == [original_id]
+        echo_events = [s for s in loop.sender.sent if s.event in SCAN_EVENTS]
+        assert len(echo_events) >= 2 and all(s.status == 202 for s in echo_events)  # added and removed copies
+        echo_runs = [r for r in all_runs if r["job"] == "sync-movies"]
+        assert len(echo_runs) < len(echo_events)  # coalesced (Jellyfin), or none at all (Emby)
+        if kind == "emby":
+            reasons = await db.fetch(
+                "SELECT ignored_reason FROM webhook_events WHERE source_event = ANY($1)", list(SCAN_EVENTS)
+            )
+            assert len(reasons) == len(echo_events)
+            assert {r["ignored_reason"] for r in reasons} == {"own_library"}
+
+        played = await db.fetchval(
+            "SELECT played FROM movie_plays WHERE user_id = $1 AND movie_id = $2", user_id, original_id
+        )
+        assert played is True
+        picks_after = await _recommendations(db)
+        mine = [row[1] for row in picks_after[user_id]]
+        assert len(mine) == PICKS_PER_USER and original_id not in mine
+        # Their library, on disk and on the server, no longer holds the played movie.
+        assert original.path not in _link_targets(folders[user_id])
+        copies_after = _copies(state, libraries[user_id])
+        assert original.provider_ids["Tmdb"] not in copies_after and copy.id not in state.movies
+        assert set(copies_after) == {state.movies[m].provider_ids["Tmdb"] for m in mine}
+        # Nobody else's picks, folder or copies changed.
+        for other in set(state.users) - {user_id}:
+            assert picks_after[other] == picks_before[other], f"picks of {other} were rewritten"
+            assert snapshot(folders[other]) == files_before[other], f"library of {other} was touched"
+            assert {m.id for m in _copies(state, libraries[other]).values()} == {
+                m.id for m in copies_before[other].values()
+            }
+        # No copy, before or after the rescan, ever became a movie.
+        every_copy = {m.id for copies in copies_before.values() for m in copies.values()} | set(added_copies)
+        assert (
+            added_copies
+            and await db.fetchval("SELECT count(*) FROM movies WHERE id = ANY($1)", list(every_copy)) == 0
+        )
