@@ -4,8 +4,9 @@
    its media moved under the demo directory as placeholder files;
 2. start the sidecar's web and worker in this process, with settings built here;
 3. run the movie pipeline through the API, showing each run's progress;
-4. pick a user, show their top picks, play some of them on the simulated server, which sends its
-   real webhooks to the sidecar; wait for that user's incremental chain to finish;
+4. pick a user, show their top picks, play some of them from that user's AI Picks library on the
+   simulated server (the copies its scan made, which share the originals' watch state), which sends
+   its real webhooks to the sidecar; wait for that user's incremental chain to finish;
 5. show what changed in that user's library folder (and that nobody else's changed), then the URLs.
 """
 
@@ -54,6 +55,7 @@ class DemoReport:
     user_id: str | None = None
     user_name: str | None = None
     played: list[str] = field(default_factory=list)
+    played_copies: int = 0  # plays of the copies in the user's AI Picks library (not of the originals)
     change: LibraryChange | None = None
     changed_users: list[str] = field(default_factory=list)  # ids of users whose folder changed
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
@@ -64,6 +66,7 @@ class DemoUser:
     id: str
     name: str
     folder: Path
+    library_item_id: str | None  # the user's AI Picks library on the server
     picks: int
     played: int
 
@@ -113,7 +116,10 @@ async def _users(database_url: str) -> list[DemoUser]:
         rows = await conn.fetch(queries.USER_LIBRARIES)
     finally:
         await conn.close()
-    return [DemoUser(r["id"], r["name"], Path(r["folder_path"]), r["picks"], r["played"]) for r in rows]
+    return [
+        DemoUser(r["id"], r["name"], Path(r["folder_path"]), r["library_item_id"], r["picks"], r["played"])
+        for r in rows
+    ]
 
 
 def _choose_user(users: list[DemoUser], wanted: str | None) -> DemoUser:
@@ -141,6 +147,18 @@ def _sim_ids(sim: RunningSimulator) -> tuple[dict[str, str], dict[str, str]]:
     users = {normalise_id(user_id): user_id for user_id in sim.state.users}
     movies = {normalise_id(movie_id): movie_id for movie_id in sim.state.movies}
     return users, movies
+
+
+def _copies_in_library(sim: RunningSimulator, library_item_id: str | None) -> dict[str, str]:
+    """TMDb id -> item id of each copy the server's scan made in this AI Picks library."""
+    if library_item_id is None:
+        return {}
+    wanted = normalise_id(library_item_id)
+    return {
+        movie.provider_ids["Tmdb"]: movie.id
+        for movie in sim.state.movies.values()
+        if normalise_id(movie.library_id) == wanted and movie.provider_ids.get("Tmdb")
+    }
 
 
 def _print_change(out: TextIO, user: DemoUser, change: LibraryChange, played: set[str]) -> None:
@@ -258,11 +276,19 @@ class _LiveDemo:
         sender = sim.send_webhooks_to(webhook_url, self.webhook_token)
         _line(
             self.out,
-            f"{user.name} watches {len(chosen)} of them on the simulated {sim.kind.capitalize()} server:",
+            f"{user.name} watches {len(chosen)} of them from their AI Picks library "
+            f"on the simulated {sim.kind.capitalize()} server:",
         )
+        copies = _copies_in_library(sim, user.library_item_id)
         for pick in chosen:
-            sim.state.record_play(sim_users[user.id], sim_movies[pick["movie"]["id"]], completed=True)
-            _line(self.out, f"  ▶ {_title(pick)}")
+            original = sim_movies[pick["movie"]["id"]]
+            copy = copies.get(sim.state.movies[original].provider_ids.get("Tmdb", ""))
+            # The copy shares the original's watch state; without one (not scanned) play the original.
+            sim.state.record_play(sim_users[user.id], copy or original, completed=True)
+            self.report.played_copies += copy is not None
+            _line(
+                self.out, f"  ▶ {_title(pick)}" + ("" if copy else "  (no copy in the library: the original)")
+            )
         await sender.drain()
         statuses: dict[str, int] = {}
         for sent in sender.sent:

@@ -15,7 +15,7 @@ END $$
 
 # Users with a library folder, with their pick and play counts (the demo's user: most picks, fewest plays).
 USER_LIBRARIES = """
-SELECT u.id, u.name, l.folder_path,
+SELECT u.id, u.name, l.folder_path, l.library_item_id,
        (SELECT count(*) FROM movie_recommendations r WHERE r.user_id = u.id) AS picks,
        (SELECT count(*) FROM movie_plays p WHERE p.user_id = u.id AND p.played) AS played
 FROM user_libraries l
