@@ -261,3 +261,31 @@ async def test_a_watch_history_run_scoped_to_a_copy_id_is_quiet_and_harmless(
         assert row["result"]["users_failed"] == 0 and row["result"]["plays_removed"] == 0
         assert (row["result"]["copies_skipped"], row["result"]["skipped_unknown_movies"]) == (1, 0)
         assert await db.fetch("SELECT * FROM movie_plays ORDER BY user_id, movie_id") == before
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_strm_entries_make_copies_and_a_full_scan_drops_the_ones_whose_folder_vanished(
+    kind: str, copies_factory: Any
+) -> None:
+    async with copies_factory(kind, library_mode="strm") as c:
+        matrix, spirited = c.copy_of("bob", "matrix"), c.copy_of("bob", "spirited")
+        assert (matrix.path or "").endswith("/The Matrix (1999).strm") and matrix.container == "strm"
+        seeded_items = {m.id for m in c.seeded.values()}
+        _remove_entry_folder(matrix.path or "")
+        c.events.clear()
+        prefix = "/emby" if kind == "emby" else ""
+        async with (
+            aiohttp.ClientSession(c.sim.url, headers={"X-Emby-Token": c.sim.api_key}) as http,
+            http.post(f"{prefix}/Library/Refresh") as response,
+        ):
+            assert response.status == 204
+        assert matrix.id not in c.state.movies and spirited.id in c.state.movies
+        assert [(e["type"], e["item_id"]) for e in c.events] == [("item_removed", matrix.id)]
+        assert seeded_items <= set(c.state.movies)  # the seeded library is never scanned
+
+
+def _remove_entry_folder(entry_path: str) -> None:
+    folder = Path(entry_path).parent
+    for child in folder.iterdir():
+        child.unlink()
+    folder.rmdir()
