@@ -418,3 +418,50 @@ async def test_playing_a_copy_from_the_ai_library_moves_the_original_through_the
             added_copies
             and await db.fetchval("SELECT count(*) FROM movies WHERE id = ANY($1)", list(every_copy)) == 0
         )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_movie_deleted_on_the_server_leaves_every_list_and_only_the_affected_libraries_change(
+    kind: str, loop_factory: Any, db: asyncpg.Pool
+) -> None:
+    async with loop_factory(kind) as loop:
+        state = loop.sim.state
+        picks_before = await _recommendations(db)
+        folders = await _library_folders(db)
+        files_before = {user: snapshot(folder) for user, folder in folders.items()}
+        # A movie in some users' picks but not in everyone's, so both sides of the check are exercised.
+        holders: dict[str, set[str]] = {}
+        for user, rows in picks_before.items():
+            for row in rows:
+                holders.setdefault(row[1], set()).add(user)
+        gone, affected = next((m, users) for m, users in holders.items() if 0 < len(users) < len(folders))
+        gone_path = state.movies[gone].path
+        seq = await _last_seq(db)
+
+        state.remove_movie(gone)
+        await loop.sender.drain()
+        assert [s.status for s in loop.sender.sent] == [202]
+        await wait_for(lambda: _settled(db, seq, "sync-movie-libraries"), within=45)
+        await _after_the_rescan(loop, db)
+
+        runs = await _webhook_runs(db, seq)
+        first = {}
+        for run in runs:
+            first.setdefault(run["job"], run)
+        assert first["sync-movies"]["scope"] == {"item_ids": [gone]}
+        assert first["sync-movies"]["result"]["removed"] == 1
+        assert first["generate-movie-recommendations"]["scope"] == {"item_ids": [gone]}
+        assert sorted(first["sync-movie-libraries"]["scope"]["user_ids"]) == sorted(affected)
+        assert all(r["status"] == "completed" and r["trigger"] == "webhook" for r in runs)
+        assert await db.fetchval("SELECT removed_at IS NOT NULL FROM movies WHERE id = $1", gone)
+
+        picks_after = await _recommendations(db)
+        assert not any(gone == row[1] for rows in picks_after.values() for row in rows)
+        for user, folder in folders.items():
+            assert gone_path not in _link_targets(folder)
+            if user in affected:
+                assert len(picks_after[user]) == PICKS_PER_USER  # the gap was filled
+                assert snapshot(folder) != files_before[user]
+            else:
+                assert picks_after[user] == picks_before[user], f"picks of {user} were rewritten"
+                assert snapshot(folder) == files_before[user], f"library of {user} was touched"
