@@ -201,6 +201,14 @@ def loop_factory(
     return start
 
 
+async def _before(
+    db: asyncpg.Pool,
+) -> tuple[dict[str, list[tuple[Any, ...]]], dict[str, Path], dict[str, Any]]:
+    """Every user's picks, library folder and that folder's file snapshot, before the event."""
+    folders = await _library_folders(db)
+    return await _recommendations(db), folders, {user: snapshot(folder) for user, folder in folders.items()}
+
+
 def _link_targets(folder: Path) -> set[str]:
     return {str(path.readlink()) for path in folder.rglob("*") if path.is_symlink()}
 
@@ -211,10 +219,8 @@ async def test_a_play_updates_that_users_picks_and_library_and_no_one_elses(
 ) -> None:
     async with loop_factory(kind) as loop:
         state = loop.sim.state
-        picks_before = await _recommendations(db)
-        folders = await _library_folders(db)
+        picks_before, folders, files_before = await _before(db)
         assert set(folders) == set(picks_before) == set(state.users)
-        files_before = {user: snapshot(folder) for user, folder in folders.items()}
         bytes_before = {user: _file_contents(folder) for user, folder in folders.items()}
         user_id = next(u.id for u in state.users.values() if u.name == "viewer2")
         watched = [row[1] for row in picks_before[user_id][:2]]  # their two best picks
@@ -343,8 +349,7 @@ async def test_playing_a_copy_from_the_ai_library_moves_the_original_through_the
         state.listeners.append(
             lambda e: added_copies.append(e["item_id"]) if e["type"] == "item_added" else None
         )
-        picks_before = await _recommendations(db)
-        folders = await _library_folders(db)
+        picks_before, folders, files_before = await _before(db)
         libraries = {
             r["user_id"]: r["library_item_id"]
             for r in await db.fetch("SELECT user_id, library_item_id FROM user_libraries")
@@ -357,7 +362,6 @@ async def test_playing_a_copy_from_the_ai_library_moves_the_original_through_the
             for tmdb, copy in copies.items():
                 assert copy.id != originals[tmdb]
                 assert copy.provider_ids["Imdb"] == state.movies[originals[tmdb]].provider_ids["Imdb"]
-        files_before = {user: snapshot(folder) for user, folder in folders.items()}
         user_id = next(u.id for u in state.users.values() if u.name == "viewer3")
         original_id = picks_before[user_id][0][1]  # their best pick, watched from the AI Picks library
         original = state.movies[original_id]
@@ -426,9 +430,7 @@ async def test_a_movie_deleted_on_the_server_leaves_every_list_and_only_the_affe
 ) -> None:
     async with loop_factory(kind) as loop:
         state = loop.sim.state
-        picks_before = await _recommendations(db)
-        folders = await _library_folders(db)
-        files_before = {user: snapshot(folder) for user, folder in folders.items()}
+        picks_before, folders, files_before = await _before(db)
         # A movie in some users' picks but not in everyone's, so both sides of the check are exercised.
         holders: dict[str, set[str]] = {}
         for user, rows in picks_before.items():
