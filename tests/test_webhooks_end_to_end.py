@@ -17,6 +17,7 @@ must not loop: Emby's are ignored at the door, Jellyfin's become one sync-movies
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from aiohttp.test_utils import TestClient
 from sidecar.api.app import create_app
 from sidecar.jobs import schedules
 from sidecar.jobs.registry import JobRegistry
+from sidecar.jobs.runs import create_run
 from sidecar.settings import Settings
 from sidecar.simulator import RunningSimulator, running_simulator
 from sidecar.simulator.openai_server import OpenAIEmbeddingsSimulator, serve
@@ -467,3 +469,39 @@ async def test_a_movie_deleted_on_the_server_leaves_every_list_and_only_the_affe
             else:
                 assert picks_after[user] == picks_before[user], f"picks of {user} were rewritten"
                 assert snapshot(folder) == files_before[user], f"library of {user} was touched"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_play_that_joins_a_queued_scheduled_run_still_reaches_that_users_library(
+    kind: str, loop_factory: Any, db: asyncpg.Pool
+) -> None:
+    """The 2-hourly history schedule queued a full run just before the webhook came: the event's work
+    joins it (one queued run per job) and the full run must still carry the play on to the picks and
+    the library of that user, and only that user."""
+    async with loop_factory(kind) as loop:
+        state = loop.sim.state
+        picks_before, folders, files_before = await _before(db)
+        user_id = next(u.id for u in state.users.values() if u.name == "viewer1")
+        watched = picks_before[user_id][0][1]
+        seq = await _last_seq(db)
+        soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+        scheduled, _ = await create_run(db, "sync-movie-watch-history", trigger="schedule", not_before=soon)
+
+        state.record_play(user_id, watched)
+        await loop.sender.drain()
+        assert loop.sender.sent and all(s.status == 202 for s in loop.sender.sent)
+        await wait_for(lambda: _settled(db, seq, "sync-movie-libraries"), within=45)
+        await _after_the_rescan(loop, db)
+
+        play_events = await db.fetch("SELECT planned_run_ids FROM webhook_events WHERE user_id = $1", user_id)
+        assert play_events and {run for row in play_events for run in row[0]} == {scheduled["id"]}
+        run = await db.fetchrow("SELECT * FROM job_runs WHERE id = $1", scheduled["id"])
+        assert (run["trigger"], run["scope"], run["status"]) == ("schedule", None, "completed")
+        assert [f["scope"] for f in run["result"]["follow_ups"]] == [{"user_ids": [user_id]}]
+
+        picks_after = await _recommendations(db)
+        assert watched not in [row[1] for row in picks_after[user_id]]
+        assert state.movies[watched].path not in _link_targets(folders[user_id])
+        for other in set(state.users) - {user_id}:
+            assert picks_after[other] == picks_before[other], f"picks of {other} were rewritten"
+            assert snapshot(folders[other]) == files_before[other], f"library of {other} was touched"

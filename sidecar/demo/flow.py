@@ -29,14 +29,13 @@ from sidecar.demo.config import DemoOptions, demo_settings, new_secret
 from sidecar.demo.library_view import LibraryChange, snapshot
 from sidecar.demo.media import create_placeholders, relocate_media
 from sidecar.demo.reset import reset_demo_state
-from sidecar.demo.watch import follow_runs, webhook_runs
+from sidecar.demo.watch import follow_runs
 from sidecar.mediaserver.base import normalise_id
 from sidecar.progress import RunsDisplay, format_duration
 from sidecar.service import serving
 from sidecar.simulator import running_simulator
 from sidecar.simulator.runner import RunningSimulator
 
-WEBHOOK_JOB = "sync-movie-watch-history"
 TOP_PICKS_SHOWN = 5
 CHANGES_SHOWN = 8
 
@@ -120,6 +119,16 @@ async def _users(database_url: str) -> list[DemoUser]:
         DemoUser(r["id"], r["name"], Path(r["folder_path"]), r["library_item_id"], r["picks"], r["played"])
         for r in rows
     ]
+
+
+async def _planned_runs(database_url: str) -> list[str]:
+    """The runs the webhooks were planned into: each event records them before it is answered. Not
+    "the runs with trigger webhook": an event may join a run a schedule had already queued."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return [str(r["run_id"]) for r in await conn.fetch(queries.PLANNED_RUN_IDS)]
+    finally:
+        await conn.close()
 
 
 def _choose_user(users: list[DemoUser], wanted: str | None) -> DemoUser:
@@ -302,7 +311,9 @@ class _LiveDemo:
 
     async def follow_webhook_chain(self) -> None:
         """sync-movie-watch-history -> generate-movie-recommendations -> sync-movie-libraries."""
-        first_runs = await webhook_runs(self.api, WEBHOOK_JOB, timeout_seconds=30)
+        first_runs = await _planned_runs(self.database_url)
+        if not first_runs:
+            raise DemoFailed("the webhooks were answered but planned no run; see the Jobs page and the log")
         chain = await follow_runs(
             self.api,
             first_runs,

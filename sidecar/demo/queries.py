@@ -23,3 +23,10 @@ JOIN media_users u ON u.id = l.user_id
 WHERE l.media_type = 'movies'
 ORDER BY picks DESC, played ASC, u.name
 """
+
+# The runs the demo's webhooks were planned into (the demo's database holds only its own events).
+PLANNED_RUN_IDS = """
+SELECT r.id AS run_id FROM job_runs r
+WHERE r.id IN (SELECT unnest(planned_run_ids) FROM webhook_events)
+ORDER BY r.seq
+"""

@@ -57,18 +57,3 @@ async def follow_runs(
             waiting = ", ".join(f"{r['job']} ({r['status']})" for r in current if r["status"] not in FINISHED)
             raise DemoTimeout(f"still waiting for {waiting} after {timeout_seconds:g} s; see the Jobs page")
         await asyncio.sleep(poll_seconds)
-
-
-async def webhook_runs(api: ApiClient, job: str, *, timeout_seconds: float) -> list[str]:
-    """The ids of the runs that webhooks queued for `job` (the demo's database starts empty)."""
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        status, body = await api.call("GET", f"/api/runs?job={job}&limit=50")
-        if status != 200:
-            raise RuntimeError(f"GET /api/runs answered {status}: {body}")
-        found = [run["id"] for run in reversed(body["runs"]) if run["trigger"] == "webhook"]
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise DemoTimeout(f"no webhook queued a {job} run within {timeout_seconds:g} s")
-        await asyncio.sleep(0.2)

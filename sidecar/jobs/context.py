@@ -120,7 +120,8 @@ class JobContext:
         """Ask for the next incremental step once this run completes (e.g. embed the movies just synced).
 
         Submitted by the executor only if this run completes; a queued run of the same job absorbs
-        it (scopes merge). Use it from scoped runs: full runs are followed by schedules and pipelines.
+        it (scopes merge). Mostly from scoped runs (full runs are followed by schedules and pipelines);
+        a full run may ask for a scoped step for what it found changed (watch history does).
         """
         self.follow_ups.append({"job": job, "variant": variant, "scope": scope})
 

@@ -44,6 +44,8 @@ CREATE TEMP TABLE plays_incoming (
 ) ON COMMIT DROP
 """
 
+# Each write below returns the user of every row it changed: those users' picks may change, so the
+# job asks for their recommendations next (an unchanged row is not written and not returned).
 UPSERT_INCOMING = """
 INSERT INTO movie_plays AS p (user_id, movie_id, played, play_count, last_played_at, is_favorite,
                               user_rating, position_ticks)
@@ -56,6 +58,7 @@ ON CONFLICT (user_id, movie_id) DO UPDATE SET
 WHERE (p.played, p.play_count, p.last_played_at, p.is_favorite, p.user_rating, p.position_ticks)
       IS DISTINCT FROM (EXCLUDED.played, EXCLUDED.play_count, EXCLUDED.last_played_at, EXCLUDED.is_favorite,
                         EXCLUDED.user_rating, EXCLUDED.position_ticks)
+RETURNING user_id
 """
 
 # Regular sync re-reads the favourites list: for those users, a favourite not in this batch's rows is
@@ -65,6 +68,7 @@ UPDATE movie_plays p SET is_favorite = false, updated_at = now()
 WHERE p.user_id = ANY($1::text[]) AND p.is_favorite
   AND NOT EXISTS (SELECT 1 FROM plays_incoming i
                   WHERE i.user_id = p.user_id AND i.movie_id = p.movie_id AND i.is_favorite)
+RETURNING user_id
 """
 
 # Full sync: the server's played + favourite lists are the whole truth for these users.
@@ -72,11 +76,13 @@ DELETE_OTHER_PLAYS = """
 DELETE FROM movie_plays p
 WHERE p.user_id = ANY($1::text[])
   AND NOT EXISTS (SELECT 1 FROM plays_incoming i WHERE i.user_id = p.user_id AND i.movie_id = p.movie_id)
+RETURNING user_id
 """
 
 DELETE_PLAYS = """
 DELETE FROM movie_plays
 WHERE (user_id, movie_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+RETURNING user_id
 """
 
 SET_WATERMARKS = """

@@ -52,7 +52,7 @@ class HistoryCounts:
     plays_removed: int = 0
     skipped_unknown_movies: int = 0
     copies_skipped: int = 0  # plays of our own copies: the original's identical play is counted instead
-    ok_user_ids: list[str] = field(default_factory=list)
+    changed_user_ids: set[str] = field(default_factory=set)  # whose stored plays differ after the run
 
     def as_result(self) -> dict[str, Any]:
         return {
@@ -65,6 +65,7 @@ class HistoryCounts:
             "plays_removed": self.plays_removed,
             "skipped_unknown_movies": self.skipped_unknown_movies,
             "copies_skipped": self.copies_skipped,
+            "users_changed": len(self.changed_user_ids),
         }
 
 
@@ -181,25 +182,32 @@ class UserHistorySync:
         deletes = [(r.user_id, i) for r in results for i in r.delete_ids]
         marks = [(r.user_id, r.watermark) for r in results if r.watermark is not None]
         removed = 0
+        changed: set[str] = set()
         async with self.ctx.db.acquire() as conn, conn.transaction():
             await conn.execute(q.RELAXED_COMMIT)
             await conn.execute(q.CREATE_INCOMING)
             if rows:
                 await conn.copy_records_to_table("plays_incoming", records=rows, columns=q.PLAY_COLUMNS)
-                await conn.execute(q.UPSERT_INCOMING)
+                changed.update(r["user_id"] for r in await conn.fetch(q.UPSERT_INCOMING))
             favourite_users = [r.user_id for r in results if r.favourites_read]
             if favourite_users:
-                await conn.execute(q.CLEAR_OTHER_FAVOURITES, favourite_users)
+                changed.update(
+                    r["user_id"] for r in await conn.fetch(q.CLEAR_OTHER_FAVOURITES, favourite_users)
+                )
             full_users = [r.user_id for r in results if r.keep_only]
             if full_users:
-                removed += int((await conn.execute(q.DELETE_OTHER_PLAYS, full_users)).split()[-1])
+                gone = await conn.fetch(q.DELETE_OTHER_PLAYS, full_users)
+                removed += len(gone)
+                changed.update(r["user_id"] for r in gone)
             if deletes:
-                status = await conn.execute(q.DELETE_PLAYS, [d[0] for d in deletes], [d[1] for d in deletes])
-                removed += int(status.split()[-1])
+                gone = await conn.fetch(q.DELETE_PLAYS, [d[0] for d in deletes], [d[1] for d in deletes])
+                removed += len(gone)
+                changed.update(r["user_id"] for r in gone)
             if marks:
                 await conn.execute(q.SET_WATERMARKS, [m[0] for m in marks], [m[1] for m in marks])
         self.counts.plays_written += len(rows)
         self.counts.plays_removed += removed
+        self.counts.changed_user_ids.update(changed)
         self.counts.skipped_unknown_movies += unknown
         self.counts.copies_skipped += copies
 
@@ -243,7 +251,6 @@ async def _write_batches(
                         f"saving the plays of user {result.name} ({result.user_id}) failed", user_exc
                     )
         sync.counts.users_processed += len(written)
-        sync.counts.ok_user_ids.extend(r.user_id for r in written)
         await ctx.advance(len(written))
 
 
@@ -315,7 +322,9 @@ async def sync_movie_watch_history(ctx: JobContext) -> dict[str, Any]:
             f"{counts.skipped_unknown_movies} plays skipped: their movies are not in the movies table "
             "(not in a synced library, or sync-movies has not run since they were added)"
         )
-    if ctx.scope is not None and counts.ok_user_ids:
-        ctx.follow_up("generate-movie-recommendations", scope={"user_ids": sorted(counts.ok_user_ids)})
+    # Whatever the scope: a scheduled run that finds plays no webhook reported (or one a webhook's work
+    # joined while it was queued) must refresh those users' picks too, not leave them for the weekly run.
+    if counts.changed_user_ids:
+        ctx.follow_up("generate-movie-recommendations", scope={"user_ids": sorted(counts.changed_user_ids)})
     await ctx.info("watch history synced", **counts.as_result())
     return counts.as_result()

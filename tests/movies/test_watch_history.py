@@ -242,3 +242,33 @@ async def test_cancellation_keeps_each_user_all_or_nothing(
                 i for i, d in sim.state.items_with_data(user["id"]).items() if d.played or d.is_favorite
             }
             assert set(stored) == (expected if user["id"] in done else set()), user["id"]
+
+
+RECS = "generate-movie-recommendations"
+
+
+@pytest.mark.parametrize("variant", ["regular", "full"])
+async def test_an_unscoped_run_asks_for_the_picks_of_exactly_the_users_whose_plays_changed(
+    db: asyncpg.Pool, settings: Settings, run_job, variant: str
+) -> None:
+    """A scheduled run that finds a play no webhook reported (or that a webhook's work joined while it
+    was queued) must refresh that user's picks, not leave them for the weekly recommendations run."""
+    async with running_simulator("jellyfin", "sample") as sim:
+        cfg = settings_for(settings, sim)
+        await run_job("sync-movies", settings=cfg)
+        first = await run_job("sync-movie-watch-history", settings=cfg)
+        everyone = sorted(r["id"] for r in await db.fetch("SELECT DISTINCT user_id AS id FROM movie_plays"))
+        assert first["result"]["follow_ups"] == [
+            {"job": RECS, "variant": "regular", "scope": {"user_ids": everyone}}
+        ]
+
+        unchanged = await run_job("sync-movie-watch-history", variant=variant, settings=cfg)
+        assert unchanged["result"]["users_changed"] == 0
+        assert "follow_ups" not in unchanged["result"]
+
+        sim.state.record_play(BOB_JF, ARRIVAL_JF)
+        changed = await run_job("sync-movie-watch-history", variant=variant, settings=cfg)
+        assert changed["result"]["users_changed"] == 1
+        assert changed["result"]["follow_ups"] == [
+            {"job": RECS, "variant": "regular", "scope": {"user_ids": [BOB_JF]}}
+        ]
