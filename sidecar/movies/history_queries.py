@@ -47,6 +47,7 @@ CREATE TEMP TABLE plays_incoming (
 # Each write below returns the user of every row it changed: those users' picks may change, so the
 # job asks for their recommendations next (an unchanged row is not written and not returned).
 UPSERT_INCOMING = """
+WITH written AS (
 INSERT INTO movie_plays AS p (user_id, movie_id, played, play_count, last_played_at, is_favorite,
                               user_rating, position_ticks)
 SELECT user_id, movie_id, played, play_count, last_played_at, is_favorite, user_rating, position_ticks
@@ -59,16 +60,21 @@ WHERE (p.played, p.play_count, p.last_played_at, p.is_favorite, p.user_rating, p
       IS DISTINCT FROM (EXCLUDED.played, EXCLUDED.play_count, EXCLUDED.last_played_at, EXCLUDED.is_favorite,
                         EXCLUDED.user_rating, EXCLUDED.position_ticks)
 RETURNING user_id
+)
+SELECT DISTINCT user_id FROM written  -- one row per user, not per play (100,000 on a first run)
 """
 
 # Regular sync re-reads the favourites list: for those users, a favourite not in this batch's rows is
 # no favourite any more.
 CLEAR_OTHER_FAVOURITES = """
+WITH cleared AS (
 UPDATE movie_plays p SET is_favorite = false, updated_at = now()
 WHERE p.user_id = ANY($1::text[]) AND p.is_favorite
   AND NOT EXISTS (SELECT 1 FROM plays_incoming i
                   WHERE i.user_id = p.user_id AND i.movie_id = p.movie_id AND i.is_favorite)
 RETURNING user_id
+)
+SELECT DISTINCT user_id FROM cleared
 """
 
 # Full sync: the server's played + favourite lists are the whole truth for these users.
