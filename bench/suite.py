@@ -28,6 +28,8 @@ from bench import report
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SUMMARY = report.RESULTS_DIR / "summary.json"
+# A partial or quick run must not replace the whole suite's table (the one the README quotes).
+PARTIAL_SUMMARY = report.RESULTS_DIR / "summary-partial.json"
 CASE_TIMEOUT_SECONDS = 240.0
 OK, FAILED, NOT_AVAILABLE = "ok", "failed", "not available"
 
@@ -311,9 +313,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per case (each reports medians)")
     parser.add_argument("--quick", action="store_true", help="each case's smaller workload (a smoke check)")
     parser.add_argument("--timeout", type=float, default=CASE_TIMEOUT_SECONDS, help="seconds per case")
-    parser.add_argument("--summary", type=Path, default=SUMMARY, help="where to save the summary JSON")
+    parser.add_argument(
+        "--summary", type=Path, help="where to save the summary JSON (default: summary.json for a full run)"
+    )
     args = parser.parse_args(argv)
+    partial = bool(args.only) or args.quick
+    summary_path = args.summary or (PARTIAL_SUMMARY if partial else SUMMARY)
     _, outcomes = run_suite(
-        select(args.only), runs=args.runs, quick=args.quick, timeout=args.timeout, summary_path=args.summary
+        select(args.only), runs=args.runs, quick=args.quick, timeout=args.timeout, summary_path=summary_path
     )
     return 1 if any(o.status == FAILED for o in outcomes) else 0

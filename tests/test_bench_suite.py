@@ -125,6 +125,17 @@ def test_exit_status_is_non_zero_only_when_a_case_failed(
         suite.main(["--only", "good,nope", "--summary", summary])
 
 
+def test_a_partial_run_never_replaces_the_full_suites_summary(
+    fake_cases: dict[str, suite.Case], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(suite, "CASES", tuple(fake_cases.values()))
+    monkeypatch.setattr(suite, "SUMMARY", tmp_path / "summary.json")
+    monkeypatch.setattr(suite, "PARTIAL_SUMMARY", tmp_path / "summary-partial.json")
+    suite.main(["--only", "good", "--runs", "1"])
+    assert not suite.SUMMARY.exists()
+    assert [c["case"] for c in json.loads(suite.PARTIAL_SUMMARY.read_text())["cases"]] == ["good"]
+
+
 def test_the_suite_lists_every_benchmark_module_in_order() -> None:
     assert [c.name for c in suite.CASES] == [
         "sync",
