@@ -1,23 +1,16 @@
 """One submit at a time per job, with everything that arrived meanwhile folded into it.
 
-`JobQueue.submit` joins the queued run of the same job+variant and merges scopes by reading the
-run, merging in Python and writing it back. Two concurrent submits for the same queued run would
-both read the old scope and the second write would drop the first one's ids. A burst of webhooks
-is exactly that, so this web process serialises submits per job+variant; events that arrive while
-a submit is in flight are merged into the next one (group commit). That keeps every id and turns a
-burst of 500 events into a handful of submits instead of 500. Whatever must be recorded per
-caller (the webhook events that joined the run) is handed to `after_submit` once per batch, as
-one write instead of one per event.
+`JobQueue.submit` joins the queued run of the same job+variant and merges the scope under a row
+lock. A burst of webhooks would make that 500 locked read-merge-writes of one row; instead this web
+process submits one batch per job+variant at a time, and events that arrive while a submit is in
+flight are merged into the next one (group commit). That turns a burst of 500 events into a
+handful of submits. Whatever must be recorded per caller (the webhook events that joined the run)
+is handed to `after_submit` once per batch, as one write instead of one per event.
 
 A debounce that restarts with every event never ends while events keep coming faster than the
-window (plays 1 s apart with a 3 s debounce would postpone the run for as long as they come). So a
-caller may pass `max_slide`: the run's start moves back with each event, but never more than
-`max_slide` past the start its first batch asked for. The submitter remembers that limit per job
-for the run it is filling; a run that started in the meantime gives the next event a fresh window.
-
-Only this process is covered: the design runs one web process. Another process submitting the
-same job at the same instant could still race; the lasting fix is a row lock in
-`sidecar.jobs.runs.create_run` (SELECT ... FOR UPDATE).
+window, so a caller may pass `max_slide`; `sidecar.jobs.runs.create_run` keeps the run's start from
+moving more than that past the start its first batch asked for (in the run row, so it holds across
+processes and restarts).
 """
 
 from __future__ import annotations
@@ -56,14 +49,6 @@ class _Batch:
             self.not_before = not_before
 
 
-@dataclass(frozen=True)
-class _Window:
-    """The queued run our batches are filling, and the latest start its first batch allows."""
-
-    run_id: uuid.UUID
-    latest_start: dt.datetime
-
-
 # Called once per batch, after the submit, with the queue, the run and the tags of every caller in it.
 AfterSubmit = Callable[[JobQueue, asyncpg.Record, list[uuid.UUID]], Awaitable[None]]
 
@@ -76,7 +61,6 @@ class CoalescingSubmitter:
         self._open: dict[tuple[str, str, str], _Batch] = {}
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._windows: dict[tuple[str, str, str], _Window] = {}
 
     async def submit(
         self,
@@ -113,7 +97,15 @@ class CoalescingSubmitter:
             if self._open.get(key) is batch:
                 del self._open[key]
             try:
-                row = await self._submit_capped(queue, key, batch)
+                job, variant, trigger = key
+                row, _created = await queue.submit(
+                    job,
+                    variant=variant,
+                    trigger=trigger,
+                    scope=batch.scope,
+                    not_before=batch.not_before,
+                    max_slide=batch.max_slide,
+                )
                 if self._after_submit is not None:
                     await self._after_submit(queue, row, batch.tags)
             except asyncio.CancelledError:
@@ -124,28 +116,3 @@ class CoalescingSubmitter:
                 batch.done.exception()  # retrieved here; every waiter still receives it
                 return
             batch.done.set_result(row)
-
-    async def _submit_capped(
-        self, queue: JobQueue, key: tuple[str, str, str], batch: _Batch
-    ) -> asyncpg.Record:
-        job, variant, trigger = key
-        wanted = batch.not_before
-        window = self._windows.get(key)
-        capped = wanted
-        if window is not None and wanted is not None and batch.max_slide is not None:
-            capped = min(wanted, window.latest_start)
-        row, _created = await queue.submit(
-            job, variant=variant, trigger=trigger, scope=batch.scope, not_before=capped
-        )
-        if window is not None and row["id"] == window.run_id:
-            return row
-        # Not the run we were filling (it started, or none was known): this batch opens a new window.
-        if capped != wanted:
-            row, _created = await queue.submit(
-                job, variant=variant, trigger=trigger, scope=batch.scope, not_before=wanted
-            )
-        if wanted is not None and batch.max_slide is not None:
-            self._windows[key] = _Window(row["id"], wanted + batch.max_slide)
-        else:
-            self._windows.pop(key, None)
-        return row

@@ -3,13 +3,13 @@
 RUN_COLUMNS = """
     id, seq, job, variant, trigger, status, scope, depends_on, not_before, queued_at, started_at,
     finished_at, current_step, items_processed, items_total, items_failed, result, error,
-    cancel_requested
+    cancel_requested, latest_start
 """
 
 # Returns nothing when the job+variant already has a queued run (the partial unique index).
 INSERT_RUN = f"""
-INSERT INTO job_runs (id, job, variant, trigger, scope, depends_on, not_before)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO job_runs (id, job, variant, trigger, scope, depends_on, not_before, latest_start)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (job, variant) WHERE status = 'queued' DO NOTHING
 RETURNING {RUN_COLUMNS}
 """

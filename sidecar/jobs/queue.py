@@ -42,6 +42,7 @@ class JobQueue:
         scope: dict[str, Any] | None = None,
         depends_on: uuid.UUID | None = None,
         not_before: dt.datetime | None = None,
+        max_slide: dt.timedelta | None = None,
     ) -> tuple[asyncpg.Record, bool]:
         """Queue a run (or join the one already queued) and wake the worker. Returns (run, created)."""
         row, created = await runs.create_run(
@@ -52,6 +53,7 @@ class JobQueue:
             scope=scope,
             depends_on=depends_on,
             not_before=not_before,
+            max_slide=max_slide,
         )
         await self.wake(row["id"], row["not_before"])
         return row, created

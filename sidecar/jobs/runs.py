@@ -99,11 +99,14 @@ async def create_run(
     scope: dict[str, Any] | None = None,
     depends_on: uuid.UUID | None = None,
     not_before: dt.datetime | None = None,
+    max_slide: dt.timedelta | None = None,
 ) -> tuple[asyncpg.Record, bool]:
     """Queue a run, or join the job+variant's run that is already queued.
 
     Returns (run, created). Joining merges the scope (so webhook work for several items becomes one
-    run) and moves `not_before` to the later of the two (the debounce window restarts).
+    run) and moves `not_before` to the later of the two (the debounce window restarts), but never
+    past the run's `latest_start`: `max_slide` after the start its creator asked for, so a steady
+    stream of requests cannot postpone it forever.
     """
     if isinstance(conn, asyncpg.Pool):
         async with conn.acquire() as connection:
@@ -115,11 +118,21 @@ async def create_run(
                 scope=scope,
                 depends_on=depends_on,
                 not_before=not_before,
+                max_slide=max_slide,
             )
+    latest_start = not_before + max_slide if not_before is not None and max_slide is not None else None
     for _ in range(3):  # the queued run may start between our insert and our select
         async with conn.transaction():
             row = await conn.fetchrow(
-                queries.INSERT_RUN, uuid.uuid4(), job, variant, trigger, scope, depends_on, not_before
+                queries.INSERT_RUN,
+                uuid.uuid4(),
+                job,
+                variant,
+                trigger,
+                scope,
+                depends_on,
+                not_before,
+                latest_start,
             )
             if row is not None:
                 return row, True
@@ -130,6 +143,8 @@ async def create_run(
             new_not_before = existing["not_before"]
             if not_before is not None and (new_not_before is None or not_before > new_not_before):
                 new_not_before = not_before
+                if existing["latest_start"] is not None:
+                    new_not_before = max(existing["not_before"], min(not_before, existing["latest_start"]))
             if new_scope == existing["scope"] and new_not_before == existing["not_before"]:
                 return existing, False
             merged = await conn.fetchrow(
