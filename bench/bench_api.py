@@ -3,8 +3,8 @@
     python -m bench.bench_api [--runs 3] [--quick] [--dashboards 50]
 
 Processes, all on this machine: embedded PostgreSQL and Valkey; the production web app
-(`sidecar.api.app.create_app`, API key required) in one child process; a real ARQ worker
-(`worker.main.build_worker`) in another, kept busy with `sync-movie-watch-history` (variant full,
+(`sidecar.composition.web_app`, API key required) in one child process; a real ARQ worker
+(`sidecar.composition.worker`) in another, kept busy with `sync-movie-watch-history` (variant full,
 all 671 MovieLens users) against the media-server simulator in a third, so a run is always writing
 progress and log lines while it is polled; this process is the load generator.
 
@@ -89,12 +89,12 @@ def _serve_web(database_url: str, redis_url: str, data_dir: str, ready: Any) -> 
 async def _serve_web_async(database_url: str, redis_url: str, data_dir: str, ready: Any) -> None:
     from aiohttp import web
 
-    from sidecar.api.app import create_app
+    from sidecar.composition import web_app
     from sidecar.logs import configure_logging
 
     settings = _settings(database_url, redis_url, data_dir)
     configure_logging(settings)
-    app = create_app(settings, database_url=database_url, redis_url=redis_url)
+    app = web_app(settings, database_url=database_url, redis_url=redis_url)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -108,18 +108,13 @@ def _work(database_url: str, redis_url: str, data_dir: str, sim: tuple[str, str]
 
 
 async def _work_async(database_url: str, redis_url: str, data_dir: str, sim: tuple[str, str]) -> None:
-    from sidecar.jobs.catalog import default_registry
+    from sidecar import composition
     from sidecar.logs import configure_logging
-    from worker.main import build_worker
 
     settings = _settings(database_url, redis_url, data_dir, sim)
     configure_logging(settings)
-    worker = build_worker(
-        settings,
-        database_url=database_url,
-        redis_url=redis_url,
-        registry=default_registry(),
-        handle_signals=False,
+    worker = composition.worker(
+        settings, database_url=database_url, redis_url=redis_url, handle_signals=False
     )
     await worker.async_run()
 
@@ -127,10 +122,10 @@ async def _work_async(database_url: str, redis_url: str, data_dir: str, sim: tup
 # --- history -------------------------------------------------------------------------------------------
 async def seed_history(database_url: str, runs: int, logs_per_run: int) -> None:
     """Finished runs of every job over the last weeks, each with its log lines."""
+    from sidecar.composition import build_registry
     from sidecar.db import create_pool
-    from sidecar.jobs.catalog import default_registry
 
-    jobs = [d.name for d in default_registry()]
+    jobs = [d.name for d in build_registry()]
     rng = random.Random(7)
     now = dt.datetime.now(dt.UTC)
     run_rows, log_rows = [], []

@@ -56,8 +56,8 @@ async def _run_openai(database_url: str, runs: int) -> list[dict[str, Any]]:
 async def _run_openai_once(database_url: str) -> dict[str, Any]:
     from pydantic import SecretStr
 
+    from sidecar.composition import build_registry
     from sidecar.db import create_pool
-    from sidecar.jobs.catalog import default_registry
     from sidecar.jobs.executor import run_inline
     from sidecar.settings import Settings
     from sidecar.simulator.openai_server import OpenAIEmbeddingsSimulator, serve
@@ -81,7 +81,7 @@ async def _run_openai_once(database_url: str) -> dict[str, Any]:
             openai_api_key=SecretStr("sk-bench"),
         )
         started = time.perf_counter()
-        row = await run_inline(pool, default_registry(), settings, "generate-movie-embeddings")
+        row = await run_inline(pool, build_registry(), settings, "generate-movie-embeddings")
         seconds = time.perf_counter() - started
     await pool.close()
     if row["status"] != "completed":
@@ -102,7 +102,7 @@ async def _run_local(runs: int, movies: int) -> list[dict[str, Any]]:
     from sidecar.embeddings.text import movie_text
 
     texts = [movie_text(m) for m in movielens_movies()[:movies]]
-    provider = LocalEmbeddingProvider({})
+    provider = LocalEmbeddingProvider()
     started = time.perf_counter()
     await provider.embed(["warm-up load"])
     load_seconds = time.perf_counter() - started

@@ -29,10 +29,11 @@ from typing import Any
 import structlog
 
 from bench import report
+from sidecar.composition import build_registry
 from sidecar.db import create_pool, migrate
 from sidecar.embedded import start_postgres
-from sidecar.jobs.catalog import default_registry
 from sidecar.jobs.executor import run_inline
+from sidecar.jobs.resources import JobResources
 from sidecar.settings import Settings
 from tests.media_server_double import InMemoryMediaServer
 
@@ -120,7 +121,7 @@ async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, An
             path_mappings={"/media": str(media)},
             log_level="warning",
         )
-        registry = default_registry()
+        registry = build_registry()
         cold, warm, warm_files, warm_touched, cold_results = [], [], [], [], []
         cold_cpu, warm_cpu, cold_sys = [], [], []
         for _ in range(runs):
@@ -131,7 +132,7 @@ async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, An
             sys_before = resource.getrusage(resource.RUSAGE_SELF).ru_stime
             started, cpu = time.perf_counter(), time.process_time()
             row = await run_inline(
-                pool, registry, settings, "sync-movie-libraries", resources={"media_server": server}
+                pool, registry, settings, "sync-movie-libraries", resources=JobResources(media_server=server)
             )
             cold.append(time.perf_counter() - started)
             cold_sys.append(resource.getrusage(resource.RUSAGE_SELF).ru_stime - sys_before)
@@ -141,7 +142,7 @@ async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, An
             before = _snapshot(root)
             started, cpu = time.perf_counter(), time.process_time()
             row = await run_inline(
-                pool, registry, settings, "sync-movie-libraries", resources={"media_server": server}
+                pool, registry, settings, "sync-movie-libraries", resources=JobResources(media_server=server)
             )
             warm.append(time.perf_counter() - started)
             warm_cpu.append(time.process_time() - cpu)

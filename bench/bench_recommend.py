@@ -25,10 +25,11 @@ import pandas as pd
 
 from bench import report
 from bench.movielens import MovieLens, load_movielens, minilm_embeddings
+from sidecar.composition import build_registry
 from sidecar.db import create_pool, migrate
 from sidecar.embedded import start_postgres
-from sidecar.jobs.catalog import default_registry
 from sidecar.jobs.executor import run_inline
+from sidecar.jobs.resources import JobResources
 from sidecar.settings import Settings
 
 MODEL = "all-MiniLM-L6-v2"
@@ -91,10 +92,10 @@ async def load_into_db(db: asyncpg.Pool, data: MovieLens, vectors: np.ndarray) -
 
 
 async def timed_run(
-    db: asyncpg.Pool, settings: Settings, scope: dict[str, Any] | None, resources: dict[str, Any]
+    db: asyncpg.Pool, settings: Settings, scope: dict[str, Any] | None, resources: JobResources
 ) -> tuple[float, dict[str, Any]]:
-    """One run; `resources` is the worker's long-lived dict (a fresh {} = a cold start)."""
-    registry = default_registry()
+    """One run; `resources` are the worker's long-lived ones (fresh ones = a cold start)."""
+    registry = build_registry()
     started = time.perf_counter()
     row = await run_inline(db, registry, settings, JOB, scope=scope, resources=resources)
     elapsed = time.perf_counter() - started
@@ -113,10 +114,12 @@ async def bench(runs: int, work_dir: Path) -> dict[str, Any]:
         try:
             await load_into_db(db, data, vectors)
             settings = Settings(_env_file=None, database_url=database_url, data_dir=work_dir)  # type: ignore[call-arg]
-            worker: dict[str, Any] = {}
+            worker = JobResources()
             all_users = [await timed_run(db, settings, None, worker) for _ in range(runs)]
             one_user = [await timed_run(db, settings, {"user_ids": ["1"]}, worker) for _ in range(runs * 2)]
-            one_cold = [await timed_run(db, settings, {"user_ids": ["1"]}, {}) for _ in range(runs)]
+            one_cold = [
+                await timed_run(db, settings, {"user_ids": ["1"]}, JobResources()) for _ in range(runs)
+            ]
             written = await db.fetchval("SELECT count(*) FROM movie_recommendations")
         finally:
             await db.close()

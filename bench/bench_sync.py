@@ -28,9 +28,9 @@ import psutil
 from pydantic import SecretStr
 
 from bench import report
+from sidecar.composition import build_registry
 from sidecar.db import create_pool, migrate
 from sidecar.embedded import start_postgres
-from sidecar.jobs.catalog import default_registry
 from sidecar.jobs.executor import run_inline
 from sidecar.settings import Settings
 
@@ -120,7 +120,7 @@ async def main(runs: int, quick: bool) -> dict[str, Any]:
     database_url, pg = start_postgres(data_dir)
     await migrate(database_url)
     db = await create_pool(database_url, max_size=10)
-    registry = default_registry()
+    registry = build_registry()
     scenarios: dict[str, Any] = {}
 
     def settings_for(sim: Simulator) -> Settings:

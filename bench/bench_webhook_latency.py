@@ -49,11 +49,12 @@ import aiohttp
 import asyncpg
 
 from bench import report
+from sidecar.composition import build_registry
 from sidecar.db import create_pool, migrate
 from sidecar.embedded import start_postgres, start_valkey
 from sidecar.jobs import schedules
-from sidecar.jobs.catalog import default_registry
 from sidecar.jobs.executor import run_inline
+from sidecar.jobs.resources import JobResources
 from sidecar.logs import configure_logging
 from sidecar.settings import Settings
 from sidecar.simulator import RunningSimulator, running_simulator
@@ -151,18 +152,20 @@ async def _set_up(settings: Settings, sim: RunningSimulator, media: Path, users:
         local.touch()
     assert settings.database_url is not None
     db = await create_pool(settings.database_url, max_size=4)
-    registry = default_registry()
+    registry = build_registry()
     durations = {}
     try:
         for job in SETUP_JOBS:
             began = time.perf_counter()
-            row = await run_inline(db, registry, settings, job, resources={})
+            row = await run_inline(db, registry, settings, job, resources=JobResources())
             if row["status"] != "completed":
                 raise RuntimeError(f"set-up {job} failed: {row['error']}")
             durations[job] = round(time.perf_counter() - began, 2)
         chosen = [r["user_id"] for r in await db.fetch(CHOOSE_USERS, users)]
         began = time.perf_counter()
-        row = await run_inline(db, registry, settings, LIBRARIES, scope={"user_ids": chosen}, resources={})
+        row = await run_inline(
+            db, registry, settings, LIBRARIES, scope={"user_ids": chosen}, resources=JobResources()
+        )
         if row["status"] != "completed":
             raise RuntimeError(f"set-up {LIBRARIES} failed: {row['error']}")
         durations[LIBRARIES + f" ({len(chosen)} users)"] = round(time.perf_counter() - began, 2)

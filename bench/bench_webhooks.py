@@ -55,8 +55,8 @@ async def _serve_async(database_url: str, redis_url: str, data_dir: Path, ready:
     from arq.connections import RedisSettings
 
     from sidecar.api.keys import DB, QUEUE, REGISTRY, SETTINGS
+    from sidecar.composition import MEDIA_KINDS, build_registry
     from sidecar.db import create_pool as create_db_pool
-    from sidecar.jobs.catalog import default_registry
     from sidecar.jobs.queue import JobQueue
     from sidecar.logs import configure_logging
     from sidecar.settings import Settings
@@ -78,8 +78,8 @@ async def _serve_async(database_url: str, redis_url: str, data_dir: Path, ready:
     app[SETTINGS] = settings
     app[DB] = db
     app[QUEUE] = JobQueue(db, redis, settings.queue_name)
-    app[REGISTRY] = default_registry()
-    setup_routes(app)
+    app[REGISTRY] = build_registry()
+    setup_routes(app, MEDIA_KINDS)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

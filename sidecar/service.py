@@ -51,20 +51,20 @@ async def serving(
     Leaving the block stops the worker first (a running job is interrupted and recorded as such),
     then the web app.
     """
-    from sidecar.api.app import create_app
+    from sidecar import composition
     from sidecar.db import migrate
-    from sidecar.jobs.catalog import default_registry
-    from worker.main import build_worker
 
     await migrate(database_url)
-    registry = registry or default_registry()
+    registry = registry or composition.build_registry()
     service = RunningService(web_url=None)
     runner: aioweb.AppRunner | None = None
     worker_task: asyncio.Task[None] | None = None
     arq_worker = None
     try:
         if web:
-            app = create_app(settings, database_url=database_url, redis_url=redis_url, registry=registry)
+            app = composition.web_app(
+                settings, database_url=database_url, redis_url=redis_url, registry=registry
+            )
             runner = aioweb.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
             await aioweb.TCPSite(runner, settings.host, settings.port if port is None else port).start()
@@ -72,7 +72,7 @@ async def serving(
             service.web_url = local_url(settings.host, bound_port)
             log.info("web listening", url=f"http://{settings.host}:{bound_port}/")
         if worker:
-            arq_worker = build_worker(
+            arq_worker = composition.worker(
                 settings,
                 database_url=database_url,
                 redis_url=redis_url,

@@ -93,7 +93,6 @@ class Settings(BaseSettings):
 
     # --- recommendations ---------------------------------------------------------------------------
     recommendations_per_user: int = Field(50, ge=1, le=500)
-    recent_watch_limit: int = Field(50, ge=1, le=10000)
     chat_model: str | None = Field(None, description="OpenAI-compatible chat model for explanations")
 
     # --- libraries ---------------------------------------------------------------------------------

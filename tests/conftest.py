@@ -11,9 +11,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from sidecar.composition import build_registry
 from sidecar.db import create_pool, migrate
 from sidecar.embedded import start_postgres, start_valkey
-from sidecar.jobs.catalog import default_registry
 from sidecar.jobs.executor import run_inline
 from sidecar.jobs.registry import JobRegistry
 from sidecar.settings import Settings
@@ -83,7 +83,7 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 def registry() -> JobRegistry:
-    return default_registry()
+    return build_registry()
 
 
 @pytest.fixture

@@ -7,15 +7,17 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from sidecar.api.errors import error_middleware
 from sidecar.api.keys import DB
 from sidecar.api.recommendations import setup_routes
+from sidecar.composition import MEDIA_KINDS
 from tests.recommend_helpers import add_plays, add_user, two_cluster_library
 
 
 async def _client(db: asyncpg.Pool, aiohttp_client: Any) -> Any:
-    app = web.Application()
+    app = web.Application(middlewares=[error_middleware])
     app[DB] = db
-    setup_routes(app)
+    setup_routes(app, MEDIA_KINDS)
     return await aiohttp_client(app)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -12,8 +13,10 @@ from aiohttp.test_utils import TestClient
 from arq.connections import ArqRedis
 
 from sidecar.api.app import create_app
+from sidecar.composition import MEDIA_KINDS, web_app
 from sidecar.jobs.context import JobContext, JobError
 from sidecar.jobs.registry import JobDefinition, JobRegistry
+from sidecar.media.kind import MediaKind, Step, job_graph
 from sidecar.settings import Settings
 from tests.jobs_harness import Recorder, make_registry, running_worker, wait_for, wait_status
 from worker.tick import run_tick
@@ -33,7 +36,7 @@ def reg(rec: Recorder) -> JobRegistry:
 async def client(
     aiohttp_client: Any, settings: Settings, database_url: str, flushed_redis: str, reg: JobRegistry, db: Any
 ) -> TestClient:
-    app = create_app(settings, database_url=database_url, redis_url=flushed_redis, registry=reg)
+    app = create_app(settings, database_url=database_url, redis_url=flushed_redis, registry=reg, kinds=())
     return await aiohttp_client(app)
 
 
@@ -267,7 +270,9 @@ async def test_run_history_pages_newest_first(client: TestClient) -> None:
     assert len(filtered["runs"]) == 5
 
 
+@pytest.mark.parametrize("kind", MEDIA_KINDS, ids=lambda k: k.name)
 async def test_pipeline_stops_at_failed_step(
+    kind: MediaKind,
     aiohttp_client: Any,
     db: asyncpg.Pool,
     settings: Settings,
@@ -275,33 +280,33 @@ async def test_pipeline_stops_at_failed_step(
     flushed_redis: str,
 ) -> None:
     rec = Recorder()
-    from sidecar.movies.jobs import MOVIE_PIPELINE
 
-    async def step(ctx: JobContext) -> dict[str, Any]:
+    async def step(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
         rec.mark(ctx.job, "start")
-        if ctx.job == "generate-movie-embeddings":
+        if ctx.job == kind.job(Step.EMBEDDINGS):
             raise JobError("embedding provider unreachable")
         return {}
 
     reg = JobRegistry()
-    for name in MOVIE_PIPELINE:
-        reg.register(JobDefinition(name=name, title=name, category="movies", description="", func=step))
+    reg.register_graph(job_graph(dataclasses.replace(kind, steps=dict.fromkeys(Step, step))))
     client = await aiohttp_client(
-        create_app(settings, database_url=database_url, redis_url=flushed_redis, registry=reg)
+        create_app(settings, database_url=database_url, redis_url=flushed_redis, registry=reg, kinds=())
     )
-    resp = await client.post("/api/pipelines/movies")
+    resp = await client.post(f"/api/pipelines/{kind.name}")
     assert resp.status == 202
     chain = (await resp.json())["runs"]
-    assert [r["job"] for r in chain] == list(MOVIE_PIPELINE)
+    assert [r["job"] for r in chain] == [kind.job(s) for s in Step if s is not Step.FULL_RESET]
     assert all(r["trigger"] == "pipeline" for r in chain)
-    again = await client.post("/api/pipelines/movies")
+    unknown = await client.post("/api/pipelines/podcasts")
+    assert unknown.status == 404 and (await unknown.json())["error"]["code"] == "unknown_pipeline"
+    again = await client.post(f"/api/pipelines/{kind.name}")
     assert again.status == 200 and [r["id"] for r in (await again.json())["runs"]] == [r["id"] for r in chain]
     async with running_worker(settings, database_url, flushed_redis, reg):
         final = [await wait_status(db, r["id"], "completed", "failed", "cancelled") for r in chain]
     assert [f["status"] for f in final] == ["completed", "failed", "cancelled", "cancelled", "cancelled"]
-    assert final[2]["error"] == "prerequisite generate-movie-embeddings did not complete"
-    assert final[3]["error"] == "prerequisite sync-movie-watch-history did not complete"
-    assert rec.order() == ["sync-movies", "generate-movie-embeddings"]
+    assert final[2]["error"] == f"prerequisite {kind.job(Step.EMBEDDINGS)} did not complete"
+    assert final[3]["error"] == f"prerequisite {kind.job(Step.WATCH_HISTORY)} did not complete"
+    assert rec.order() == [kind.job(Step.SYNC), kind.job(Step.EMBEDDINGS)]
 
 
 async def test_api_errors_use_the_json_shape(
@@ -311,7 +316,7 @@ async def test_api_errors_use_the_json_shape(
 
     settings.api_key = SecretStr("k3y")
     client = await aiohttp_client(
-        create_app(settings, database_url=database_url, redis_url=flushed_redis, registry=reg)
+        create_app(settings, database_url=database_url, redis_url=flushed_redis, registry=reg, kinds=())
     )
     auth = {"Authorization": "Bearer k3y"}
 
@@ -378,7 +383,7 @@ async def test_health_reports_worker_liveness(client: TestClient, start_worker: 
 async def test_jobs_endpoint_lists_the_six_movie_jobs_with_every_field(
     aiohttp_client: Any, settings: Settings, database_url: str, flushed_redis: str, db: Any
 ) -> None:
-    client = await aiohttp_client(create_app(settings, database_url=database_url, redis_url=flushed_redis))
+    client = await aiohttp_client(web_app(settings, database_url=database_url, redis_url=flushed_redis))
     jobs = (await (await client.get("/api/jobs")).json())["jobs"]
     assert [j["name"] for j in jobs] == [
         "sync-movies",

@@ -69,7 +69,7 @@ async def server(
     settings: Settings, database_url: str, flushed_redis: str, reg: JobRegistry, db: asyncpg.Pool
 ) -> AsyncIterator[TestServer]:
     keyed = settings.model_copy(update={"api_key": SecretStr(API_KEY)})
-    app = create_app(keyed, database_url=database_url, redis_url=flushed_redis, registry=reg)
+    app = create_app(keyed, database_url=database_url, redis_url=flushed_redis, registry=reg, kinds=())
     test_server = TestServer(app, host="127.0.0.1", port=0)
     await test_server.start_server()
     try:

@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
+from sidecar.jobs.resources import JobResources
 from tests.recommend_helpers import (
     DIMS,
     MODEL,
@@ -151,16 +152,16 @@ async def test_catalogue_cached_across_runs_is_refreshed_when_a_movie_changes(
     space, romance = await two_cluster_library(db)
     await add_user(db, "u1", max_recs=40)
     await add_plays(db, "u1", space[:3])
-    resources: dict[str, Any] = {}
+    resources = JobResources()
     await run_job(JOB, resources=resources)
-    cached = resources["recommender_catalog_cache"]
+    cached = resources.catalogs["movies"]
     await run_job(JOB, resources=resources)
-    assert resources["recommender_catalog_cache"] is cached  # nothing changed: reused
+    assert resources.catalogs["movies"] is cached  # nothing changed: reused
     gone = romance[0]
     await db.execute("UPDATE movies SET removed_at = now() WHERE id = $1", gone)
 
     row = await run_job(JOB, resources=resources)
 
     assert row["status"] == "completed", row["error"]
-    assert resources["recommender_catalog_cache"] is not cached
+    assert resources.catalogs["movies"] is not cached
     assert gone not in [r["movie_id"] for r in await user_list(db, "u1")]

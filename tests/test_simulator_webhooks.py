@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 from arq import create_pool
 from arq.connections import RedisSettings
 
+from sidecar.composition import MEDIA_KINDS
 from sidecar.jobs.registry import JobRegistry
 from sidecar.settings import Settings
 from sidecar.simulator import MediaServerSimulator
@@ -53,7 +54,12 @@ def test_every_simulator_event_renders_to_a_body_our_parser_reads_back(kind: str
 
     by_type = {t: p for t, p in parsed}
     added, stopped, removed = by_type["item_added"], by_type["playback_stopped"], by_type["item_removed"]
-    assert added is not None and added.event == ev.ITEM_ADDED and added.item_id == movie.id and added.is_movie
+    assert (
+        added is not None
+        and added.event == ev.ITEM_ADDED
+        and added.item_id == movie.id
+        and added.item_type == "Movie"
+    )
     assert added.tmdb_id == "42"
     assert stopped is not None and stopped.event == ev.PLAYBACK_STOPPED and stopped.played is True
     assert stopped.user_id == user.id and stopped.item_id == movie.id
@@ -68,7 +74,7 @@ def test_every_simulator_event_renders_to_a_body_our_parser_reads_back(kind: str
         assert saves[0] is None
         assert [s.event for s in saves[1:] if s] == [ev.MARK_UNPLAYED, ev.RATED]
     # The planner turns the finished playback into that user's incremental history sync.
-    work = decide(stopped).work
+    work = decide(stopped, MEDIA_KINDS).work
     assert [w.job for w in work] == ["sync-movie-watch-history"]
     assert work[0].scope == {"user_ids": [user.id], "item_ids": [movie.id]}
 

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from sidecar.jobs.resources import JobResources
 from sidecar.mediaserver.base import MediaServerAuthError, ServerKind
 from sidecar.settings import Settings
 from tests.fs_snapshot import snapshot
@@ -100,7 +101,7 @@ def user_folder(settings: Settings, folder: str) -> Path:
 
 
 async def run_libraries(run_job: Any, settings: Settings, server: Any, **kwargs: Any) -> dict[str, Any]:
-    resources = {"media_server": server} if server is not None else {}
+    resources = JobResources(media_server=server)
     row = await run_job("sync-movie-libraries", settings=settings, resources=resources, **kwargs)
     assert row["status"] == "completed", row["error"]
     return row["result"]
@@ -402,7 +403,9 @@ async def test_one_users_failure_is_counted_and_the_others_go_on(
     await add_movie(db, media, "m001", "Film")
     await set_picks(db, alice, ["m001"])
     await set_picks(db, bob, ["m001"])
-    row = await run_job("sync-movie-libraries", settings=lib_settings, resources={"media_server": server})
+    row = await run_job(
+        "sync-movie-libraries", settings=lib_settings, resources=JobResources(media_server=server)
+    )
     assert row["status"] == "completed"
     assert row["result"]["failed"] == 1 and row["result"]["libraries_created"] == 1
     assert row["items_failed"] == 1 and row["items_processed"] == 2
@@ -452,7 +455,7 @@ async def test_unwritable_root_fails_with_a_clear_error(
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the root should be")
     bad = lib_settings.model_copy(update={"library_root": blocker / "libraries"})
-    row = await run_job("sync-movie-libraries", settings=bad, resources={})
+    row = await run_job("sync-movie-libraries", settings=bad, resources=JobResources())
     assert row["status"] == "failed"
     assert "SIDECAR_LIBRARY_ROOT" in row["error"] and str(blocker / "libraries") in row["error"]
 
@@ -477,7 +480,9 @@ async def test_cancel_between_users_still_hides_a_new_library_from_others(
     await set_picks(db, alice, ["m001"])
     await set_picks(db, bob, ["m001"])
 
-    row = await run_job("sync-movie-libraries", settings=lib_settings, resources={"media_server": server})
+    row = await run_job(
+        "sync-movie-libraries", settings=lib_settings, resources=JobResources(media_server=server)
+    )
 
     assert row["status"] == "cancelled"
     assert server.created == ["AI Picks – Movies (Alice)"]  # users run in id order: alice first
@@ -526,7 +531,9 @@ async def test_library_path_unknown_to_the_server_names_the_setting(
     await add_user(db, lou, "Lou")
     await add_movie(db, media, "m001", "One")
     await set_picks(db, lou, ["m001"])
-    row = await run_job("sync-movie-libraries", settings=lib_settings, resources={"media_server": server})
+    row = await run_job(
+        "sync-movie-libraries", settings=lib_settings, resources=JobResources(media_server=server)
+    )
     assert row["status"] == "completed" and row["result"]["failed"] == 1
     assert user_folder(lib_settings, "Lou").is_dir()  # the folder is written all the same
     logs = await db.fetch(
@@ -548,7 +555,9 @@ async def test_rejected_api_key_fails_the_run_at_once(
     await add_movie(db, media, "m001", "One")
     await set_picks(db, "u1", ["m001"])
     await set_picks(db, "u2", ["m001"])
-    row = await run_job("sync-movie-libraries", settings=lib_settings, resources={"media_server": server})
+    row = await run_job(
+        "sync-movie-libraries", settings=lib_settings, resources=JobResources(media_server=server)
+    )
     assert row["status"] == "failed"
     assert "SIDECAR_MEDIA_SERVER_API_KEY" in row["error"]
     assert row["items_processed"] == 0  # stopped at the first user, not once per user

@@ -27,7 +27,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from sidecar.api.app import create_app
+from sidecar.composition import web_app
 from sidecar.jobs import schedules
 from sidecar.jobs.registry import JobRegistry
 from sidecar.jobs.runs import create_run
@@ -194,7 +194,7 @@ def loop_factory(
             # Only webhooks may queue runs from here on: no schedule may come due mid-test.
             await schedules.seed(db, registry, loop_settings.timezone)
             await db.execute("UPDATE job_schedules SET enabled = false")
-            app = create_app(loop_settings, database_url=database_url, redis_url=flushed_redis)
+            app = web_app(loop_settings, database_url=database_url, redis_url=flushed_redis)
             client: TestClient = await aiohttp_client(app)
             sender = sim.send_webhooks_to(str(client.make_url(f"/webhooks/{kind}")), TOKEN)
             async with running_worker(loop_settings, database_url, flushed_redis, registry):

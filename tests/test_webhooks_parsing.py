@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from sidecar.composition import MEDIA_KINDS
 from tests.webhook_support import fixture_bytes, fixture_json, split_http_request
 from webhooks import events as ev
 from webhooks import planner
@@ -207,13 +208,17 @@ def test_emby_multipart_without_data_field() -> None:
 
 def test_planner_decisions() -> None:
     stop = _jellyfin("jellyfin-webhook-playbackstop.json")
-    assert planner.decide(stop).work == (
+    assert planner.decide(stop, MEDIA_KINDS).work == (
         planner.PlannedWork("sync-movie-watch-history", {"user_ids": [ALICE_JF], "item_ids": [MATRIX_JF]}),
     )
     added = _emby("emby-webhook-library-new.json")
-    assert planner.decide(added).work == (planner.PlannedWork("sync-movies", {"item_ids": ["51902"]}),)
+    assert planner.decide(added, MEDIA_KINDS).work == (
+        planner.PlannedWork("sync-movies", {"item_ids": ["51902"]}),
+    )
     deleted = parse_emby({**fixture_json("emby-webhook-library-new.json"), "Event": "library.deleted"})
-    assert planner.decide(deleted).work == (planner.PlannedWork("sync-movies", {"item_ids": ["51902"]}),)
+    assert planner.decide(deleted, MEDIA_KINDS).work == (
+        planner.PlannedWork("sync-movies", {"item_ids": ["51902"]}),
+    )
 
     base = fixture_json("jellyfin-webhook-playbackstop.json")
     unfinished = parse_jellyfin({**base, "PlayedToCompletion": False})
@@ -224,11 +229,11 @@ def test_planner_decisions() -> None:
     progress = parse_jellyfin(
         {**fixture_json("jellyfin-webhook-userdatasaved.json"), "SaveReason": "PlaybackProgress"}
     )
-    assert planner.decide(unfinished).ignored == planner.NOT_PLAYED_TO_COMPLETION
-    assert planner.decide(started).ignored == planner.EVENT_NOT_HANDLED
-    assert planner.decide(episode).ignored == planner.NOT_A_MOVIE
-    assert planner.decide(unknown).ignored == planner.UNKNOWN_EVENT
-    assert planner.decide(user_created).ignored == planner.EVENT_NOT_HANDLED
-    assert planner.decide(progress).ignored == planner.EVENT_NOT_HANDLED
+    assert planner.decide(unfinished, MEDIA_KINDS).ignored == planner.NOT_PLAYED_TO_COMPLETION
+    assert planner.decide(started, MEDIA_KINDS).ignored == planner.EVENT_NOT_HANDLED
+    assert planner.decide(episode, MEDIA_KINDS).ignored == planner.NOT_A_MOVIE
+    assert planner.decide(unknown, MEDIA_KINDS).ignored == planner.UNKNOWN_EVENT
+    assert planner.decide(user_created, MEDIA_KINDS).ignored == planner.EVENT_NOT_HANDLED
+    assert planner.decide(progress, MEDIA_KINDS).ignored == planner.EVENT_NOT_HANDLED
     for name in ("emby-webhook-item-markplayed.json", "emby-webhook-playback-stop.json"):
-        assert planner.decide(_emby(name)).work[0].job == "sync-movie-watch-history"
+        assert planner.decide(_emby(name), MEDIA_KINDS).work[0].job == "sync-movie-watch-history"

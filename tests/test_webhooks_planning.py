@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncpg
 
+from sidecar.composition import MEDIA_KINDS
 from sidecar.jobs.queue import JobQueue
 from sidecar.settings import Settings
 from tests.webhook_support import fixture_json, queued_runs, stored_events
@@ -74,7 +75,7 @@ async def test_stored_but_unplanned_events_are_planned_by_the_sweep(
 
     queue = JobQueue(db, None, settings.queue_name)
     replanned = await planner.replan_unplanned(
-        db, queue, planner.new_submitter(), settings, older_than_seconds=0
+        db, queue, planner.new_submitter(), settings, MEDIA_KINDS, older_than_seconds=0
     )
     assert replanned == 1
     [run] = await queued_runs(db, "sync-movie-watch-history")
@@ -82,7 +83,9 @@ async def test_stored_but_unplanned_events_are_planned_by_the_sweep(
     row = await db.fetchrow("SELECT status, planned_run_ids FROM webhook_events WHERE id = $1", stored.id)
     assert (row["status"], row["planned_run_ids"]) == ("planned", [run["id"]])
     assert (
-        await planner.replan_unplanned(db, queue, planner.new_submitter(), settings, older_than_seconds=0)
+        await planner.replan_unplanned(
+            db, queue, planner.new_submitter(), settings, MEDIA_KINDS, older_than_seconds=0
+        )
         == 0
     )
     assert len(await stored_events(db)) == 2
@@ -179,14 +182,14 @@ async def test_a_play_of_an_ai_library_copy_counts_for_the_original_movie(
     copy_play = parse_jellyfin(fixture_json("jellyfin-webhook-playbackstop.json"))  # ItemId is not `original`
     assert copy_play.item_id != original and copy_play.tmdb_id == MATRIX_TMDB
 
-    decision = await planner.decide_with_library_check(db, settings, copy_play)
+    decision = await planner.decide_with_library_check(db, settings, MEDIA_KINDS, copy_play)
     [work] = decision.work
     assert work.job == "sync-movie-watch-history"
     assert work.scope == {"user_ids": [copy_play.user_id], "item_ids": [original]}
 
     # A play of the original itself is planned as it came; so is one of a movie the sync has not seen.
     await _store_movie(db, copy_play.item_id, MATRIX_TMDB, "tt0133093")
-    [same] = (await planner.decide_with_library_check(db, settings, copy_play)).work
+    [same] = (await planner.decide_with_library_check(db, settings, MEDIA_KINDS, copy_play)).work
     assert same.scope["item_ids"] == [copy_play.item_id]
 
 
@@ -200,10 +203,10 @@ async def test_emby_play_inside_our_library_is_mapped_not_ignored_but_its_librar
     play_doc = fixture_json("emby-webhook-playback-stop.json")
     play_doc["Item"] = {**play_doc["Item"], "Path": copy_path, "ProviderIds": {"Imdb": "tt0133093"}}
     play = parse_emby(play_doc)
-    [work] = (await planner.decide_with_library_check(db, settings, play)).work
+    [work] = (await planner.decide_with_library_check(db, settings, MEDIA_KINDS, play)).work
     assert work.scope == {"user_ids": [play.user_id], "item_ids": ["48000"]}
 
     added_doc = fixture_json("emby-webhook-library-new.json")
     added_doc["Item"] = {**added_doc["Item"], "Path": copy_path}
-    decision = await planner.decide_with_library_check(db, settings, parse_emby(added_doc))
+    decision = await planner.decide_with_library_check(db, settings, MEDIA_KINDS, parse_emby(added_doc))
     assert decision.ignored == planner.OWN_LIBRARY and not decision.work

@@ -12,6 +12,7 @@ from arq.connections import ArqRedis
 from pydantic import SecretStr
 
 from sidecar.api.keys import DB, QUEUE, REGISTRY, SETTINGS
+from sidecar.composition import MEDIA_KINDS
 from sidecar.jobs.queue import JobQueue
 from sidecar.jobs.registry import JobRegistry
 from sidecar.settings import Settings
@@ -43,7 +44,7 @@ def webhook_app(
     app[DB] = db
     app[QUEUE] = JobQueue(db, redis, settings.queue_name)
     app[REGISTRY] = registry
-    setup_routes(app)
+    setup_routes(app, MEDIA_KINDS)
     return app
 
 

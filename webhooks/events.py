@@ -48,7 +48,3 @@ class WebhookEvent:
     reason: str | None = None  # Jellyfin UserDataSaved SaveReason
     occurred_at: dt.datetime | None = None  # the server's own timestamp, UTC
     occurred_at_text: str | None = None  # that timestamp exactly as sent (dedupe key material)
-
-    @property
-    def is_movie(self) -> bool:
-        return self.item_type == "Movie"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
 
 from sidecar.jobs.queue import JobQueue
+from sidecar.media.kind import MediaKind
 from sidecar.settings import Settings
 from webhooks import planner, store
 from webhooks.coalesce import CoalescingSubmitter
@@ -29,6 +31,7 @@ async def take_in(
     queue: JobQueue,
     submitter: CoalescingSubmitter,
     settings: Settings,
+    kinds: Sequence[MediaKind],
     event: WebhookEvent,
     *,
     body: bytes,
@@ -40,7 +43,7 @@ async def take_in(
     `planner.replan_unplanned` queues it later, so an answered delivery is never lost. Redis being
     down does not fail anything: the run is queued in Postgres and the worker's sweep wakes it.
     """
-    decision = await planner.decide_with_library_check(db, settings, event)
+    decision = await planner.decide_with_library_check(db, settings, kinds, event)
     stored = await store.store_event(
         db, event, body=body, content_type=content_type, ignored_reason=decision.ignored
     )

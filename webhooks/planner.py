@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,22 +19,20 @@ import asyncpg
 import structlog
 
 from sidecar.jobs.queue import JobQueue
+from sidecar.media.kind import MediaKind, Step
 from sidecar.settings import Settings
 from webhooks import events as ev
-from webhooks import queries, store
+from webhooks import store
 from webhooks.coalesce import CoalescingSubmitter
 from webhooks.events import WebhookEvent
 from webhooks.own_library import is_own_output_item
 
 log = structlog.get_logger(__name__)
 
-SYNC_MOVIES = "sync-movies"
-SYNC_WATCH_HISTORY = "sync-movie-watch-history"
-
 # Ignore reasons (the `ignored` field of the 202 answer and webhook_events.ignored_reason).
 UNKNOWN_EVENT = "unknown_event"
 EVENT_NOT_HANDLED = "event_not_handled"
-NOT_A_MOVIE = "not_a_movie"
+NOT_A_MOVIE = "not_a_movie"  # no registered media kind has this item type (the name predates series)
 NOT_PLAYED_TO_COMPLETION = "not_played_to_completion"
 OWN_LIBRARY = "own_library"
 DUPLICATE = "duplicate"
@@ -70,49 +69,59 @@ def new_submitter() -> CoalescingSubmitter:
     return CoalescingSubmitter(after_submit=store.record_planned)
 
 
-def decide(event: WebhookEvent) -> Decision:
-    """What this event asks for, from the event alone (the own-library check needs the database)."""
+def kind_of(event: WebhookEvent, kinds: Sequence[MediaKind]) -> MediaKind | None:
+    return next((kind for kind in kinds if kind.handles(event.item_type)), None)
+
+
+def decide(event: WebhookEvent, kinds: Sequence[MediaKind]) -> Decision:
+    """What this event asks for, from the event alone (the own-library check needs the database):
+    the item's kind syncs it (added, changed, deleted) or its watch history (played, rated)."""
     if event.event == ev.UNKNOWN:
         return Decision(ignored=UNKNOWN_EVENT)
     acts = event.event in (ev.ITEM_ADDED, ev.ITEM_DELETED, ev.PLAYBACK_STOPPED, ev.USER_DATA_SAVED)
     if not acts and event.event not in _WATCH_EVENTS:
         return Decision(ignored=EVENT_NOT_HANDLED)
-    if not event.is_movie:
+    kind = kind_of(event, kinds)
+    if kind is None:
         return Decision(ignored=NOT_A_MOVIE)
     assert event.item_id is not None  # the payload models require it for item events
     if event.event in (ev.ITEM_ADDED, ev.ITEM_DELETED):
-        # Added, changed or deleted: sync-movies re-fetches the item and sees which it was.
-        return Decision(work=(PlannedWork(SYNC_MOVIES, {"item_ids": [event.item_id]}),))
+        # Added, changed or deleted: the sync re-fetches the item and sees which it was.
+        return Decision(work=(PlannedWork(kind.job(Step.SYNC), {"item_ids": [event.item_id]}),))
     if event.event == ev.PLAYBACK_STOPPED and event.played is not True:
         return Decision(ignored=NOT_PLAYED_TO_COMPLETION)
     if event.event == ev.USER_DATA_SAVED and event.reason not in _FINISHED_SAVE_REASONS:
         return Decision(ignored=EVENT_NOT_HANDLED)
     assert event.user_id is not None
     scope = {"user_ids": [event.user_id], "item_ids": [event.item_id]}
-    return Decision(work=(PlannedWork(SYNC_WATCH_HISTORY, scope),))
+    return Decision(work=(PlannedWork(kind.job(Step.WATCH_HISTORY), scope),))
 
 
-async def decide_with_library_check(db: asyncpg.Pool, settings: Settings, event: WebhookEvent) -> Decision:
+async def decide_with_library_check(
+    db: asyncpg.Pool, settings: Settings, kinds: Sequence[MediaKind], event: WebhookEvent
+) -> Decision:
     """`decide`, plus what needs the database: our own libraries and the copies in them.
 
     An item announced inside an AI Picks library is ignored (writing a library must not trigger
     syncs). A *play* of such a copy is real, though, and the most common way a pick gets watched: the
     copy is another item with the original's provider ids (from our NFO), and both servers keep user
     data per provider-id key, so the original's played state changed too. The run is planned for
-    the original movie instead.
+    the original item instead.
     """
-    decision = decide(event)
+    decision = decide(event, kinds)
     if not decision.work:
         return decision
     if event.event in (ev.ITEM_ADDED, ev.ITEM_DELETED):
         if await is_own_output_item(db, settings, event):
             return Decision(ignored=OWN_LIBRARY)
         return decision
-    movie_id = await db.fetchval(queries.MOVIE_FOR_WATCH_EVENT, event.item_id, event.tmdb_id, event.imdb_id)
-    if movie_id is None or movie_id == event.item_id:
-        return decision  # a movie we know, or one the sync has not seen yet (the run re-reads it)
-    scope = {"user_ids": [event.user_id], "item_ids": [movie_id]}
-    return Decision(work=(PlannedWork(SYNC_WATCH_HISTORY, scope),))
+    kind = kind_of(event, kinds)
+    assert kind is not None  # decide() planned work, so a kind handles the item
+    original = await db.fetchval(kind.original_item_query, event.item_id, event.tmdb_id, event.imdb_id)
+    if original is None or original == event.item_id:
+        return decision  # an item we know, or one the sync has not seen yet (the run re-reads it)
+    scope = {"user_ids": [event.user_id], "item_ids": [original]}
+    return Decision(work=(PlannedWork(kind.job(Step.WATCH_HISTORY), scope),))
 
 
 async def queue_work(
@@ -150,6 +159,7 @@ async def replan_unplanned(
     queue: JobQueue,
     submitter: CoalescingSubmitter,
     settings: Settings,
+    kinds: Sequence[MediaKind],
     *,
     older_than_seconds: float = 60.0,
 ) -> int:
@@ -157,7 +167,7 @@ async def replan_unplanned(
     between, or Postgres failed right after the insert). For a periodic sweep; returns the count."""
     count = 0
     for row in await store.unplanned_events(db, older_than_seconds=older_than_seconds):
-        decision = await decide_with_library_check(db, settings, store.event_from_row(row))
+        decision = await decide_with_library_check(db, settings, kinds, store.event_from_row(row))
         if decision.work:
             await queue_work(queue, submitter, settings, decision.work, row["id"])
         else:

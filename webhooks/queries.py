@@ -58,21 +58,6 @@ SELECT library_item_id, library_id FROM user_libraries
 WHERE library_item_id IS NOT NULL OR library_id IS NOT NULL
 """
 
-# The movie a watch event is about: the item itself when it is a movie row, else the movie with the same
-# provider ids (the event came from an AI Picks copy, whose NFO carries the original's uniqueids).
-# Present movies before removed ones; TMDb before IMDb.
-MOVIE_FOR_WATCH_EVENT = """
-SELECT id FROM (
-    SELECT id, 0 AS preference, removed_at FROM movies WHERE id = $1
-    UNION ALL
-    SELECT id, 1, removed_at FROM movies WHERE $2::text IS NOT NULL AND tmdb_id = $2
-    UNION ALL
-    SELECT id, 2, removed_at FROM movies WHERE $3::text IS NOT NULL AND imdb_id = $3
-) AS candidates
-ORDER BY preference = 0 DESC, removed_at IS NOT NULL, preference, id
-LIMIT 1
-"""
-
 # Retention: deliveries older than the cut-off, in batches; one still waiting to be planned stays.
 PRUNE_EVENTS = """
 DELETE FROM webhook_events WHERE id IN (

@@ -1,6 +1,6 @@
 """`POST /webhooks/jellyfin` and `POST /webhooks/emby`: authenticate, bound, parse, store, plan.
 
-Answers follow spec/api.md: 202 once the event is stored (accepted, or ignored with a reason),
+Answers follow the README's API section: 202 once the event is stored (accepted, or ignored with a reason),
 400 naming the field that was wrong, 401 bad token, 403 when no token is configured, 413 over
 1 MiB, 503 when Postgres is unreachable; errors are `{"error": {"code", "message"}}`, never a trace.
 """
@@ -8,15 +8,17 @@ Answers follow spec/api.md: 202 once the event is stored (accepted, or ignored w
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
 import structlog
 from aiohttp import hdrs, web
 
+from sidecar.api.errors import error_response
 from sidecar.api.keys import DB, QUEUE, SETTINGS
 from sidecar.jobs.runs import iso
+from sidecar.media.kind import MediaKind
 from sidecar.mediaserver.base import ServerKind
 from webhooks.bodies import MAX_BODY_BYTES, emby_document, jellyfin_document, read_body
 from webhooks.coalesce import CoalescingSubmitter
@@ -30,6 +32,7 @@ from webhooks.planner import new_submitter
 log = structlog.get_logger(__name__)
 
 SUBMITTER = web.AppKey("webhook_submitter", CoalescingSubmitter)
+KINDS = web.AppKey("webhook_media_kinds", tuple[MediaKind, ...])
 TOKEN_HEADER = "X-Webhook-Token"
 # Postgres unreachable (connect refused, pool closed, server restarting): 503, nothing acknowledged.
 DATABASE_DOWN = (
@@ -44,10 +47,6 @@ _Decoder = Callable[[bytes, str], dict[str, Any]]
 _Parser = Callable[[dict[str, Any]], WebhookEvent]
 # A body posted to the wrong endpoint: say so instead of only "field required".
 _OTHER_SERVER_MARKER = {"jellyfin": ("Event", "emby"), "emby": ("NotificationType", "jellyfin")}
-
-
-def error_response(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
 def _token_problem(request: web.Request) -> web.Response | None:
@@ -125,6 +124,7 @@ async def _receive(
             app[QUEUE],
             app[SUBMITTER],
             app[SETTINGS],
+            app[KINDS],
             event,
             body=body,
             content_type=content_type or None,
@@ -160,8 +160,10 @@ async def emby_webhook(request: web.Request) -> web.Response:
     return await _guarded(request, "emby", emby_document, parse_emby)
 
 
-def setup_routes(app: web.Application) -> None:
-    """Add the two receivers; the app must carry SETTINGS, DB and QUEUE before it starts."""
+def setup_routes(app: web.Application, kinds: Sequence[MediaKind]) -> None:
+    """Add the two receivers for events about `kinds`; the app must carry SETTINGS, DB and QUEUE
+    before it starts."""
     app[SUBMITTER] = new_submitter()
+    app[KINDS] = tuple(kinds)
     app.router.add_post("/webhooks/jellyfin", jellyfin_webhook)
     app.router.add_post("/webhooks/emby", emby_webhook)

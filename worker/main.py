@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import os
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -23,6 +24,8 @@ from sidecar.jobs import queries, schedules
 from sidecar.jobs.executor import execute_run
 from sidecar.jobs.queue import WORKER_FUNCTION, JobQueue
 from sidecar.jobs.registry import JobRegistry
+from sidecar.jobs.resources import JobResources
+from sidecar.media.kind import MediaKind
 from sidecar.settings import Settings
 from worker import retention
 from worker.recovery import recover
@@ -54,7 +57,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["worker_id"] = worker_id()
     ctx["db"] = await create_pool(ctx["database_url"], max_size=5)
     ctx["queue"] = JobQueue(ctx["db"], ctx["redis"], settings.queue_name)
-    ctx["resources"] = {"queue": ctx["queue"]}
+    ctx["resources"] = JobResources(queue=ctx["queue"])
     await schedules.seed(ctx["db"], registry, settings.timezone)
     recovered = await recover(ctx["db"], ctx["queue"])
     ctx["heartbeat"] = asyncio.create_task(_heartbeat(ctx))
@@ -67,13 +70,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         heartbeat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await heartbeat
-    for resource in ctx.get("resources", {}).values():
-        close = getattr(resource, "close", None)
-        if close is not None and asyncio.iscoroutinefunction(close):
-            with contextlib.suppress(Exception):
-                await close()
     if "db" in ctx:
-        await ctx["db"].execute("DELETE FROM worker_heartbeats WHERE worker_id = $1", ctx["worker_id"])
+        await ctx["db"].execute(queries.DELETE_HEARTBEAT, ctx["worker_id"])
         await ctx["db"].close()
     log.info("worker stopped")
 
@@ -89,7 +87,7 @@ async def execute_next_run(ctx: dict[str, Any]) -> str | None:
 
 
 async def scheduler_tick(ctx: dict[str, Any]) -> None:
-    await run_tick(ctx["db"], ctx["queue"], ctx["registry"], settings=ctx["settings"])
+    await run_tick(ctx["db"], ctx["queue"], ctx["registry"], settings=ctx["settings"], kinds=ctx["kinds"])
     now = dt.datetime.now(dt.UTC)
     if retention.is_due(ctx.get("history_pruned_at"), now):
         ctx["history_pruned_at"] = now
@@ -102,8 +100,10 @@ def build_worker(
     database_url: str,
     redis_url: str,
     registry: JobRegistry,
+    kinds: Sequence[MediaKind] = (),
     handle_signals: bool = True,
 ) -> Worker:
+    """The worker running `registry`'s jobs; `kinds` lets its tick re-plan stored webhook events."""
     return Worker(
         functions=[func(execute_next_run, name=WORKER_FUNCTION, max_tries=1)],
         cron_jobs=[cron(scheduler_tick, second=TICK_SECONDS, run_at_startup=True, unique=True)],
@@ -121,6 +121,7 @@ def build_worker(
         ctx={
             "settings": settings,
             "registry": registry,
+            "kinds": tuple(kinds),
             "database_url": database_url,
         },
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import asyncpg
 import structlog
@@ -10,6 +11,7 @@ import structlog
 from sidecar.jobs import schedules
 from sidecar.jobs.queue import JobQueue
 from sidecar.jobs.registry import JobRegistry
+from sidecar.media.kind import MediaKind
 from sidecar.settings import Settings
 from webhooks.planner import new_submitter, replan_unplanned
 
@@ -22,6 +24,7 @@ async def run_tick(
     registry: JobRegistry,
     now: dt.datetime | None = None,
     settings: Settings | None = None,
+    kinds: Sequence[MediaKind] = (),
 ) -> list[str]:
     """Returns the ids of the runs queued for due schedules (an already queued run is reused).
 
@@ -34,6 +37,6 @@ async def run_tick(
         log.info("schedule due", job=job, run_id=str(row["id"]), joined_existing=not created)
         queued.append(str(row["id"]))
     if settings is not None:
-        await replan_unplanned(db, queue, new_submitter(), settings)
+        await replan_unplanned(db, queue, new_submitter(), settings, kinds)
     await queue.sweep()
     return queued

@@ -1,8 +1,11 @@
-"""The web app factory: job API, webhooks, the Jobs page; resources opened and closed in one place."""
+"""The web app factory: job API, recommendations, the Jobs page; resources opened and closed in one place.
+
+The composition root (sidecar/composition.py) adds the webhook receivers to the app made here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 from arq.connections import ArqRedis
@@ -13,11 +16,10 @@ from sidecar.api.errors import error_middleware
 from sidecar.api.keys import DB, QUEUE, REGISTRY, SETTINGS
 from sidecar.db import create_pool, migrate
 from sidecar.jobs import schedules
-from sidecar.jobs.catalog import default_registry
 from sidecar.jobs.queue import JobQueue
 from sidecar.jobs.registry import JobRegistry
+from sidecar.media.kind import MediaKind
 from sidecar.settings import Settings
-from webhooks import routes as webhook_routes
 
 MAX_BODY_BYTES = 1024 * 1024  # webhooks: 413 above 1 MiB
 
@@ -27,11 +29,12 @@ def create_app(
     *,
     database_url: str,
     redis_url: str,
-    registry: JobRegistry | None = None,
+    registry: JobRegistry,
+    kinds: Sequence[MediaKind],
 ) -> web.Application:
     app = web.Application(middlewares=[error_middleware, api_key_middleware], client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
-    app[REGISTRY] = registry or default_registry()
+    app[REGISTRY] = registry
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         await migrate(database_url)
@@ -48,7 +51,6 @@ def create_app(
     app.cleanup_ctx.append(resources)
     health.setup_routes(app)
     jobs.setup_routes(app)
-    recommendations.setup_routes(app)
-    webhook_routes.setup_routes(app)
+    recommendations.setup_routes(app, kinds)
     page.setup_routes(app)
     return app

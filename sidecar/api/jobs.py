@@ -1,4 +1,4 @@
-"""Handlers of the job API (spec/api.md): thin; the logic lives in sidecar.jobs."""
+"""Handlers of the job API: thin; the logic (and the SQL) lives in sidecar.jobs."""
 
 from __future__ import annotations
 
@@ -12,12 +12,11 @@ from pydantic import BaseModel, ValidationError
 from sidecar.api.errors import ApiError, validation_message
 from sidecar.api.keys import DB, QUEUE, REGISTRY
 from sidecar.api.models import LogsQuery, RunRequest, RunsQuery, ScheduleRequest
-from sidecar.jobs import queries, runs, schedules
+from sidecar.jobs import runs, schedules
 from sidecar.jobs.cards import job_cards
 from sidecar.jobs.pipelines import PipelineConflict, queue_pipeline
 from sidecar.jobs.registry import JobDefinition
 from sidecar.jobs.runs import run_to_api
-from sidecar.movies.jobs import MOVIE_PIPELINE
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -87,7 +86,7 @@ async def cancel_job(request: web.Request) -> web.Response:
     d = _definition(request)
     db = request.app[DB]
     cancelled = []
-    for row in await db.fetch(queries.ACTIVE_RUNS_FOR_JOB, d.name):
+    for row in await runs.active_runs(db, job=d.name):
         if await runs.cancel_run(db, row["id"]) is not None:
             cancelled.append(str(row["id"]))
     if not cancelled:
@@ -97,7 +96,9 @@ async def cancel_job(request: web.Request) -> web.Response:
 
 async def _run_page(request: web.Request, job: str | None) -> web.Response:
     q = _query(request, RunsQuery)
-    rows = await request.app[DB].fetch(queries.LIST_RUNS, job or q.job, q.status, q.before, q.limit + 1)
+    rows = await runs.list_runs(
+        request.app[DB], job=job or q.job, status=q.status, before=q.before, limit=q.limit + 1
+    )
     page = rows[: q.limit]
     next_before = page[-1]["seq"] if len(rows) > q.limit else None
     return web.json_response({"runs": [run_to_api(r) for r in page], "next_before": next_before})
@@ -121,7 +122,7 @@ async def put_schedule(request: web.Request) -> web.Response:
     except schedules.InvalidSchedule as exc:
         raise ApiError(422, "invalid_schedule", str(exc)) from None
     db = request.app[DB]
-    await db.execute(queries.UPSERT_SCHEDULE, d.name, body.cron, body.enabled, body.timezone)
+    await schedules.save(db, job=d.name, cron=body.cron, enabled=body.enabled, timezone=body.timezone)
     (card,) = await job_cards(db, request.app[REGISTRY], [d.name])
     return web.json_response(card)
 
@@ -151,7 +152,7 @@ async def run_logs(request: web.Request) -> web.Response:
     db = request.app[DB]
     if await runs.get_run(db, run_id) is None:
         raise ApiError(404, "unknown_run", "no run has this id")
-    rows = await db.fetch(queries.LIST_LOGS, run_id, q.after, q.limit)
+    rows = await runs.list_logs(db, run_id, after=q.after, limit=q.limit)
     logs: list[dict[str, Any]] = [
         {
             "id": r["id"],
@@ -167,15 +168,22 @@ async def run_logs(request: web.Request) -> web.Response:
 
 
 async def queue_view(request: web.Request) -> web.Response:
-    rows = await request.app[DB].fetch(queries.QUEUE)
+    rows = await runs.queue_rows(request.app[DB])
     running = [run_to_api(r) for r in rows if r["status"] == "running"]
     queued = [run_to_api(r) for r in rows if r["status"] == "queued"]
     return web.json_response({"running": running[0] if running else None, "queued": queued})
 
 
-async def movie_pipeline(request: web.Request) -> web.Response:
+async def start_pipeline(request: web.Request) -> web.Response:
+    name = request.match_info["kind"]
+    steps = request.app[REGISTRY].pipeline(name)
+    if steps is None:
+        known = ", ".join(request.app[REGISTRY].pipelines)
+        raise ApiError(
+            404, "unknown_pipeline", f"there is no pipeline named {name!r}; the pipelines are {known}"
+        )
     try:
-        chain, created = await queue_pipeline(request.app[QUEUE], MOVIE_PIPELINE)
+        chain, created = await queue_pipeline(request.app[QUEUE], steps)
     except PipelineConflict as exc:
         raise ApiError(409, "pipeline_conflict", str(exc)) from None
     return web.json_response({"runs": [run_to_api(r) for r in chain]}, status=202 if created else 200)
@@ -193,4 +201,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/runs/{run_id}/cancel", cancel_one_run)
     app.router.add_get("/api/runs/{run_id}/logs", run_logs)
     app.router.add_get("/api/queue", queue_view)
-    app.router.add_post("/api/pipelines/movies", movie_pipeline)
+    app.router.add_post("/api/pipelines/{kind}", start_pipeline)

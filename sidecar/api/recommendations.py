@@ -1,21 +1,29 @@
-"""GET /api/users/{user_id}/recommendations: a user's current picks, with why each was picked."""
+"""GET /api/users/{user_id}/recommendations[/{kind}]: a user's current picks, with why each was picked."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
 from aiohttp import web
 
+from sidecar.api import queries
+from sidecar.api.errors import ApiError
 from sidecar.api.keys import DB
 from sidecar.jobs.runs import iso
-from sidecar.movies import recommend_queries as q
+from sidecar.media.kind import MediaKind
 
 
-def _pick(row: asyncpg.Record) -> dict[str, Any]:
+def _pick(kind: MediaKind, row: asyncpg.Record) -> dict[str, Any]:
     return {
         "rank": row["rank"],
-        "movie": {"id": row["id"], "title": row["title"], "year": row["year"], "genres": list(row["genres"])},
+        kind.singular: {
+            "id": row["id"],
+            "title": row["title"],
+            "year": row["year"],
+            "genres": list(row["genres"]),
+        },
         "score": row["score"],
         "breakdown": row["breakdown"],
         "evidence": row["evidence"],
@@ -24,22 +32,27 @@ def _pick(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def get_user_recommendations(request: web.Request) -> web.Response:
-    user_id = request.match_info["user_id"]
-    db = request.app[DB]
-    async with db.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
-        if not await conn.fetchval(q.USER_EXISTS, user_id):
-            return web.json_response(
-                {"error": {"code": "unknown_user", "message": f"no media server user with id {user_id!r}"}},
-                status=404,
-            )
-        rows = await conn.fetch(q.USER_LIST, user_id)
-    picks = [_pick(r) for r in rows]
-    generated_at = max((r["generated_at"] for r in rows), default=None)
-    return web.json_response(
-        {"user_id": user_id, "generated_at": iso(generated_at), "recommendations": picks}
-    )
+def _handler(kind: MediaKind) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def get_user_recommendations(request: web.Request) -> web.Response:
+        user_id = request.match_info["user_id"]
+        db = request.app[DB]
+        async with db.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
+            if not await conn.fetchval(queries.USER_EXISTS, user_id):
+                raise ApiError(404, "unknown_user", f"no media server user with id {user_id!r}")
+            rows = await conn.fetch(kind.picks_query, user_id)
+        picks = [_pick(kind, r) for r in rows]
+        generated_at = max((r["generated_at"] for r in rows), default=None)
+        return web.json_response(
+            {"user_id": user_id, "generated_at": iso(generated_at), "recommendations": picks}
+        )
+
+    return get_user_recommendations
 
 
-def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/api/users/{user_id}/recommendations", get_user_recommendations)
+def setup_routes(app: web.Application, kinds: Sequence[MediaKind]) -> None:
+    """One route per kind; the path without a kind serves the first kind (movies), as it always did."""
+    for position, kind in enumerate(kinds):
+        handler = _handler(kind)
+        if position == 0:
+            app.router.add_get("/api/users/{user_id}/recommendations", handler)
+        app.router.add_get(f"/api/users/{{user_id}}/recommendations/{kind.name}", handler)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sidecar.embeddings.base import EmbeddingProvider
 from sidecar.embeddings.local_provider import (
     LOCAL_MODEL_ALIASES,
     LOCAL_MODEL_DIMENSIONS,
+    EncoderCache,
     LocalEmbeddingProvider,
 )
 from sidecar.embeddings.openai_provider import OpenAIEmbeddingProvider
-from sidecar.jobs.context import JobError
 from sidecar.settings import Settings
 
 DEFAULT_OPENAI_MODEL = "text-embedding-3-small"
+
+
+class EmbeddingSetupError(ValueError):
+    """The embedding settings cannot work; the message names the setting to change."""
 
 
 def resolved_provider_name(settings: Settings) -> str:
@@ -24,12 +26,12 @@ def resolved_provider_name(settings: Settings) -> str:
     return "openai" if settings.openai_api_key or settings.openai_base_url else "local"
 
 
-def provider_from_settings(settings: Settings, resources: dict[str, Any] | None = None) -> EmbeddingProvider:
-    """A ready provider; raises `JobError` naming the setting when the configuration cannot work."""
+def provider_from_settings(settings: Settings, encoder: EncoderCache | None = None) -> EmbeddingProvider:
+    """A ready provider; raises `EmbeddingSetupError` naming the setting when the configuration cannot work."""
     if resolved_provider_name(settings) == "openai":
         api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
         if not api_key and not settings.openai_base_url:
-            raise JobError(
+            raise EmbeddingSetupError(
                 "the openai embedding provider needs SIDECAR_OPENAI_API_KEY (OpenAI) or "
                 "SIDECAR_OPENAI_BASE_URL (a local OpenAI-compatible server such as Ollama)"
             )
@@ -44,12 +46,12 @@ def provider_from_settings(settings: Settings, resources: dict[str, Any] | None 
             retry_base_seconds=settings.embedding_retry_base_seconds,
         )
     if settings.embedding_model and settings.embedding_model.lower() not in LOCAL_MODEL_ALIASES:
-        raise JobError(
+        raise EmbeddingSetupError(
             f"the local embedding provider only runs all-MiniLM-L6-v2, not {settings.embedding_model!r}; "
             "unset SIDECAR_EMBEDDING_MODEL, or set SIDECAR_OPENAI_BASE_URL to a server that has that model"
         )
     if settings.embedding_dimensions not in (None, LOCAL_MODEL_DIMENSIONS):
-        raise JobError(
+        raise EmbeddingSetupError(
             f"the local model makes {LOCAL_MODEL_DIMENSIONS}-dimension vectors; unset SIDECAR_EMBEDDING_DIMENSIONS"
         )
-    return LocalEmbeddingProvider(resources)
+    return LocalEmbeddingProvider(encoder)

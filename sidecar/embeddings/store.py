@@ -77,31 +77,6 @@ async def active_model(db: asyncpg.Pool | asyncpg.Connection) -> tuple[str, int]
     return (row["model"], row["dimensions"]) if row else None
 
 
-async def load_vectors(
-    db: asyncpg.Pool | asyncpg.Connection,
-    model: str,
-    movie_ids: Sequence[str] | None = None,
-    *,
-    include_removed: bool = False,
-) -> tuple[list[str], np.ndarray]:
-    """Movie ids (sorted) and their unit-length float32 vectors as one (n, d) matrix.
-
-    Removed movies are left out unless `include_removed` (e.g. for a user's history).
-    """
-    ids_param = list(movie_ids) if movie_ids is not None else None
-    rows = await db.fetch(queries.LOAD_VECTORS, model, ids_param, include_removed)
-    if not rows:
-        return [], np.zeros((0, 0), dtype=np.float32)
-    ids = [row["movie_id"] for row in rows]
-    matrix = np.stack([np.asarray(_as_array(row["embedding"]), dtype=np.float32) for row in rows])
-    return ids, matrix
-
-
-def _as_array(value: object) -> np.ndarray:
-    to_numpy = getattr(value, "to_numpy", None)
-    return to_numpy() if callable(to_numpy) else np.asarray(value)
-
-
 async def model_dimensions(db: asyncpg.Pool | asyncpg.Connection, model: str) -> int | None:
     return await db.fetchval(queries.SELECT_MODEL_DIMENSIONS, model)
 

@@ -1,4 +1,4 @@
-"""The job card of spec/api.md: definition + live state + schedule."""
+"""The job card of the API: definition + live state + schedule."""
 
 from __future__ import annotations
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import structlog
 
 from sidecar.jobs import queries
+from sidecar.jobs.resources import JobResources
 from sidecar.logs import redact
 from sidecar.settings import Settings
 
@@ -20,6 +22,13 @@ class JobCancelled(Exception):
 
 class JobError(Exception):
     """A failure with a message a person can act on ("what failed and what to check")."""
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    job: str
+    scope: dict[str, Any] | None
+    variant: str = "regular"
 
 
 class JobContext:
@@ -40,7 +49,7 @@ class JobContext:
         scope: dict[str, Any] | None,
         settings: Settings,
         db: asyncpg.Pool,
-        resources: dict[str, Any] | None = None,
+        resources: JobResources | None = None,
     ) -> None:
         self.run_id = run_id
         self.job = job
@@ -49,15 +58,14 @@ class JobContext:
         self.scope = scope
         self.settings = settings
         self.db = db
-        # Shared, long-lived things the worker owns (an HTTP session, a loaded model...).
-        self.resources: dict[str, Any] = resources if resources is not None else {}
+        self.resources = resources if resources is not None else JobResources()
         self.log = structlog.get_logger("sidecar.job").bind(run_id=str(run_id), job=job)
         self.current_step: str | None = None
         self.items_processed = 0
         self.items_total: int | None = None
         self.items_failed = 0
         self.result: dict[str, Any] = {}
-        self.follow_ups: list[dict[str, Any]] = []
+        self.follow_ups: list[FollowUp] = []
         self._cancelled = False
         self._last_flush = 0.0
         self._interval = settings.progress_interval_seconds
@@ -117,13 +125,14 @@ class JobContext:
 
     # --- chaining incremental work -----------------------------------------------------------------
     def follow_up(self, job: str, *, scope: dict[str, Any] | None, variant: str = "regular") -> None:
-        """Ask for the next incremental step once this run completes (e.g. embed the movies just synced).
+        """Ask for a later step of the job graph once this run completes (e.g. embed the items just synced).
 
-        Submitted by the executor only if this run completes; a queued run of the same job absorbs
-        it (scopes merge). Mostly from scoped runs (full runs are followed by schedules and pipelines);
-        a full run may ask for a scoped step for what it found changed (watch history does).
+        Submitted by the executor only if this run completes, and only for a job that needs this one
+        (directly or through others); a queued run of the same job absorbs it (scopes merge). Mostly
+        from scoped runs (full runs are followed by schedules and pipelines); a full run may ask for
+        a scoped step for what it found changed (watch history does).
         """
-        self.follow_ups.append({"job": job, "variant": variant, "scope": scope})
+        self.follow_ups.append(FollowUp(job, scope, variant))
 
     # --- logs -------------------------------------------------------------------------------------
     async def write_log(self, level: str, message: str, **data: Any) -> None:

@@ -18,6 +18,7 @@ import structlog
 from sidecar.jobs import queries, runs
 from sidecar.jobs.context import JobCancelled, JobContext, JobError
 from sidecar.jobs.registry import JobRegistry
+from sidecar.jobs.resources import JobResources
 from sidecar.logs import redact_text
 from sidecar.settings import Settings
 
@@ -64,7 +65,7 @@ async def execute_run(
     registry: JobRegistry,
     settings: Settings,
     db: asyncpg.Pool,
-    resources: dict[str, Any] | None = None,
+    resources: JobResources | None = None,
 ) -> asyncpg.Record:
     """Run a claimed (`running`) run to its end state and return the final row."""
     run_id: uuid.UUID = run["id"]
@@ -125,19 +126,25 @@ async def execute_run(
         structlog.contextvars.unbind_contextvars("run_id", "job")
     result = {**ctx.result, **(returned or {})} or None
     if status == "completed" and ctx.follow_ups:
-        result = {**(result or {}), "follow_ups": await _submit_follow_ups(ctx)}
+        result = {**(result or {}), "follow_ups": await _submit_follow_ups(ctx, registry)}
     return await _finish(db, ctx, status, result, error)
 
 
-async def _submit_follow_ups(ctx: JobContext) -> list[dict[str, Any]]:
-    """Queue what the run asked for; inline runs without a queue just report it."""
-    queue = ctx.resources.get("queue")
+async def _submit_follow_ups(ctx: JobContext, registry: JobRegistry) -> list[dict[str, Any]]:
+    """Queue what the run asked for; inline runs without a queue just report it.
+
+    Only later steps of the job graph: a follow-up the graph does not allow is a bug in the step,
+    logged instead of queued (it could run a job before what it needs, or loop)."""
+    queue = ctx.resources.queue
     submitted = []
     for follow_up in ctx.follow_ups:
-        entry = dict(follow_up)
+        if not registry.is_downstream(follow_up.job, of=ctx.job):
+            await ctx.error(f"follow-up {follow_up.job} is not a later step of {ctx.job}; not queued")
+            continue
+        entry: dict[str, Any] = {"job": follow_up.job, "variant": follow_up.variant, "scope": follow_up.scope}
         if queue is not None:
             row, _ = await queue.submit(
-                follow_up["job"], variant=follow_up["variant"], trigger=ctx.trigger, scope=follow_up["scope"]
+                follow_up.job, variant=follow_up.variant, trigger=ctx.trigger, scope=follow_up.scope
             )
             entry["run_id"] = str(row["id"])
         submitted.append(entry)
@@ -153,7 +160,7 @@ async def run_inline(
     variant: str = "regular",
     trigger: str = "manual",
     scope: dict[str, Any] | None = None,
-    resources: dict[str, Any] | None = None,
+    resources: JobResources | None = None,
 ) -> asyncpg.Record:
     """Queue a run and execute it here and now, without the queue (tests, `sidecar run --inline`)."""
     row, _ = await runs.create_run(db, job, variant=variant, trigger=trigger, scope=scope)

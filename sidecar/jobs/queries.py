@@ -105,8 +105,6 @@ SELECT {RUN_COLUMNS} FROM job_runs WHERE status IN ('running', 'queued')
 ORDER BY (status = 'running') DESC, seq
 """
 
-QUEUED_RUN_IDS = "SELECT id FROM job_runs WHERE status = 'queued' ORDER BY seq"
-
 # One row per job that has any run: what the card needs.
 JOB_CARD_STATS = f"""
 SELECT j.job,
@@ -132,6 +130,8 @@ ON CONFLICT (worker_id) DO UPDATE SET last_seen_at = now()
 """
 
 LAST_HEARTBEAT = "SELECT max(last_seen_at) FROM worker_heartbeats"
+
+DELETE_HEARTBEAT = "DELETE FROM worker_heartbeats WHERE worker_id = $1"
 
 # --- schedules ----------------------------------------------------------------------------------------
 LIST_SCHEDULES = "SELECT job, cron, enabled, timezone, last_fired_at, updated_at FROM job_schedules"

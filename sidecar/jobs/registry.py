@@ -32,17 +32,64 @@ class JobDefinition:
             raise ValueError(f"job {self.name} needs at least one variant")
 
 
+@dataclass(frozen=True)
+class JobGraph:
+    """Jobs that form a pipeline, each naming its prerequisites: declared once, everything derived.
+
+    The pipeline (`POST /api/pipelines/{name}`) is every job that is not manual-only, in declared
+    order; a job must come after its prerequisites.
+    """
+
+    name: str
+    jobs: tuple[JobDefinition, ...]
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for d in self.jobs:
+            missing = [p for p in d.prerequisites if p not in seen]
+            if missing:
+                raise ValueError(f"{d.name} is declared before its prerequisites {missing} in {self.name}")
+            seen.add(d.name)
+
+    @property
+    def pipeline(self) -> tuple[str, ...]:
+        return tuple(d.name for d in self.jobs if not d.manual_only)
+
+
 @dataclass
 class JobRegistry:
-    """Jobs by name, in registration order (the pipeline order for the built-in movie jobs)."""
+    """Jobs by name, and the graphs (pipelines) they belong to."""
 
     _jobs: dict[str, JobDefinition] = field(default_factory=dict)
+    _graphs: dict[str, JobGraph] = field(default_factory=dict)
 
     def register(self, definition: JobDefinition) -> JobDefinition:
         if definition.name in self._jobs:
             raise ValueError(f"job {definition.name} is already registered")
         self._jobs[definition.name] = definition
         return definition
+
+    def register_graph(self, graph: JobGraph) -> None:
+        if graph.name in self._graphs:
+            raise ValueError(f"pipeline {graph.name} is already registered")
+        for definition in graph.jobs:
+            self.register(definition)
+        self._graphs[graph.name] = graph
+
+    def pipeline(self, name: str) -> tuple[str, ...] | None:
+        graph = self._graphs.get(name)
+        return graph.pipeline if graph is not None else None
+
+    @property
+    def pipelines(self) -> list[str]:
+        return list(self._graphs)
+
+    def is_downstream(self, job: str, of: str) -> bool:
+        """Whether `job` needs `of` first, directly or through its other prerequisites."""
+        definition = self._jobs.get(job)
+        if definition is None:
+            return False
+        return any(p == of or self.is_downstream(p, of) for p in definition.prerequisites)
 
     def get(self, name: str) -> JobDefinition | None:
         return self._jobs.get(name)

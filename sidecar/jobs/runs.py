@@ -29,7 +29,7 @@ def _parse_ts(value: Any) -> dt.datetime | None:
 
 
 def run_to_api(row: asyncpg.Record | dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
-    """A job_runs row (or its to_jsonb form) as the `Run` object of spec/api.md."""
+    """A job_runs row (or its to_jsonb form) as the API's `Run` object."""
     r = dict(row)
     queued_at, started_at, finished_at = (_parse_ts(r[k]) for k in ("queued_at", "started_at", "finished_at"))
     now = now or dt.datetime.now(dt.UTC)
@@ -165,6 +165,27 @@ async def cancel_run(conn: asyncpg.Connection | asyncpg.Pool, run_id: uuid.UUID)
     if row is not None:
         return row
     return await conn.fetchrow(queries.REQUEST_CANCEL_RUNNING, run_id)
+
+
+async def active_runs(db: asyncpg.Pool, *, job: str) -> list[asyncpg.Record]:
+    """The job's queued and running runs, oldest first."""
+    return list(await db.fetch(queries.ACTIVE_RUNS_FOR_JOB, job))
+
+
+async def list_runs(
+    db: asyncpg.Pool, *, job: str | None, status: str | None, before: int | None, limit: int
+) -> list[asyncpg.Record]:
+    """Newest first, keyset-paged on `seq` (`before`); every filter optional."""
+    return list(await db.fetch(queries.LIST_RUNS, job, status, before, limit))
+
+
+async def list_logs(db: asyncpg.Pool, run_id: uuid.UUID, *, after: int, limit: int) -> list[asyncpg.Record]:
+    return list(await db.fetch(queries.LIST_LOGS, run_id, after, limit))
+
+
+async def queue_rows(db: asyncpg.Pool) -> list[asyncpg.Record]:
+    """The running run (if any) first, then the queued ones in the order they will run."""
+    return list(await db.fetch(queries.QUEUE))
 
 
 async def append_log(

@@ -89,6 +89,11 @@ async def seed(db: asyncpg.Pool, registry: JobRegistry, timezone: str) -> None:
                 await conn.execute(queries.SEED_SCHEDULE, d.name, d.default_schedule, timezone)
 
 
+async def save(db: asyncpg.Pool, *, job: str, cron: str, enabled: bool, timezone: str) -> None:
+    """Set a job's schedule (validated first); it counts from now, so no missed run fires at once."""
+    await db.execute(queries.UPSERT_SCHEDULE, job, cron, enabled, timezone)
+
+
 async def load(db: asyncpg.Pool | asyncpg.Connection) -> dict[str, asyncpg.Record]:
     return {r["job"]: r for r in await db.fetch(queries.LIST_SCHEDULES)}
 

@@ -1,7 +1,7 @@
 """The media-server half of a user library: the library itself, and who may see it.
 
 Works through the `MediaServerClient` protocol only, so both dialects behave the same. Two rules
-from the servers' behaviour shape it (see spec mediaserver.md §4.3/§4.5):
+from the servers' behaviour shape it:
 
 * Jellyfin answers a duplicate library name by silently creating `Name2`, so a library is looked up
   (by remembered id, then by name) before one is created.

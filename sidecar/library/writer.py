@@ -22,7 +22,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sidecar.library.paths import UnsafePathError, confined
@@ -87,7 +87,6 @@ class FolderStats:
     unchanged: int = 0
     removed: int = 0
     files_written: int = 0
-    written_names: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -235,5 +234,4 @@ def sync_folder(root: Path, folder: Path, entries: Sequence[DesiredEntry]) -> Fo
                 _remove(real_folder / name)
             stats.files_written += _create_entry(real_folder, entry)
         stats.written += 1
-        stats.written_names.append(name)
     return stats

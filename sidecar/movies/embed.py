@@ -13,9 +13,10 @@ from typing import Any
 from sidecar.embeddings import store
 from sidecar.embeddings.activation import settle_active_model
 from sidecar.embeddings.base import EmbeddingProvider
-from sidecar.embeddings.factory import provider_from_settings
+from sidecar.embeddings.factory import EmbeddingSetupError, provider_from_settings
 from sidecar.embeddings.text import movie_text
 from sidecar.jobs.context import JobContext, JobError
+from sidecar.media.kind import MediaKind, Step
 
 FAILED_IDS_LOGGED = 20
 # Re-embedding this many movies (and at least a quarter of the model's vectors) drops the model's
@@ -25,15 +26,18 @@ INDEX_REBUILD_MIN_MOVIES = 1000
 INDEX_REBUILD_MIN_FRACTION = 0.25
 
 
-async def generate_movie_embeddings(ctx: JobContext) -> dict[str, Any]:
-    provider = provider_from_settings(ctx.settings, ctx.resources)
+async def generate_movie_embeddings(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
     try:
-        return await _embed_movies(ctx, provider)
+        provider = provider_from_settings(ctx.settings, ctx.resources.encoder)
+    except EmbeddingSetupError as exc:
+        raise JobError(str(exc)) from None
+    try:
+        return await _embed_movies(ctx, kind, provider)
     finally:
         await provider.aclose()
 
 
-async def _embed_movies(ctx: JobContext, provider: EmbeddingProvider) -> dict[str, Any]:
+async def _embed_movies(ctx: JobContext, kind: MediaKind, provider: EmbeddingProvider) -> dict[str, Any]:
     scope = ctx.scope
     item_ids: list[str] | None = None
     if scope is not None:
@@ -97,7 +101,7 @@ async def _embed_movies(ctx: JobContext, provider: EmbeddingProvider) -> dict[st
             total=activation.total,
         )
     if item_ids is not None and embedded_ids:
-        ctx.follow_up("generate-movie-recommendations", scope={"item_ids": embedded_ids})
+        ctx.follow_up(kind.job(Step.RECOMMENDATIONS), scope={"item_ids": embedded_ids})
     return counts
 
 

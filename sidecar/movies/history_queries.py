@@ -32,6 +32,21 @@ WHERE (NOT enabled OR is_disabled OR removed_at IS NOT NULL) AND ($1::text[] IS 
 
 MOVIE_IDS = "SELECT id FROM movies"
 
+# The movie a watch event is about: the item itself when it is a movie row, else the movie with the same
+# provider ids (the event came from an AI Picks copy, whose NFO carries the original's uniqueids).
+# Present movies before removed ones; TMDb before IMDb.
+MOVIE_FOR_WATCH_EVENT = """
+SELECT id FROM (
+    SELECT id, 0 AS preference, removed_at FROM movies WHERE id = $1
+    UNION ALL
+    SELECT id, 1, removed_at FROM movies WHERE $2::text IS NOT NULL AND tmdb_id = $2
+    UNION ALL
+    SELECT id, 2, removed_at FROM movies WHERE $3::text IS NOT NULL AND imdb_id = $3
+) AS candidates
+ORDER BY preference = 0 DESC, removed_at IS NOT NULL, preference, id
+LIMIT 1
+"""
+
 PLAY_COLUMNS = (
     "user_id", "movie_id", "played", "play_count", "last_played_at", "is_favorite", "user_rating",
     "position_ticks",

@@ -13,7 +13,7 @@ Then one pass over every server user makes each AI library visible to its owner 
 
 A user whose picks are gone (or who is no longer enabled) gets an empty folder, not a stale one;
 an enabled user who never had picks gets nothing until they do. Without a media server configured
-(and none handed in through `ctx.resources["media_server"]`) the folders are still written.
+(and none handed in through `ctx.resources.media_server`) the folders are still written.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from sidecar.library.model import RankedMovie
 from sidecar.library.paths import UnsafePathError, join_server_path
 from sidecar.library.server import ensure_library, find_library, is_under, restrict_visibility
 from sidecar.library.writer import TEMP_PREFIX, ensure_directory, manifest_hash, sync_folder
+from sidecar.media.kind import MediaKind
 from sidecar.mediaserver.base import (
     Library,
     MediaServerAuthError,
@@ -155,7 +156,7 @@ async def _users_to_sync(ctx: JobContext) -> list[UserToSync]:
 
 async def _open_media_server(ctx: JobContext) -> tuple[MediaServerClient | None, bool]:
     """(client, whether this job opened it and must close it)."""
-    client = ctx.resources.get("media_server")
+    client = ctx.resources.media_server
     if client is not None:
         return client, False
     if not ctx.settings.media_server_url:
@@ -278,7 +279,7 @@ class _LibrarySync:
             await self.ctx.warning(f"could not restrict the libraries {user_name} sees: {error}")
 
 
-async def sync_movie_libraries(ctx: JobContext) -> dict[str, Any]:
+async def sync_movie_libraries(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
     root = _check_root_writable(ctx.settings.resolved_library_root)
     users = await _users_to_sync(ctx)
     client, owned = await _open_media_server(ctx)

@@ -8,10 +8,6 @@ from collections.abc import AsyncIterator
 from sidecar.jobs.context import JobContext, JobError
 from sidecar.mediaserver import MediaServerAuthError, MediaServerClient, MediaServerError, open_client
 
-# ctx.resources keys: a long-lived client the worker owns, or just a shared aiohttp session.
-CLIENT_RESOURCE = "media_server"
-SESSION_RESOURCE = "http_session"
-
 
 @contextlib.asynccontextmanager
 async def media_client(ctx: JobContext) -> AsyncIterator[MediaServerClient]:
@@ -19,12 +15,12 @@ async def media_client(ctx: JobContext) -> AsyncIterator[MediaServerClient]:
 
     Any MediaServerError escaping the block becomes a JobError with a message a person can act on.
     """
-    shared = ctx.resources.get(CLIENT_RESOURCE)
+    shared = ctx.resources.media_server
     try:
         if shared is not None:
             yield shared
             return
-        client = await open_client(ctx.settings, ctx.resources.get(SESSION_RESOURCE))
+        client = await open_client(ctx.settings)
         try:
             yield client
         finally:

@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 
 from sidecar.jobs.context import JobContext, JobError
+from sidecar.media.kind import MediaKind, Step
 from sidecar.movies import recommend_queries as q
 from sidecar.movies.explanations import LlmExplainer, PickText, template_explanation
 from sidecar.movies.recommend_data import RunData, load_run_data
@@ -190,9 +191,9 @@ def _scope_ids(scope: dict[str, Any] | None, key: str) -> list[str] | None:
     return [str(v) for v in scope[key]]
 
 
-async def _load(ctx: JobContext) -> RunData:
+async def _load(ctx: JobContext, kind: MediaKind) -> RunData:
     await ctx.step("Loading embeddings and watch history")
-    data = await load_run_data(ctx.db, ctx.resources)
+    data = await load_run_data(ctx.db, ctx.resources.catalogs, kind.name)
     if data.bad_vectors:
         await ctx.warning(
             f"{len(data.bad_vectors)} movies have a {data.model} vector of the wrong size and were left "
@@ -202,7 +203,9 @@ async def _load(ctx: JobContext) -> RunData:
     return data
 
 
-async def _generate(ctx: JobContext, data: RunData, scope: dict[str, Any] | None) -> dict[str, Any]:
+async def _generate(
+    ctx: JobContext, kind: MediaKind, data: RunData, scope: dict[str, Any] | None
+) -> dict[str, Any]:
     user_ids = _scope_ids(scope, "user_ids")
     item_scope = _scope_ids(scope, "item_ids")
     item_ids = set(item_scope) if item_scope is not None else None
@@ -233,20 +236,20 @@ async def _generate(ctx: JobContext, data: RunData, scope: dict[str, Any] | None
     if users and tally.users_failed == len(users):
         raise JobError("recommendations failed for every user; the run log has each error")
     if scope is not None and tally.changed_user_ids:
-        ctx.follow_up("sync-movie-libraries", scope={"user_ids": tally.changed_user_ids})
+        ctx.follow_up(kind.job(Step.LIBRARIES), scope={"user_ids": tally.changed_user_ids})
     return tally.as_result(data.model)
 
 
-async def generate_movie_recommendations(ctx: JobContext) -> dict[str, Any]:
-    return await _generate(ctx, await _load(ctx), ctx.scope)
+async def generate_movie_recommendations(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
+    return await _generate(ctx, kind, await _load(ctx, kind), ctx.scope)
 
 
-async def full_reset_movie_recommendations(ctx: JobContext) -> dict[str, Any]:
+async def full_reset_movie_recommendations(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
     """Delete every movie recommendation, then rebuild all lists; user settings are not touched."""
-    data = await _load(ctx)  # checked first: a reset without embeddings would only leave users empty
+    data = await _load(ctx, kind)  # checked first: a reset without embeddings would only leave users empty
     await ctx.step("Deleting all movie recommendations")
     status = await ctx.db.execute(q.DELETE_ALL)
     deleted = int(status.split()[-1])
     await ctx.info(f"deleted {deleted} movie recommendations")
-    result = await _generate(ctx, data, None)  # a reset always rebuilds everyone
+    result = await _generate(ctx, kind, data, None)  # a reset always rebuilds everyone
     return {"deleted": deleted, **result}

@@ -90,9 +90,6 @@ def cowatch_from_plays(catalog: Catalog, plays_by_user: dict[str, Plays]) -> CoW
     )
 
 
-CACHE_RESOURCE = "recommender_catalog_cache"
-
-
 @dataclass(frozen=True)
 class CachedCatalog:
     fingerprint: tuple[str, int, int, str]
@@ -100,28 +97,28 @@ class CachedCatalog:
 
 
 async def load_catalog_cached(
-    db: asyncpg.Pool, resources: dict[str, Any]
+    db: asyncpg.Pool, cache: dict[str, Any], key: str
 ) -> tuple[str, Catalog, list[str], dict[str, int | None]]:
-    """`load_catalog`, reused from the worker's resources while no vector or movie has changed."""
+    """`load_catalog`, reused from the worker's cache (`cache[key]`) while no vector or movie has changed."""
     active = await db.fetchrow(q.ACTIVE_MODEL)
     if active is None:
         raise JobError(NO_EMBEDDINGS)
     mark = await db.fetchrow(q.CATALOG_FINGERPRINT, active["model"])
     fingerprint = (active["model"], active["dimensions"], mark["movies"], mark["digest"] or "")
-    cached = resources.get(CACHE_RESOURCE)
+    cached = cache.get(key)
     if isinstance(cached, CachedCatalog) and cached.fingerprint == fingerprint:
         return cached.loaded
     loaded = await load_catalog(db)
-    resources[CACHE_RESOURCE] = CachedCatalog(fingerprint, loaded)
+    cache[key] = CachedCatalog(fingerprint, loaded)
     return loaded
 
 
-async def load_run_data(db: asyncpg.Pool, resources: dict[str, Any] | None = None) -> RunData:
-    """Catalogue (cached across runs when `resources` is given), then every play, fresh."""
-    if resources is None:
+async def load_run_data(db: asyncpg.Pool, cache: dict[str, Any] | None = None, key: str = "") -> RunData:
+    """Catalogue (cached across runs in `cache[key]` when a cache is given), then every play, fresh."""
+    if cache is None:
         model, catalog, bad_vectors, years = await load_catalog(db)
     else:
-        model, catalog, bad_vectors, years = await load_catalog_cached(db, resources)
+        model, catalog, bad_vectors, years = await load_catalog_cached(db, cache, key)
     plays_by_user = {row["user_id"]: _plays(row) for row in await db.fetch(q.PLAYS)}
     cowatch = cowatch_from_plays(catalog, plays_by_user)
     return RunData(model, catalog, plays_by_user, cowatch, bad_vectors, years)

@@ -77,8 +77,6 @@ FROM unnest($4::text[], $5::int[], $6::real[], $7::text[], $8::text[], $9::text[
     AS r(movie_id, rank, score, breakdown, evidence, explanation)
 """
 
-USER_EXISTS = "SELECT EXISTS (SELECT 1 FROM media_users WHERE id = $1)"
-
 USER_LIST = """
 SELECT r.rank, r.score, r.breakdown, r.evidence, r.explanation, r.generated_at,
        m.id, m.title, m.year, m.genres

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from sidecar.jobs.context import JobContext, JobError
+from sidecar.media.kind import MediaKind, Step
 from sidecar.mediaserver import Library, MediaServerClient, MovieItem, normalise_id
 from sidecar.movies import sync_queries as q
 from sidecar.movies.media_client import media_client
@@ -206,7 +207,7 @@ async def _sync_items(ctx: JobContext, client: MediaServerClient, item_ids: list
     return writer.counts
 
 
-async def sync_movies(ctx: JobContext) -> dict[str, Any]:
+async def sync_movies(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
     scope = ctx.scope or {}
     if ctx.scope is not None and not scope.get("item_ids"):
         await ctx.info("scope names no movies; nothing to sync", scope=ctx.scope)
@@ -217,8 +218,8 @@ async def sync_movies(ctx: JobContext) -> dict[str, Any]:
         else:
             counts = await _sync_items(ctx, client, list(scope["item_ids"]))
             if counts.content_changed:
-                ctx.follow_up("generate-movie-embeddings", scope={"item_ids": counts.content_changed})
+                ctx.follow_up(kind.job(Step.EMBEDDINGS), scope={"item_ids": counts.content_changed})
             if counts.removed_ids:
-                ctx.follow_up("generate-movie-recommendations", scope={"item_ids": counts.removed_ids})
+                ctx.follow_up(kind.job(Step.RECOMMENDATIONS), scope={"item_ids": counts.removed_ids})
     await ctx.info("movies synced", **counts.as_result())
     return counts.as_result()

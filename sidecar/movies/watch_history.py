@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 
 from sidecar.jobs.context import JobCancelled, JobContext
+from sidecar.media.kind import MediaKind, Step
 from sidecar.mediaserver import (
     MediaServerAuthError,
     MediaServerClient,
@@ -297,7 +298,7 @@ async def _run_users(
         await asyncio.gather(*fetchers, writer, return_exceptions=True)
 
 
-async def sync_movie_watch_history(ctx: JobContext) -> dict[str, Any]:
+async def sync_movie_watch_history(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
     scope = ctx.scope or {}
     user_scope = [normalise_id(str(u)) for u in scope.get("user_ids") or []] or None
     item_scope = [normalise_id(str(i)) for i in scope.get("item_ids") or []] or None
@@ -325,6 +326,6 @@ async def sync_movie_watch_history(ctx: JobContext) -> dict[str, Any]:
     # Whatever the scope: a scheduled run that finds plays no webhook reported (or one a webhook's work
     # joined while it was queued) must refresh those users' picks too, not leave them for the weekly run.
     if counts.changed_user_ids:
-        ctx.follow_up("generate-movie-recommendations", scope={"user_ids": sorted(counts.changed_user_ids)})
+        ctx.follow_up(kind.job(Step.RECOMMENDATIONS), scope={"user_ids": sorted(counts.changed_user_ids)})
     await ctx.info("watch history synced", **counts.as_result())
     return counts.as_result()

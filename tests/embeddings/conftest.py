@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import numpy as np
 import pytest
 
 from sidecar.settings import Settings
@@ -85,4 +86,24 @@ async def insert_movies(db: asyncpg.Pool, rows: Sequence[dict[str, Any]]) -> Non
             )
             for r in rows
         ],
+    )
+
+
+async def stored_vectors(
+    db: asyncpg.Pool, model: str, movie_ids: Sequence[str] | None = None, *, include_removed: bool = False
+) -> tuple[list[str], np.ndarray]:
+    """Movie ids (sorted) and their stored vectors for `model` as one (n, d) float32 matrix."""
+    rows = await db.fetch(
+        """SELECT e.movie_id, e.embedding FROM movie_embeddings e JOIN movies m ON m.id = e.movie_id
+           WHERE e.model = $1 AND ($2::text[] IS NULL OR e.movie_id = ANY($2::text[]))
+             AND ($3 OR m.removed_at IS NULL)
+           ORDER BY e.movie_id""",
+        model,
+        list(movie_ids) if movie_ids is not None else None,
+        include_removed,
+    )
+    if not rows:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return [r["movie_id"] for r in rows], np.stack(
+        [np.asarray(r["embedding"].to_numpy(), dtype=np.float32) for r in rows]
     )

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from sidecar.embeddings import store
 from sidecar.settings import Settings
-from tests.embeddings.conftest import LiveSimulator, insert_movies, movie_row
+from tests.embeddings.conftest import LiveSimulator, insert_movies, movie_row, stored_vectors
 
 JOB = "generate-movie-embeddings"
 
@@ -97,7 +97,7 @@ async def test_model_change_keeps_old_vectors_serving_until_new_set_is_complete(
     assert partial["items_failed"] == 3
     assert partial["result"]["active_model"] == "text-embedding-3-small@64"
     assert await store.active_model(db) == ("text-embedding-3-small@64", 64)
-    ids, old_vectors = await store.load_vectors(db, "text-embedding-3-small@64")
+    ids, old_vectors = await stored_vectors(db, "text-embedding-3-small@64")
     assert len(ids) == 9 and old_vectors.shape == (9, 64)
     logs = await db.fetch("SELECT message FROM job_run_logs WHERE run_id = $1", partial["id"])
     assert any("keeps serving" in r["message"] for r in logs)
@@ -198,15 +198,15 @@ async def test_load_vectors_and_index_expression_for_the_recommender(
     model, dimensions = await store.active_model(db) or ("", 0)
     assert (model, dimensions) == ("text-embedding-3-small@48", 48)
 
-    ids, matrix = await store.load_vectors(db, model)
+    ids, matrix = await stored_vectors(db, model)
     assert ids == sorted(m["id"] for m in movies)
     assert matrix.dtype == np.float32 and matrix.shape == (6, 48)
     np.testing.assert_allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-5)
-    some, _ = await store.load_vectors(db, model, [movies[0]["id"], movies[4]["id"]])
+    some, _ = await stored_vectors(db, model, [movies[0]["id"], movies[4]["id"]])
     assert some == [movies[0]["id"], movies[4]["id"]]
     await db.execute("UPDATE movies SET removed_at = now() WHERE id = $1", movies[0]["id"])
-    assert movies[0]["id"] not in (await store.load_vectors(db, model))[0]
-    assert movies[0]["id"] in (await store.load_vectors(db, model, include_removed=True))[0]
+    assert movies[0]["id"] not in (await stored_vectors(db, model))[0]
+    assert movies[0]["id"] in (await stored_vectors(db, model, include_removed=True))[0]
 
     # A nearest-neighbour query written with the shared expression can use the partial index.
     query = (

@@ -8,10 +8,10 @@ import asyncpg
 import numpy as np
 import pytest
 
-from sidecar.embeddings.factory import provider_from_settings
-from sidecar.embeddings.local_provider import RESOURCE_KEY, LocalEmbeddingProvider
+from sidecar.embeddings.factory import EmbeddingSetupError, provider_from_settings
+from sidecar.embeddings.local_provider import LocalEmbeddingProvider
 from sidecar.embeddings.text import movie_text
-from sidecar.jobs.context import JobError
+from sidecar.jobs.resources import JobResources
 from sidecar.settings import Settings
 from tests.embeddings.conftest import insert_movies, movie_row
 
@@ -39,15 +39,15 @@ TOY_STORY = {
 
 
 @pytest.fixture(scope="module")
-def shared_resources() -> dict[str, Any]:
+def shared_resources() -> JobResources:
     """One model load for the whole module, as the worker keeps it between runs."""
-    return {}
+    return JobResources()
 
 
 async def test_local_model_gives_unit_384_vectors_with_sensible_neighbours(
-    shared_resources: dict[str, Any],
+    shared_resources: JobResources,
 ) -> None:
-    provider = LocalEmbeddingProvider(shared_resources)
+    provider = LocalEmbeddingProvider(shared_resources.encoder)
     result = await provider.embed([movie_text(m) for m in (HEAT, RONIN, TOY_STORY)])
     assert result.failed == {} and result.requests == 0
     assert result.vectors.shape == (3, 384) and result.vectors.dtype == np.float32
@@ -55,20 +55,20 @@ async def test_local_model_gives_unit_384_vectors_with_sensible_neighbours(
     heat, ronin, toy_story = result.vectors
     assert float(heat @ ronin) > float(heat @ toy_story)
     assert float(ronin @ heat) > float(ronin @ toy_story)
-    assert shared_resources[RESOURCE_KEY] is not None
+    assert shared_resources.encoder.encoder is not None
 
 
 async def test_job_on_local_provider_stores_384_dim_vectors_and_keeps_the_model(
-    db: asyncpg.Pool, run_job: Any, settings: Settings, shared_resources: dict[str, Any]
+    db: asyncpg.Pool, run_job: Any, settings: Settings, shared_resources: JobResources
 ) -> None:
     await insert_movies(db, [movie_row(i) for i in range(3)])
     local = settings.model_copy(update={"embedding_provider": "auto", "openai_base_url": None})
-    loaded = shared_resources.get(RESOURCE_KEY)
+    loaded = shared_resources.encoder.encoder
     row = await run_job("generate-movie-embeddings", settings=local, resources=shared_resources)
     assert row["status"] == "completed", row["error"]
     assert row["result"]["model"] == "all-MiniLM-L6-v2" and row["result"]["dimensions"] == 384
     assert row["result"]["embedded"] == 3 and row["result"]["requests"] == 0
-    assert shared_resources[RESOURCE_KEY] is loaded  # not loaded again
+    assert shared_resources.encoder.encoder is loaded  # not loaded again
     assert await db.fetchval("SELECT count(*) FROM movie_embeddings WHERE dimensions = 384") == 3
 
 
@@ -76,7 +76,7 @@ def test_auto_picks_openai_once_configured_and_local_rejects_other_models(settin
     assert provider_from_settings(settings.model_copy(update={"embedding_provider": "auto"})).name == "openai"
     plain = settings.model_copy(update={"embedding_provider": "auto", "openai_base_url": None})
     assert provider_from_settings(plain).name == "local"
-    with pytest.raises(JobError, match="SIDECAR_EMBEDDING_MODEL"):
+    with pytest.raises(EmbeddingSetupError, match="SIDECAR_EMBEDDING_MODEL"):
         provider_from_settings(plain.model_copy(update={"embedding_model": "text-embedding-3-small"}))
-    with pytest.raises(JobError, match="SIDECAR_OPENAI_API_KEY"):
+    with pytest.raises(EmbeddingSetupError, match="SIDECAR_OPENAI_API_KEY"):
         provider_from_settings(plain.model_copy(update={"embedding_provider": "openai"}))

@@ -1,0 +1,28 @@
+"""What the worker lends every run: long-lived things too costly to open per run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sidecar.embeddings.local_provider import EncoderCache
+
+if TYPE_CHECKING:
+    from sidecar.jobs.queue import JobQueue
+    from sidecar.mediaserver import MediaServerClient
+
+
+@dataclass
+class JobResources:
+    """One per worker (tests and benchmarks build their own).
+
+    `queue`: where follow-ups go; without one (inline runs) they are only reported in the result.
+    `media_server`: a shared client; without one each run opens and closes its own.
+    `encoder`: the local embedding model, loaded once.
+    `catalogs`: the recommendation step's cached catalogue, per media kind.
+    """
+
+    queue: JobQueue | None = None
+    media_server: MediaServerClient | None = None
+    encoder: EncoderCache = field(default_factory=EncoderCache)
+    catalogs: dict[str, Any] = field(default_factory=dict)
