@@ -22,6 +22,17 @@ class MovieLens:
     ratings: pd.DataFrame  # user_id (str), movie_id (str), rating (float, 0.5-5), timestamp (int, s)
 
 
+def most_rated(data: MovieLens, n: int) -> MovieLens:
+    """The `n` movies with the most ratings (ties by id) and only their ratings: a small, dense slice
+    for quick runs (tests), whose embeddings take seconds instead of minutes."""
+    counts = data.ratings["movie_id"].value_counts()
+    ranked = sorted(counts.index, key=lambda movie_id: (-int(counts[movie_id]), movie_id))
+    keep = set(ranked[:n])
+    movies = data.movies[data.movies["movie_id"].isin(keep)].reset_index(drop=True)
+    ratings = data.ratings[data.ratings["movie_id"].isin(keep)].reset_index(drop=True)
+    return MovieLens(movies=movies, ratings=ratings)
+
+
 def _genres(raw: str) -> list[str]:
     return [] if raw == NO_GENRES else [g for g in str(raw).split("|") if g]
 

