@@ -99,7 +99,7 @@ async def _run_openai_once(database_url: str) -> dict[str, Any]:
 
 async def _run_local(runs: int, movies: int) -> list[dict[str, Any]]:
     from sidecar.embeddings.local_provider import LocalEmbeddingProvider
-    from sidecar.embeddings.text import movie_text
+    from sidecar.movies.text import movie_text
 
     texts = [movie_text(m) for m in movielens_movies()[:movies]]
     provider = LocalEmbeddingProvider()

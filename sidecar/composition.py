@@ -12,7 +12,8 @@ from arq.worker import Worker
 
 from sidecar.api.app import create_app
 from sidecar.jobs.registry import JobDefinition, JobRegistry
-from sidecar.media.kind import MediaKind, job_graph
+from sidecar.media.graph import job_graph
+from sidecar.media.kind import MediaKind
 from sidecar.movies import MOVIES
 from sidecar.settings import Settings
 from webhooks import routes as webhook_routes

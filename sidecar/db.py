@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -14,6 +16,11 @@ log = structlog.get_logger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "sql"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+# For writes that can be redone (re-fetched from the media server, rebuilt by the next run, or
+# re-planned by the webhook sweep): commit without waiting for the WAL flush. The database stays
+# consistent either way; a crash can only lose the last commits.
+RELAXED_COMMIT = "SET LOCAL synchronous_commit = off"
+
 # Any constant works; it only has to be the same in every process that migrates this database.
 _MIGRATION_LOCK_ID = 0x51DECA2
 
@@ -27,6 +34,14 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         # The extension is created by the first migration; a pool opened before it exists
         # (only `migrate` itself does that) works without the codec.
         pass
+
+
+@contextlib.asynccontextmanager
+async def relaxed_transaction(db: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction whose commit does not wait for the disk (see RELAXED_COMMIT)."""
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(RELAXED_COMMIT)
+        yield conn
 
 
 async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

@@ -11,11 +11,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from sidecar.composition import build_registry
+from sidecar.composition import MEDIA_KINDS, build_registry
 from sidecar.db import create_pool, migrate
 from sidecar.embedded import start_postgres, start_valkey
 from sidecar.jobs.executor import run_inline
 from sidecar.jobs.registry import JobRegistry
+from sidecar.jobs.resources import JobResources
 from sidecar.settings import Settings
 
 SHARED_FIXTURES = Path(__file__).parent / "fixtures"
@@ -92,6 +93,7 @@ def run_job(db: asyncpg.Pool, registry: JobRegistry, settings: Settings) -> Any:
 
     async def _run(job: str, **kwargs: Any) -> asyncpg.Record:
         use_settings = kwargs.pop("settings", settings)
+        kwargs.setdefault("resources", JobResources(kinds=MEDIA_KINDS))
         return await run_inline(db, registry, use_settings, job, **kwargs)
 
     return _run

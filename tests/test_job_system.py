@@ -16,7 +16,8 @@ from sidecar.api.app import create_app
 from sidecar.composition import MEDIA_KINDS, web_app
 from sidecar.jobs.context import JobContext, JobError
 from sidecar.jobs.registry import JobDefinition, JobRegistry
-from sidecar.media.kind import MediaKind, Step, job_graph
+from sidecar.media.graph import job_graph
+from sidecar.media.kind import MediaKind, Step
 from sidecar.settings import Settings
 from tests.jobs_harness import Recorder, make_registry, running_worker, wait_for, wait_status
 from worker.tick import run_tick

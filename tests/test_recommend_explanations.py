@@ -10,7 +10,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import SecretStr
 
-from sidecar.movies.explanations import PickText, parse_explanations, template_explanation
+from sidecar.media.explanations import PickText, parse_explanations, template_explanation
 from tests.recommend_helpers import add_plays, add_user, two_cluster_library, user_list
 
 JOB = "generate-movie-recommendations"

@@ -10,6 +10,7 @@ import asyncpg
 
 from sidecar.composition import MEDIA_KINDS
 from sidecar.jobs.queue import JobQueue
+from sidecar.library.paths import in_library_root
 from sidecar.settings import Settings
 from tests.webhook_support import fixture_json, queued_runs, stored_events
 from webhooks import own_library, planner, store
@@ -96,15 +97,13 @@ def test_own_output_path(settings: Settings, tmp_path: Path) -> None:
     configured = settings.model_copy(
         update={"library_server_root": "D:\\AI Picks", "path_mappings": {"/srv/jf-view": str(root)}}
     )
-    assert own_library.is_own_output_path(f"{root}/users/alice/x.mkv", configured)
-    assert own_library.is_own_output_path(str(root), configured)
-    assert own_library.is_own_output_path("D:\\AI Picks\\users\\alice\\x.strm", configured)
-    assert own_library.is_own_output_path("/srv/jf-view/users/alice/x.mkv", configured)
-    assert not own_library.is_own_output_path(f"{root}-old/x.mkv", configured)
-    assert not own_library.is_own_output_path(
-        "/mnt/media/Movies/Arrival (2016)/Arrival (2016).mkv", configured
-    )
-    assert not own_library.is_own_output_path("/srv/jf-view-2/x.mkv", configured)
+    assert in_library_root(f"{root}/users/alice/x.mkv", configured)
+    assert in_library_root(str(root), configured)
+    assert in_library_root("D:\\AI Picks\\users\\alice\\x.strm", configured)
+    assert in_library_root("/srv/jf-view/users/alice/x.mkv", configured)
+    assert not in_library_root(f"{root}-old/x.mkv", configured)
+    assert not in_library_root("/mnt/media/Movies/Arrival (2016)/Arrival (2016).mkv", configured)
+    assert not in_library_root("/srv/jf-view-2/x.mkv", configured)
 
 
 async def test_item_in_a_registered_ai_library_is_ours_by_its_parent_id(

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 import asyncpg
 
+from sidecar.library.paths import in_library_root
 from sidecar.settings import Settings
 from webhooks import queries
 from webhooks.events import WebhookEvent
@@ -44,38 +44,6 @@ class _LibraryIds:
 
 
 _library_ids_cache: list[_LibraryIds] = []  # at most one entry: the process's pool
-
-
-def _comparable(path: str) -> str:
-    """Forward slashes, no trailing slash: Emby on Windows sends backslashes."""
-    cleaned = path.strip().replace("\\", "/")
-    return cleaned.rstrip("/") or "/"
-
-
-def _is_under(path: str, root: str) -> bool:
-    path, root = _comparable(path), _comparable(root)
-    return path == root or path.startswith(root if root.endswith("/") else root + "/")
-
-
-def _mapped(path: str, mappings: dict[str, str]) -> str | None:
-    """The server's path as the sidecar sees it, via the longest matching `path_mappings` prefix."""
-    for server_prefix in sorted(mappings, key=len, reverse=True):
-        if _is_under(path, server_prefix):
-            rest = _comparable(path)[len(_comparable(server_prefix)) :]
-            return str(PurePosixPath(_comparable(mappings[server_prefix]) + rest))
-    return None
-
-
-def is_own_output_path(path: str, settings: Settings) -> bool:
-    """Whether a media-server path lies inside the sidecar's library root (either view of it)."""
-    roots = [str(settings.resolved_library_root)]
-    if settings.library_server_root:
-        roots.append(settings.library_server_root)
-    candidates = [path]
-    mapped = _mapped(path, settings.path_mappings)
-    if mapped is not None:
-        candidates.append(mapped)
-    return any(_is_under(candidate, root) for candidate in candidates for root in roots)
 
 
 async def _sidecar_library_ids(db: asyncpg.Pool) -> frozenset[str]:
@@ -102,6 +70,6 @@ async def _in_sidecar_library(db: asyncpg.Pool, event: WebhookEvent) -> bool:
 
 async def is_own_output_item(db: asyncpg.Pool, settings: Settings, event: WebhookEvent) -> bool:
     """Whether the event is about an item inside the sidecar's own output libraries."""
-    if event.path and is_own_output_path(event.path, settings):
+    if event.path and in_library_root(event.path, settings):
         return True
     return await _in_sidecar_library(db, event)

@@ -19,6 +19,7 @@ import asyncpg
 import structlog
 
 from sidecar.jobs.queue import JobQueue
+from sidecar.media import history_queries
 from sidecar.media.kind import MediaKind, Step
 from sidecar.settings import Settings
 from webhooks import events as ev
@@ -117,7 +118,9 @@ async def decide_with_library_check(
         return decision
     kind = kind_of(event, kinds)
     assert kind is not None  # decide() planned work, so a kind handles the item
-    original = await db.fetchval(kind.original_item_query, event.item_id, event.tmdb_id, event.imdb_id)
+    original = await db.fetchval(
+        kind.sql(history_queries.ORIGINAL_ITEM), event.item_id, event.tmdb_id, event.imdb_id
+    )
     if original is None or original == event.item_id:
         return decision  # an item we know, or one the sync has not seen yet (the run re-reads it)
     scope = {"user_ids": [event.user_id], "item_ids": [original]}

@@ -29,9 +29,6 @@ FROM webhook_events WHERE dedupe_key = $18
 RETURNING id
 """
 
-# For writes that can be redone after a crash: commit without waiting for the WAL flush.
-RELAXED_COMMIT = "SET LOCAL synchronous_commit = off"
-
 # The events of one coalesced submit joined run $2.
 MARK_PLANNED = """
 UPDATE webhook_events

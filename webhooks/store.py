@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from sidecar.db import relaxed_transaction
 from sidecar.jobs.queue import JobQueue
 from webhooks import queries
 from webhooks.events import WebhookEvent
@@ -113,8 +114,7 @@ async def mark_planned(db: asyncpg.Pool, event_ids: Sequence[uuid.UUID], run_id:
     """
     if not event_ids:
         return
-    async with db.acquire() as conn, conn.transaction():
-        await conn.execute(queries.RELAXED_COMMIT)
+    async with relaxed_transaction(db) as conn:
         await conn.execute(queries.MARK_PLANNED, list(event_ids), run_id)
 
 

@@ -57,7 +57,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["worker_id"] = worker_id()
     ctx["db"] = await create_pool(ctx["database_url"], max_size=5)
     ctx["queue"] = JobQueue(ctx["db"], ctx["redis"], settings.queue_name)
-    ctx["resources"] = JobResources(queue=ctx["queue"])
+    ctx["resources"] = JobResources(queue=ctx["queue"], kinds=ctx["kinds"])
     await schedules.seed(ctx["db"], registry, settings.timezone)
     recovered = await recover(ctx["db"], ctx["queue"])
     ctx["heartbeat"] = asyncio.create_task(_heartbeat(ctx))

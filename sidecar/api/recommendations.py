@@ -12,6 +12,7 @@ from sidecar.api import queries
 from sidecar.api.errors import ApiError
 from sidecar.api.keys import DB
 from sidecar.jobs.runs import iso
+from sidecar.media import recommend_queries
 from sidecar.media.kind import MediaKind
 
 
@@ -39,7 +40,7 @@ def _handler(kind: MediaKind) -> Callable[[web.Request], Awaitable[web.Response]
         async with db.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
             if not await conn.fetchval(queries.USER_EXISTS, user_id):
                 raise ApiError(404, "unknown_user", f"no media server user with id {user_id!r}")
-            rows = await conn.fetch(kind.picks_query, user_id)
+            rows = await conn.fetch(kind.sql(recommend_queries.USER_LIST), user_id)
         picks = [_pick(kind, r) for r in rows]
         generated_at = max((r["generated_at"] for r in rows), default=None)
         return web.json_response(

@@ -1,4 +1,4 @@
-"""Movie vectors in pgvector: reading them for the recommender, writing them in bulk, the HNSW index.
+"""Item vectors in pgvector (one table per media kind): writing them in bulk, the HNSW index.
 
 The `embedding` column is an unconstrained `vector` so several models (sizes) can live side by
 side during a model change. Each model gets a partial HNSW index over a cast to its size; queries
@@ -16,10 +16,10 @@ import asyncpg
 import numpy as np
 
 from sidecar.embeddings import queries
+from sidecar.media.tables import KindTables
 
 MAX_VECTOR_INDEX_DIMENSIONS = 2000  # pgvector's HNSW limit for `vector`
 MAX_HALFVEC_INDEX_DIMENSIONS = 4000  # and for `halfvec`
-_INDEX_PREFIX = "movie_embeddings_hnsw_"
 
 
 # --- the index and the expression queries must repeat ------------------------------------------------
@@ -39,35 +39,38 @@ def model_literal(model: str) -> str:
     return "'" + model.replace("'", "''") + "'"
 
 
-def index_name(model: str) -> str:
-    """A stable, valid identifier per model: readable part plus a hash so distinct names never collide."""
+def index_name(tables: KindTables, model: str) -> str:
+    """A stable, valid identifier per vectors table and model: readable part plus a hash so distinct
+    names never collide."""
     readable = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")[:24]
     digest = hashlib.sha1(model.encode("utf-8")).hexdigest()[:8]
-    return f"{_INDEX_PREFIX}{readable}_{digest}"
+    return f"{tables.vectors}_hnsw_{readable}_{digest}"
 
 
-def index_sql(model: str, dimensions: int) -> str | None:
+def index_sql(tables: KindTables, model: str, dimensions: int) -> str | None:
     """The CREATE INDEX statement for a model's vectors; None above pgvector's indexable size."""
     if dimensions > MAX_HALFVEC_INDEX_DIMENSIONS:
         return None
     ops = "vector_cosine_ops" if dimensions <= MAX_VECTOR_INDEX_DIMENSIONS else "halfvec_cosine_ops"
     return (
-        f"CREATE INDEX IF NOT EXISTS {index_name(model)} ON movie_embeddings "
+        f"CREATE INDEX IF NOT EXISTS {index_name(tables, model)} ON {tables.vectors} "
         f"USING hnsw (({index_expression(dimensions)}) {ops}) WHERE model = {model_literal(model)}"
     )
 
 
-async def ensure_index(db: asyncpg.Pool | asyncpg.Connection, model: str, dimensions: int) -> str | None:
+async def ensure_index(
+    db: asyncpg.Pool | asyncpg.Connection, tables: KindTables, model: str, dimensions: int
+) -> str | None:
     """Create the model's HNSW index if missing; returns its name (None if the size cannot be indexed)."""
-    statement = index_sql(model, dimensions)
+    statement = index_sql(tables, model, dimensions)
     if statement is None:
         return None
     await db.execute(statement)
-    return index_name(model)
+    return index_name(tables, model)
 
 
-async def drop_index(db: asyncpg.Pool | asyncpg.Connection, model: str) -> None:
-    await db.execute(f"DROP INDEX IF EXISTS {index_name(model)}")
+async def drop_index(db: asyncpg.Pool | asyncpg.Connection, tables: KindTables, model: str) -> None:
+    await db.execute(f"DROP INDEX IF EXISTS {index_name(tables, model)}")
 
 
 # --- reading -----------------------------------------------------------------------------------------
@@ -81,32 +84,34 @@ async def model_dimensions(db: asyncpg.Pool | asyncpg.Connection, model: str) ->
     return await db.fetchval(queries.SELECT_MODEL_DIMENSIONS, model)
 
 
-async def movie_ids_to_embed(
-    db: asyncpg.Pool | asyncpg.Connection, model: str, item_ids: Sequence[str] | None
+async def ids_to_embed(
+    db: asyncpg.Pool | asyncpg.Connection, tables: KindTables, model: str, item_ids: Sequence[str] | None
 ) -> list[str]:
-    """Non-removed movies lacking a vector for `model`, or whose metadata changed since it was made."""
-    rows = await db.fetch(queries.SELECT_MOVIE_IDS_TO_EMBED, model, _ids(item_ids))
+    """Non-removed items lacking a vector for `model`, or whose metadata changed since it was made."""
+    rows = await db.fetch(tables.sql(queries.SELECT_IDS_TO_EMBED), model, _ids(item_ids))
     return [row["id"] for row in rows]
 
 
-async def count_active_movies(db: asyncpg.Pool | asyncpg.Connection, item_ids: Sequence[str] | None) -> int:
-    return int(await db.fetchval(queries.COUNT_ACTIVE_MOVIES, _ids(item_ids)))
+async def count_active_items(
+    db: asyncpg.Pool | asyncpg.Connection, tables: KindTables, item_ids: Sequence[str] | None
+) -> int:
+    return int(await db.fetchval(tables.sql(queries.COUNT_ACTIVE_ITEMS), _ids(item_ids)))
 
 
-async def fetch_movies(
-    db: asyncpg.Pool | asyncpg.Connection, movie_ids: Sequence[str]
-) -> list[asyncpg.Record]:
-    return await db.fetch(queries.SELECT_MOVIES_FOR_TEXT, list(movie_ids))
+async def count_vectors(db: asyncpg.Pool | asyncpg.Connection, tables: KindTables, model: str) -> int:
+    return int(await db.fetchval(tables.sql(queries.COUNT_VECTORS), model))
 
 
-async def count_vectors(db: asyncpg.Pool | asyncpg.Connection, model: str) -> int:
-    return int(await db.fetchval(queries.COUNT_VECTORS, model))
-
-
-async def coverage(db: asyncpg.Pool | asyncpg.Connection, model: str) -> tuple[int, int]:
-    """(non-removed movies, how many of them lack a vector for `model`)."""
-    row = await db.fetchrow(queries.MODEL_COVERAGE, model)
-    return int(row["total"]), int(row["missing"])
+async def coverage(
+    db: asyncpg.Pool | asyncpg.Connection, every_kind: Sequence[KindTables], model: str
+) -> tuple[int, int]:
+    """(non-removed items of every kind, how many of them lack a vector for `model`): a model serves
+    all kinds, so a switch must count them all."""
+    total = missing = 0
+    for tables in every_kind:
+        row = await db.fetchrow(tables.sql(queries.MODEL_COVERAGE), model)
+        total, missing = total + int(row["total"]), missing + int(row["missing"])
+    return total, missing
 
 
 # --- writing -----------------------------------------------------------------------------------------
@@ -118,16 +123,17 @@ async def register_model(db: asyncpg.Pool | asyncpg.Connection, model: str, dime
 
 async def write_vectors(
     db: asyncpg.Pool,
+    tables: KindTables,
     model: str,
     dimensions: int,
     rows: Sequence[tuple[str, str, np.ndarray]],
 ) -> None:
-    """Upsert (movie_id, content_hash, vector) rows in one pipelined statement and transaction."""
+    """Upsert (item id, content_hash, vector) rows in one pipelined statement and transaction."""
     if not rows:
         return
-    params = [(movie_id, model, dimensions, content_hash, vector) for movie_id, content_hash, vector in rows]
+    params = [(item_id, model, dimensions, content_hash, vector) for item_id, content_hash, vector in rows]
     async with db.acquire() as conn, conn.transaction():
-        await conn.executemany(queries.UPSERT_EMBEDDING, params)
+        await conn.executemany(tables.sql(queries.UPSERT_EMBEDDING), params)
 
 
 def _ids(item_ids: Sequence[str] | None) -> list[str] | None:

@@ -9,6 +9,7 @@ from sidecar.embeddings.local_provider import EncoderCache
 
 if TYPE_CHECKING:
     from sidecar.jobs.queue import JobQueue
+    from sidecar.media.kind import MediaKind
     from sidecar.mediaserver import MediaServerClient
 
 
@@ -20,9 +21,11 @@ class JobResources:
     `media_server`: a shared client; without one each run opens and closes its own.
     `encoder`: the local embedding model, loaded once.
     `catalogs`: the recommendation step's cached catalogue, per media kind.
+    `kinds`: every media kind of this build (a model switch and the own-library check count them all).
     """
 
     queue: JobQueue | None = None
     media_server: MediaServerClient | None = None
     encoder: EncoderCache = field(default_factory=EncoderCache)
     catalogs: dict[str, Any] = field(default_factory=dict)
+    kinds: tuple[MediaKind, ...] = ()

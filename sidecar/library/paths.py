@@ -12,6 +12,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from sidecar.settings import Settings
+
 
 class UnsafePathError(Exception):
     """A path that would leave the library root (symlinked parent, `..`, absolute name...)."""
@@ -30,6 +32,19 @@ def confined(root: Path, path: Path) -> Path:
     return real
 
 
+def is_within(path: str, root: str) -> bool:
+    """Whether `path` is `root` or lies under it, by whole components, in either separator style
+    (Emby on Windows sends backslashes); a trailing separator on either side changes nothing.
+    The one rule for "is this path inside that folder" on media-server paths."""
+    path, root = _comparable(path), _comparable(root)
+    return path == root or path.startswith(root if root.endswith("/") else root + "/")
+
+
+def _comparable(path: str) -> str:
+    """Forward slashes, no trailing slash (the root stays "/")."""
+    return path.strip().replace("\\", "/").rstrip("/") or "/"
+
+
 def server_to_local(server_path: str, mappings: Mapping[str, str]) -> str:
     """Translate a media-server path to this process's view with the longest matching prefix.
 
@@ -39,13 +54,23 @@ def server_to_local(server_path: str, mappings: Mapping[str, str]) -> str:
     best: tuple[str, str] | None = None
     for server_prefix, local_prefix in mappings.items():
         prefix = server_prefix.rstrip("/\\")
-        if server_path == prefix or server_path.startswith((prefix + "/", prefix + "\\")):
-            if best is None or len(prefix) > len(best[0]):
-                best = (prefix, local_prefix.rstrip("/\\"))
+        if is_within(server_path, prefix) and (best is None or len(prefix) > len(best[0])):
+            best = (prefix, local_prefix.rstrip("/\\"))
     if best is None:
         return server_path
-    rest = server_path[len(best[0]) :].replace("\\", "/")
+    rest = server_path.strip()[len(best[0]) :].replace("\\", "/")
     return best[1] + rest
+
+
+def in_library_root(path: str, settings: Settings) -> bool:
+    """Whether a media-server path lies in the sidecar's library root, as the sidecar sees it (also
+    after `SIDECAR_PATH_MAPPINGS`) or as the server sees it (`SIDECAR_LIBRARY_SERVER_ROOT`): an AI
+    Picks library's folder, or a copy inside one."""
+    roots = [str(settings.resolved_library_root)]
+    if settings.library_server_root:
+        roots.append(settings.library_server_root)
+    candidates = {path, server_to_local(path, settings.path_mappings)}
+    return any(is_within(candidate, root) for candidate in candidates for root in roots)
 
 
 def join_server_path(server_root: str, *parts: str) -> str:

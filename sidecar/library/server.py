@@ -1,20 +1,15 @@
-"""The media-server half of a user library: the library itself, and who may see it.
+"""The media-server half of a user library: find or create it (who may see it is
+`sidecar.mediaserver.visibility`).
 
-Works through the `MediaServerClient` protocol only, so both dialects behave the same. Two rules
-from the servers' behaviour shape it:
-
-* Jellyfin answers a duplicate library name by silently creating `Name2`, so a library is looked up
-  (by remembered id, then by name) before one is created.
-* A library is visible to every user whose policy says `EnableAllFolders=true`. Leaving such users
-  alone would show everyone's picks to everyone (the old product's bug), so those users are switched
-  to an explicit folder list: every non-AI library plus their own AI library.
+Works through the `MediaServerClient` protocol only, so both dialects behave the same. Jellyfin
+answers a duplicate library name by silently creating `Name2`, so a library is looked up (by
+remembered id, then by name) before one is created.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sidecar.mediaserver.base import (
     Library,
@@ -31,11 +26,6 @@ class LibraryConflictError(MediaServerError):
 
 def _same_location(a: str, b: str) -> bool:
     return a.rstrip("/\\") == b.rstrip("/\\")
-
-
-def is_under(location: str, server_root: str) -> bool:
-    root = server_root.rstrip("/\\")
-    return location.startswith((root + "/", root + "\\"))
 
 
 def find_library(libraries: Iterable[Library], library_id: str) -> Library | None:
@@ -97,78 +87,3 @@ async def ensure_library(
         ) from exc
     libraries.append(library)
     return EnsuredLibrary(library, created=True, recreated=bool(known_id))
-
-
-def plan_policy(
-    policy: Mapping[str, Any],
-    *,
-    own_guid: str | None,
-    ai_guids: set[str],
-    non_ai_guids: list[str],
-) -> dict[str, Any] | None:
-    """The user's complete new policy, or None when it already shows exactly the right AI library.
-
-    Guids are compared normalised (Jellyfin returns dashed GUIDs); folders the user had that are not
-    AI libraries are kept as they are.
-    """
-    own = normalise_id(own_guid) if own_guid else None
-    foreign_ai = ai_guids - ({own} if own else set())
-    enabled = [str(f) for f in policy.get("EnabledFolders") or []]
-    enabled_norm = {normalise_id(f) for f in enabled}
-
-    if policy.get("EnableAllFolders"):
-        if not foreign_ai:
-            return None  # sees everything, and "everything" holds no one else's picks
-        folders = list(non_ai_guids)
-        if own_guid:
-            folders.append(own_guid)
-    else:
-        folders = [f for f in enabled if normalise_id(f) not in ai_guids]
-        if own_guid:
-            folders.append(own_guid)
-        if enabled_norm == {normalise_id(f) for f in folders}:
-            return None
-    updated = dict(policy)
-    updated["EnableAllFolders"] = False
-    updated["EnabledFolders"] = folders
-    return updated
-
-
-@dataclass
-class VisibilityResult:
-    policies_updated: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (user name, error)
-
-
-async def restrict_visibility(
-    client: MediaServerClient,
-    libraries: list[Library],
-    *,
-    own_library_by_user: Mapping[str, str],
-    ai_guids: set[str],
-) -> VisibilityResult:
-    """For every server user: their own AI library visible, nobody else's. Writes only changes.
-
-    `own_library_by_user` maps user id -> guid of that user's AI library; `ai_guids` are the
-    normalised guids of every AI library (all users).
-    """
-    result = VisibilityResult()
-    non_ai = [lib.guid for lib in libraries if normalise_id(lib.guid) not in ai_guids]
-    own_by_user = {normalise_id(user_id): guid for user_id, guid in own_library_by_user.items()}
-    for user in await client.list_users():
-        try:
-            policy = await client.get_user_policy(user.id)
-            updated = plan_policy(
-                policy,
-                own_guid=own_by_user.get(normalise_id(user.id)),
-                ai_guids=ai_guids,
-                non_ai_guids=non_ai,
-            )
-            if updated is not None:
-                await client.set_user_policy(user.id, updated)
-                result.policies_updated += 1
-        except MediaServerAuthError:
-            raise
-        except MediaServerError as exc:
-            result.failures.append((user.name, str(exc)))
-    return result

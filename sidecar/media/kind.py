@@ -5,21 +5,21 @@ recommendations (plus a manual full reset), write the users' libraries. `GRAPH` 
 once; job names, the pipeline of `POST /api/pipelines/{kind}`, the follow-ups a step may ask for,
 the webhook planner's jobs and the cards' prerequisites are all derived from it and the kind's names.
 
-Adding a kind (checklist):
-1. a package `sidecar/<kind>/` whose `__init__.py` defines one `MediaKind` (names, item types,
-   collection type, schedules, the step functions);
-2. one line in `sidecar/composition.py`: add it to `MEDIA_KINDS`.
-Nothing in the core packages changes.
+Adding a kind (checklist): see sidecar/README.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sidecar.jobs.registry import JobDefinition, JobGraph
+from sidecar.library.entries import BuiltEntries, EntryOptions
+from sidecar.media.tables import KindTables
+from sidecar.mediaserver import MediaServerClient
+from sidecar.settings import Settings
 
 if TYPE_CHECKING:
     from sidecar.jobs.context import JobContext
@@ -53,6 +53,51 @@ KindStep = Callable[["JobContext", "MediaKind"], Awaitable[dict[str, Any] | None
 
 
 @dataclass(frozen=True)
+class Catalogue:
+    """How a kind's items come from the media server into its `items` table (the sync step)."""
+
+    list_items: Callable[[MediaServerClient, list[str]], AsyncIterator[Sequence[Any]]]  # pages
+    get_items: Callable[[MediaServerClient, list[str]], Awaitable[list[Any]]]  # by id
+    row: Callable[[Any, str | None], CatalogueRow]  # item, library id -> the row to write
+    create_incoming: str  # temp table `incoming` with `columns`, dropped on commit
+    columns: tuple[str, ...]
+    upsert_incoming: str  # incoming -> items
+
+
+class CatalogueRow(Protocol):
+    """A row for the items table: a tuple in `Catalogue.columns` order with these named fields."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def content_hash(self) -> str: ...
+    @property
+    def sync_hash(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class History:
+    """How a kind's watch state comes from the media server (user data objects with `movie_id`)."""
+
+    iter_played: Callable[[MediaServerClient, str, dt.datetime | None], AsyncIterator[Sequence[Any]]]
+    get_user_data: Callable[[MediaServerClient, str, list[str]], Awaitable[list[Any]]]
+    # The client's favourites list (user id, unplayed only) -> pages; None when it has none.
+    favourites: Callable[[MediaServerClient], Callable[[str, bool], AsyncIterator[Sequence[Any]]] | None]
+
+
+@dataclass(frozen=True)
+class Library:
+    """How a kind's picks become library entries on disk."""
+
+    folder: str  # users/<user>/<folder>/ ("ai-movies")
+    name_template: Callable[[Settings], str]  # the library's name on the server, with {user}
+    picks_query: str  # one user's picks joined with the items (parameter: user id)
+    build_entries: Callable[[Sequence[Any], EntryOptions, dt.datetime], BuiltEntries]
+
+
+@dataclass(frozen=True)
 class MediaKind:
     """Everything that differs between media kinds."""
 
@@ -60,14 +105,16 @@ class MediaKind:
     singular: str  # "movie", "series": the other job names ("sync-{singular}-libraries", ...)
     item_types: frozenset[str]  # the servers' item types of this kind ("Movie")
     collection_type: str  # the servers' library collection type ("movies", "tvshows")
-    steps: Mapping[Step, KindStep]  # the function that runs each step for this kind
+    tables: KindTables
+    catalogue: Catalogue
+    history: History
+    library: Library
+    text_query: str  # what the embedding text is made of (parameter: item ids), with content_hash
+    text: Callable[[Mapping[str, Any]], str]  # a row of text_query -> the text to embed
+    source_libraries: Callable[[Settings], list[str]]  # configured library names/ids (empty: all)
+    source_libraries_setting: str  # its variable, for messages ("SIDECAR_MOVIE_LIBRARIES")
     schedules: Mapping[Step, str] = field(default_factory=dict)  # default cron per step
-    # The item a watch event is about: the event's item, else the one with its provider ids
-    # (an AI Picks copy). Parameters: item id, TMDb id, IMDb id.
-    original_item_query: str = ""
-    # A user's current picks joined with their items, best first (the read endpoint). Columns: rank,
-    # score, breakdown, evidence, explanation, generated_at, id, title, year, genres. Parameter: user id.
-    picks_query: str = ""
+    steps: Mapping[Step, KindStep] = field(default_factory=dict)  # a kind's own version of a step
 
     def job(self, step: Step) -> str:
         """The product's job name of `step` for this kind."""
@@ -83,67 +130,5 @@ class MediaKind:
     def handles(self, item_type: str | None) -> bool:
         return item_type in self.item_types
 
-
-def _texts(kind: MediaKind, step: Step) -> tuple[str, str]:
-    """(title, description) of a step's job card."""
-    one, many = kind.singular, kind.name
-    return {
-        Step.SYNC: (
-            f"Sync {many}",
-            f"Import {many} and their metadata from the media server's {one} libraries; "
-            f"mark {many} that disappeared as removed.",
-        ),
-        Step.EMBEDDINGS: (
-            f"Generate {one} embeddings",
-            f"Turn each new or changed {one}'s metadata into a vector for similarity search.",
-        ),
-        Step.WATCH_HISTORY: (
-            f"Sync {one} watch history",
-            "Import what each enabled user has watched: plays, play counts, favourites, ratings.",
-        ),
-        Step.RECOMMENDATIONS: (
-            f"Generate {one} recommendations",
-            f"Score every unwatched {one} for each enabled user and keep the top picks.",
-        ),
-        Step.FULL_RESET: (
-            f"Full reset of {one} recommendations",
-            f"Delete every user's {one} recommendations, then rebuild them from scratch. Manual only.",
-        ),
-        Step.LIBRARIES: (
-            f"Sync {one} libraries",
-            "Write each user's AI Picks folder (symlinks or STRM, with NFO) and register it "
-            "in the media server, visible to that user only.",
-        ),
-    }[step]
-
-
-def _runner(kind: MediaKind, step: Step) -> Callable[[JobContext], Awaitable[dict[str, Any] | None]]:
-    func = kind.steps[step]
-
-    async def run(ctx: JobContext) -> dict[str, Any] | None:
-        return await func(ctx, kind)
-
-    run.__name__ = run.__qualname__ = kind.job(step).replace("-", "_")
-    return run
-
-
-def job_graph(kind: MediaKind) -> JobGraph:
-    """The kind's six jobs, from `GRAPH`: its pipeline is every step that is not manual-only."""
-    jobs = []
-    for order, step in enumerate(GRAPH, start=1):
-        title, description = _texts(kind, step)
-        jobs.append(
-            JobDefinition(
-                name=kind.job(step),
-                title=title,
-                category=kind.name,
-                description=description,
-                func=_runner(kind, step),
-                variants=VARIANTS.get(step, ("regular",)),
-                manual_only=step in MANUAL_ONLY,
-                prerequisites=tuple(kind.job(p) for p in GRAPH[step]),
-                default_schedule=kind.schedules.get(step),
-                order=10 * order,
-            )
-        )
-    return JobGraph(name=kind.name, jobs=tuple(jobs))
+    def sql(self, template: str) -> str:
+        return self.tables.sql(template)

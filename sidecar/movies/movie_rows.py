@@ -7,11 +7,45 @@ tagline, genres, studios, people names, tags): when it changes the movie needs a
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from sidecar.mediaserver import MovieItem
+
+
+class MovieRow(NamedTuple):
+    """One `movies` row, in the order COPY receives it (json columns as text)."""
+
+    id: str
+    library_id: str | None
+    title: str
+    original_title: str | None
+    sort_title: str | None
+    year: int | None
+    overview: str | None
+    tagline: str | None
+    genres: list[str]
+    studios: list[str]
+    people: str
+    tags: list[str]
+    community_rating: float | None
+    critic_rating: float | None
+    official_rating: str | None
+    runtime_ticks: int | None
+    provider_ids: str
+    tmdb_id: str | None
+    imdb_id: str | None
+    path: str | None
+    image_tags: str
+    premiere_date: dt.date | None
+    date_added: dt.datetime | None
+    content_hash: str
+    sync_hash: str
+
+
+COLUMNS = MovieRow._fields
 
 
 def _digest(value: Any) -> str:
@@ -35,8 +69,7 @@ def content_hash(movie: MovieItem) -> str:
     )
 
 
-def movie_row(movie: MovieItem, library_id: str | None) -> tuple[Any, ...]:
-    """Values in `sync_queries.INCOMING_COLUMNS` order."""
+def movie_row(movie: MovieItem, library_id: str | None) -> MovieRow:
     people = json.dumps(list(movie.people), ensure_ascii=False)
     providers = json.dumps(movie.provider_ids, ensure_ascii=False, sort_keys=True)
     images = json.dumps(movie.image_tags, ensure_ascii=False, sort_keys=True)
@@ -47,4 +80,4 @@ def movie_row(movie: MovieItem, library_id: str | None) -> tuple[Any, ...]:
         movie.provider_ids.get("tmdb"), movie.provider_ids.get("imdb"), movie.path, images,
         movie.premiere_date, movie.date_added,
     )  # fmt: skip
-    return (*values, content_hash(movie), _digest(values))
+    return MovieRow(*values, content_hash=content_hash(movie), sync_hash=_digest(values))

@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import SecretStr
 
 from sidecar.embeddings import store
+from sidecar.movies import MOVIES
 from sidecar.settings import Settings
 from tests.embeddings.conftest import LiveSimulator, insert_movies, movie_row, stored_vectors
 
@@ -232,9 +233,11 @@ async def test_large_vectors_get_a_halfvec_index(
         "SELECT indexdef FROM pg_indexes WHERE indexname = $1", row["result"]["index"]
     )
     assert "((embedding)::halfvec(3072)) halfvec_cosine_ops" in indexdef
-    assert store.index_sql("x'y", 5000) is None
-    assert store.index_sql("it's", 10) == (
-        "CREATE INDEX IF NOT EXISTS " + store.index_name("it's") + " ON movie_embeddings USING hnsw "
+    assert store.index_sql(MOVIES.tables, "x'y", 5000) is None
+    assert store.index_sql(MOVIES.tables, "it's", 10) == (
+        "CREATE INDEX IF NOT EXISTS "
+        + store.index_name(MOVIES.tables, "it's")
+        + " ON movie_embeddings USING hnsw "
         "((embedding::vector(10)) vector_cosine_ops) WHERE model = 'it''s'"
     )
 
@@ -242,11 +245,11 @@ async def test_large_vectors_get_a_halfvec_index(
 async def test_bulk_re_embed_rebuilds_the_index_once(
     db: asyncpg.Pool, run_job: Any, openai_settings: Settings, monkeypatch: Any
 ) -> None:
-    from sidecar.movies import embed
+    from sidecar.media import embed
 
     await insert_movies(db, [movie_row(i) for i in range(8)])
     first = await run_job(JOB, settings=openai_settings)
-    monkeypatch.setattr(embed, "INDEX_REBUILD_MIN_MOVIES", 4)
+    monkeypatch.setattr(embed, "INDEX_REBUILD_MIN_ITEMS", 4)
     await db.execute(
         "UPDATE movies SET content_hash = content_hash || '-v2' WHERE id < $1", movie_row(4)["id"]
     )

@@ -10,8 +10,8 @@ import pytest
 
 from sidecar.embeddings.factory import EmbeddingSetupError, provider_from_settings
 from sidecar.embeddings.local_provider import LocalEmbeddingProvider
-from sidecar.embeddings.text import movie_text
 from sidecar.jobs.resources import JobResources
+from sidecar.movies.text import movie_text
 from sidecar.settings import Settings
 from tests.embeddings.conftest import insert_movies, movie_row
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sidecar.embeddings.text import OVERVIEW_MAX_CHARS, movie_text
+from sidecar.movies.text import OVERVIEW_MAX_CHARS, movie_text
 
 
 def test_text_carries_every_facet_in_a_stable_order() -> None:

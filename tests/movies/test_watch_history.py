@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import asyncpg
 import pytest
@@ -26,6 +27,12 @@ async def _plays(db: asyncpg.Pool, user_id: str) -> dict[str, asyncpg.Record]:
     return {r["movie_id"]: r for r in rows}
 
 
+async def _watermarks(db: asyncpg.Pool, kind: str = "movies") -> dict[str, Any]:
+    """user id -> the watch-history watermark of `kind`."""
+    rows = await db.fetch("SELECT user_id, synced_at FROM watch_history_watermarks WHERE kind = $1", kind)
+    return {r["user_id"]: r["synced_at"] for r in rows}
+
+
 @pytest.mark.parametrize("kind", ["jellyfin", "emby"])
 async def test_first_sync_stores_users_and_plays(
     kind: str, db: asyncpg.Pool, settings: Settings, run_job
@@ -42,7 +49,8 @@ async def test_first_sync_stores_users_and_plays(
         users = {r["name"]: r for r in await db.fetch("SELECT * FROM media_users")}
         assert set(users) == {"alice", "bob", "kids"}
         assert users["alice"]["is_admin"] and users["alice"]["enabled"]
-        assert all(u["history_synced_at"] is not None for u in users.values())
+        marks = await _watermarks(db)
+        assert all(u["id"] in marks for u in users.values())
         # Every played or favourite movie of each user, with the server's figures.
         for user in sim.state.users.values():
             stored = await _plays(db, user.id)
@@ -135,7 +143,7 @@ async def test_disabled_and_not_enabled_users_are_skipped(
         row = await run_job("sync-movie-watch-history", settings=cfg)
         assert row["result"]["users_processed"] == 2
         bob = await db.fetchrow("SELECT * FROM media_users WHERE id = $1", BOB_JF)
-        assert bob["is_disabled"] and bob["history_synced_at"] is None
+        assert bob["is_disabled"] and BOB_JF not in await _watermarks(db)
         assert await _plays(db, BOB_JF) == {}
         assert not any(("userId", BOB_JF) in r.query for r in sim.requests)
 
@@ -170,7 +178,7 @@ async def test_one_failing_user_does_not_stop_the_others(
         assert row["status"] == "completed"
         assert row["result"]["users_failed"] == 1 and row["result"]["users_processed"] == 2
         assert row["items_failed"] == 1
-        assert await db.fetchval("SELECT history_synced_at FROM media_users WHERE id = $1", BOB_JF) is None
+        assert BOB_JF not in await _watermarks(db)
         assert await _plays(db, ALICE_JF)
 
 
@@ -233,8 +241,9 @@ async def test_cancellation_keeps_each_user_all_or_nothing(
         await cancel_run(db, run_id)
         row = await task
         assert row["status"] == "cancelled"
-        users = await db.fetch("SELECT id, history_synced_at FROM media_users")
-        done = [u["id"] for u in users if u["history_synced_at"] is not None]
+        users = await db.fetch("SELECT id FROM media_users")
+        marks = await _watermarks(db)
+        done = [u["id"] for u in users if u["id"] in marks]
         assert 0 < len(done) < len(users)
         for user in users:
             stored = await _plays(db, user["id"])

@@ -9,14 +9,19 @@ import asyncpg
 import numpy as np
 
 from sidecar.jobs.context import JobError
-from sidecar.movies import recommend_queries as q
+from sidecar.media import recommend_queries as q
+from sidecar.media.kind import MediaKind, Step
 from sidecar.recommender.cowatch import CoWatch, build_cowatch
 from sidecar.recommender.data import Catalog, Plays, build_catalog
 
-NO_EMBEDDINGS = (
-    "there are no active movie embeddings, so nothing can be recommended: "
-    "run generate-movie-embeddings first (it activates a model once every movie has a vector)"
-)
+
+def _no_embeddings(kind: MediaKind) -> str:
+    return (
+        f"there are no active {kind.singular} embeddings, so nothing can be recommended: "
+        f"run {kind.job(Step.EMBEDDINGS)} first (it activates a model once every {kind.singular} has a vector)"
+    )
+
+
 VECTOR_HEADER_BYTES = 4  # pgvector binary form: uint16 dimensions, uint16 unused, then float4 big-endian
 
 
@@ -38,20 +43,22 @@ def decode_vectors(blobs: list[bytes], dimensions: int) -> np.ndarray:
     return raw[:, VECTOR_HEADER_BYTES:].copy().view(">f4").astype(np.float32)
 
 
-async def load_catalog(db: asyncpg.Pool) -> tuple[str, Catalog, list[str], dict[str, int | None]]:
+async def load_catalog(
+    db: asyncpg.Pool, kind: MediaKind
+) -> tuple[str, Catalog, list[str], dict[str, int | None]]:
     """The active model's vectors as one matrix, the ids of vectors of the wrong size, and years.
 
     JobError if there is no active model or it has no vectors.
     """
     active = await db.fetchrow(q.ACTIVE_MODEL)
     if active is None:
-        raise JobError(NO_EMBEDDINGS)
+        raise JobError(_no_embeddings(kind))
     size = VECTOR_HEADER_BYTES + 4 * active["dimensions"]
-    fetched = await db.fetch(q.CATALOG, active["model"])
+    fetched = await db.fetch(kind.sql(q.CATALOG), active["model"])
     rows = [r for r in fetched if len(r["embedding"]) == size]
     bad = [r["id"] for r in fetched if len(r["embedding"]) != size]
     if not rows:
-        raise JobError(NO_EMBEDDINGS)
+        raise JobError(_no_embeddings(kind))
     catalog = build_catalog(
         ids=[r["id"] for r in rows],
         titles=[r["title"] for r in rows],
@@ -65,7 +72,7 @@ async def load_catalog(db: asyncpg.Pool) -> tuple[str, Catalog, list[str], dict[
 
 def _plays(row: asyncpg.Record) -> Plays:
     return Plays(
-        movie_ids=row["movie_ids"],
+        movie_ids=row["item_ids"],
         play_counts=np.array(row["play_counts"], dtype=np.int64),
         favourite=np.array(row["favourite"], dtype=bool),
         user_rating=np.array(row["user_ratings"], dtype=float),  # None → nan
@@ -97,28 +104,29 @@ class CachedCatalog:
 
 
 async def load_catalog_cached(
-    db: asyncpg.Pool, cache: dict[str, Any], key: str
+    db: asyncpg.Pool, kind: MediaKind, cache: dict[str, Any]
 ) -> tuple[str, Catalog, list[str], dict[str, int | None]]:
-    """`load_catalog`, reused from the worker's cache (`cache[key]`) while no vector or movie has changed."""
+    """`load_catalog`, reused from the worker's cache (`cache[kind.name]`) while no vector or item
+    has changed."""
     active = await db.fetchrow(q.ACTIVE_MODEL)
     if active is None:
-        raise JobError(NO_EMBEDDINGS)
-    mark = await db.fetchrow(q.CATALOG_FINGERPRINT, active["model"])
-    fingerprint = (active["model"], active["dimensions"], mark["movies"], mark["digest"] or "")
-    cached = cache.get(key)
+        raise JobError(_no_embeddings(kind))
+    mark = await db.fetchrow(kind.sql(q.CATALOG_FINGERPRINT), active["model"])
+    fingerprint = (active["model"], active["dimensions"], mark["items"], mark["digest"] or "")
+    cached = cache.get(kind.name)
     if isinstance(cached, CachedCatalog) and cached.fingerprint == fingerprint:
         return cached.loaded
-    loaded = await load_catalog(db)
-    cache[key] = CachedCatalog(fingerprint, loaded)
+    loaded = await load_catalog(db, kind)
+    cache[kind.name] = CachedCatalog(fingerprint, loaded)
     return loaded
 
 
-async def load_run_data(db: asyncpg.Pool, cache: dict[str, Any] | None = None, key: str = "") -> RunData:
-    """Catalogue (cached across runs in `cache[key]` when a cache is given), then every play, fresh."""
+async def load_run_data(db: asyncpg.Pool, kind: MediaKind, cache: dict[str, Any] | None = None) -> RunData:
+    """Catalogue (cached across runs when a cache is given), then every play, fresh."""
     if cache is None:
-        model, catalog, bad_vectors, years = await load_catalog(db)
+        model, catalog, bad_vectors, years = await load_catalog(db, kind)
     else:
-        model, catalog, bad_vectors, years = await load_catalog_cached(db, cache, key)
-    plays_by_user = {row["user_id"]: _plays(row) for row in await db.fetch(q.PLAYS)}
+        model, catalog, bad_vectors, years = await load_catalog_cached(db, kind, cache)
+    plays_by_user = {row["user_id"]: _plays(row) for row in await db.fetch(kind.sql(q.PLAYS))}
     cowatch = cowatch_from_plays(catalog, plays_by_user)
     return RunData(model, catalog, plays_by_user, cowatch, bad_vectors, years)

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 from openai import AsyncOpenAI
 
+from sidecar.media.kind import MediaKind
 from sidecar.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -27,9 +28,9 @@ FAILURES_BEFORE_GIVING_UP = 3
 REQUEST_TIMEOUT_SECONDS = 30.0
 
 SYSTEM_PROMPT = (
-    "You explain movie recommendations. For each numbered pick write one friendly sentence "
-    "(at most 30 words) saying why it suits a viewer who enjoyed the listed movies. Do not invent "
-    'facts about the plot. Answer only with JSON: {"explanations": [{"id": <number>, "text": "..."}]}'
+    "You explain {one} recommendations. For each numbered pick write one friendly sentence "
+    "(at most 30 words) saying why it suits a viewer who enjoyed the listed {many}. Do not invent "
+    'facts about the plot. Answer only with JSON: {{"explanations": [{{"id": <number>, "text": "..."}}]}}'
 )
 
 
@@ -67,11 +68,11 @@ def template_explanation(pick: PickText) -> str:
     return f"Because you watched {_join_titles(titles)}: {reason}."
 
 
-def _request_body(picks: Sequence[PickText]) -> str:
+def _request_body(picks: Sequence[PickText], one: str) -> str:
     items = [
         {
             "id": i,
-            "movie": p.title if p.year is None else f"{p.title} ({p.year})",
+            one: p.title if p.year is None else f"{p.title} ({p.year})",
             "viewer_enjoyed": list(p.because),
         }
         for i, p in enumerate(picks, start=1)
@@ -103,7 +104,9 @@ def parse_explanations(content: str | None, count: int) -> dict[int, str]:
 class LlmExplainer:
     """Chat-completions client for one run; `explain` always returns a sentence per pick."""
 
-    def __init__(self, client: AsyncOpenAI, model: str) -> None:
+    def __init__(self, client: AsyncOpenAI, model: str, kind: MediaKind) -> None:
+        self._kind = kind
+        self._prompt = SYSTEM_PROMPT.format(one=kind.singular, many=kind.name)
         self._client = client
         self._model = model
         self._failures_in_row = 0
@@ -111,14 +114,14 @@ class LlmExplainer:
         self.requests_failed = 0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> LlmExplainer | None:
+    def from_settings(cls, settings: Settings, kind: MediaKind) -> LlmExplainer | None:
         if not settings.chat_model:
             return None
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
         client = AsyncOpenAI(
             base_url=settings.openai_base_url, api_key=key, max_retries=1, timeout=REQUEST_TIMEOUT_SECONDS
         )
-        return cls(client, settings.chat_model)
+        return cls(client, settings.chat_model, kind)
 
     @property
     def gave_up(self) -> bool:
@@ -135,8 +138,8 @@ class LlmExplainer:
                 response: Any = await self._client.chat.completions.create(
                     model=self._model,
                     messages=[
-                        {"role": "system", "content": SYSTEM_PROMPT},
-                        {"role": "user", "content": _request_body(picks)},
+                        {"role": "system", "content": self._prompt},
+                        {"role": "user", "content": _request_body(picks, self._kind.singular)},
                     ],
                     temperature=0.4,
                 )

@@ -1,15 +1,18 @@
-"""`sync-movie-libraries`: each user's picks as a folder on disk and a private library on the server.
+"""The libraries step (`sync-movie-libraries`, ...): each user's picks of a kind as a folder on disk
+and a private library on the server.
 
 Per user (progress counts users; cancellation is checked between users; one user's failure is
 logged and counted and the others go on):
 
-1. read the user's picks joined with the movies;
-2. write `<root>/users/<user>/ai-movies/NN - Title (Year)/` entries by difference
+1. read the user's picks joined with the items;
+2. write `<root>/users/<user>/<kind folder>/` entries (the kind's layout: for movies
+   `ai-movies/NN - Title (Year)/`) by difference
    (`sidecar.library.writer`): unchanged entries are not touched;
 3. find or create the user's library on the media server and ask for a scan of that library only,
    when something on disk changed or the library is new.
 
-Then one pass over every server user makes each AI library visible to its owner only.
+Then one pass over every server user makes each AI library (of every kind) visible to its owner only.
+A user has one folder name under `users/` for all their libraries.
 
 A user whose picks are gone (or who is no longer enabled) gets an empty folder, not a stale one;
 an enabled user who never had picks gets nothing until they do. Without a media server configured
@@ -25,16 +28,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 from sidecar.jobs.context import JobCancelled, JobContext, JobError
 from sidecar.library import names
-from sidecar.library.entries import EntryOptions, build_entries
-from sidecar.library.model import RankedMovie
-from sidecar.library.paths import UnsafePathError, join_server_path
-from sidecar.library.server import ensure_library, find_library, is_under, restrict_visibility
+from sidecar.library.entries import EntryOptions
+from sidecar.library.paths import UnsafePathError, is_within, join_server_path
+from sidecar.library.server import ensure_library, find_library
 from sidecar.library.writer import TEMP_PREFIX, ensure_directory, manifest_hash, sync_folder
+from sidecar.media import library_queries as q
 from sidecar.media.kind import MediaKind
+from sidecar.media.server import optional_media_client, server_call
 from sidecar.mediaserver.base import (
     Library,
     MediaServerAuthError,
@@ -42,11 +44,10 @@ from sidecar.mediaserver.base import (
     MediaServerError,
     normalise_id,
 )
-from sidecar.movies import library_queries as q
+from sidecar.mediaserver.visibility import restrict_visibility
 from sidecar.settings import Settings
 
 USERS_DIR = "users"
-MEDIA_DIR = "ai-movies"
 
 
 @dataclass
@@ -104,42 +105,18 @@ def _server_root(settings: Settings, local_root: Path) -> str:
     return settings.library_server_root or str(local_root)
 
 
-def _library_name(settings: Settings, user_name: str) -> str:
+def _library_name(kind: MediaKind, settings: Settings, user_name: str) -> str:
     # replace, not format: a user name or template with braces must not raise or inject fields
-    return settings.library_name_template.replace("{user}", user_name).strip()
+    return kind.library.name_template(settings).replace("{user}", user_name).strip()
 
 
-def _ranked_movie(row: asyncpg.Record) -> RankedMovie:
-    return RankedMovie(
-        movie_id=row["movie_id"],
-        rank=row["rank"],
-        title=row["title"],
-        year=row["year"],
-        original_title=row["original_title"],
-        overview=row["overview"],
-        tagline=row["tagline"],
-        genres=tuple(row["genres"] or ()),
-        studios=tuple(row["studios"] or ()),
-        community_rating=row["community_rating"],
-        critic_rating=row["critic_rating"],
-        official_rating=row["official_rating"],
-        runtime_ticks=row["runtime_ticks"],
-        tmdb_id=row["tmdb_id"],
-        imdb_id=row["imdb_id"],
-        premiere_date=row["premiere_date"],
-        path=row["path"],
-        explanation=row["explanation"],
-        provider_ids=dict(row["provider_ids"] or {}),
-    )
-
-
-async def _users_to_sync(ctx: JobContext) -> list[UserToSync]:
+async def _users_to_sync(ctx: JobContext, kind: MediaKind) -> list[UserToSync]:
     scope = ctx.scope or {}
     user_ids = scope.get("user_ids")
     # With user ids the whole folder of each is diffed anyway, so item ids narrow nothing further.
     item_ids = scope.get("item_ids") if user_ids is None else None
-    rows = await ctx.db.fetch(q.USERS_TO_SYNC, user_ids, item_ids)
-    reserved = {r["user_id"]: r["folder_name"] for r in await ctx.db.fetch(q.LIBRARY_FOLDERS)}
+    rows = await ctx.db.fetch(kind.sql(q.USERS_TO_SYNC), user_ids, item_ids, kind.name)
+    reserved = {r["user_id"]: r["folder_name"] for r in await ctx.db.fetch(q.USER_FOLDERS)}
     folders = names.allocate_user_folders(((r["id"], r["name"]) for r in rows), reserved)
     return [
         UserToSync(
@@ -154,25 +131,14 @@ async def _users_to_sync(ctx: JobContext) -> list[UserToSync]:
     ]
 
 
-async def _open_media_server(ctx: JobContext) -> tuple[MediaServerClient | None, bool]:
-    """(client, whether this job opened it and must close it)."""
-    client = ctx.resources.media_server
-    if client is not None:
-        return client, False
-    if not ctx.settings.media_server_url:
-        return None, False
-    try:
-        from sidecar.mediaserver import open_client  # type: ignore[attr-defined]
-    except ImportError:
-        raise JobError("this build has no media-server client; check the installation") from None
-    return await _server_call(open_client(ctx.settings), "connect"), True
-
-
 class _LibrarySync:
     """One run's state: root, options, the server's library list, and the counts."""
 
-    def __init__(self, ctx: JobContext, root: Path, client: MediaServerClient | None) -> None:
+    def __init__(
+        self, ctx: JobContext, kind: MediaKind, root: Path, client: MediaServerClient | None
+    ) -> None:
         self.ctx = ctx
+        self.kind = kind
         self.root = root
         self.client = client
         self.options = _entry_options(ctx.settings)
@@ -182,22 +148,24 @@ class _LibrarySync:
 
     async def sync_user(self, user: UserToSync) -> None:
         ctx = self.ctx
-        rows = await ctx.db.fetch(q.USER_PICKS, user.id) if user.active else []
+        kind = self.kind
+        rows = await ctx.db.fetch(kind.library.picks_query, user.id) if user.active else []
         if not rows and not user.has_library_row:
             self.counts.users_skipped += 1
             return
-        user_dir_parts = (USERS_DIR, user.folder_name, MEDIA_DIR)
+        user_dir_parts = (USERS_DIR, user.folder_name, kind.library.folder)
         local_dir = self.root.joinpath(*user_dir_parts)
         anchor: dt.datetime = await ctx.db.fetchval(
-            q.RESERVE_FOLDER, user.id, user.folder_name, str(local_dir)
+            q.RESERVE_FOLDER, user.id, user.folder_name, str(local_dir), kind.name
         )
         anchor = anchor.replace(microsecond=0)
 
-        picks = [_ranked_movie(r) for r in rows]
-        built = await asyncio.to_thread(build_entries, picks, self.options, anchor)
+        built = await asyncio.to_thread(kind.library.build_entries, rows, self.options, anchor)
         real_dir = await asyncio.to_thread(ensure_directory, self.root, *user_dir_parts)
         stats = await asyncio.to_thread(sync_folder, self.root, real_dir, built.entries)
-        await ctx.db.execute(q.RECORD_SYNC, user.id, manifest_hash(built.entries), len(built.entries))
+        await ctx.db.execute(
+            q.RECORD_SYNC, user.id, manifest_hash(built.entries), len(built.entries), kind.name
+        )
         self.counts.users += 1
         self.counts.entries_written += stats.written
         self.counts.entries_unchanged += stats.unchanged
@@ -209,7 +177,7 @@ class _LibrarySync:
             await ctx.warning(
                 f"{len(built.skipped)} pick(s) of {user.name} left out: {first.title}: {first.reason}",
                 user_id=user.id,
-                movie_ids=[s.movie_id for s in built.skipped],
+                item_ids=[s.movie_id for s in built.skipped],
             )
         if stats.changed:
             await ctx.debug(
@@ -224,11 +192,13 @@ class _LibrarySync:
 
     async def _register(self, user: UserToSync, *, changed: bool) -> None:
         assert self.client is not None
-        server_path = join_server_path(self.server_root, USERS_DIR, user.folder_name, MEDIA_DIR)
+        server_path = join_server_path(
+            self.server_root, USERS_DIR, user.folder_name, self.kind.library.folder
+        )
         ensured = await ensure_library(
             self.client,
             self.libraries,
-            name=_library_name(self.ctx.settings, user.name),
+            name=_library_name(self.kind, self.ctx.settings, user.name),
             server_path=server_path,
             known_id=user.library_id,
             create=user.active,
@@ -244,6 +214,7 @@ class _LibrarySync:
             library.item_id,
             library.guid,
             server_path,
+            self.kind.name,
         )
         if ensured.created:
             self.counts.libraries_created += 1
@@ -255,23 +226,26 @@ class _LibrarySync:
             self.counts.scans_requested += 1
 
     async def restrict_visibility(self) -> None:
-        """Each AI library to its owner only: ours from the database, plus any library whose folder
-        sits under the server-side `users/` root (one we lost track of is still someone's picks)."""
+        """Each AI library (every kind's) to its owner only: ours from the database, plus any library
+        whose folder sits under the server-side `users/` root (one we lost track of is still
+        someone's picks)."""
         assert self.client is not None
         rows = await self.ctx.db.fetch(q.SERVER_LIBRARIES)
         users_root = join_server_path(self.server_root, USERS_DIR)
         ai_guids: set[str] = set()
-        own: dict[str, str] = {}
+        own: dict[str, list[str]] = {}
         for row in rows:
             library = find_library(self.libraries, row["library_id"])
             if library is not None:
-                own[row["user_id"]] = library.guid
+                own.setdefault(row["user_id"], []).append(library.guid)
+        owned_guids = {guid for guids in own.values() for guid in guids}
         for library in self.libraries:
-            if library.guid in own.values() or any(is_under(loc, users_root) for loc in library.locations):
+            inside = any(is_within(loc, users_root) and loc != users_root for loc in library.locations)
+            if library.guid in owned_guids or inside:
                 ai_guids.add(normalise_id(library.guid))
         ai_guids.update(normalise_id(r["library_guid"]) for r in rows if r["library_guid"])
         result = await restrict_visibility(
-            self.client, self.libraries, own_library_by_user=own, ai_guids=ai_guids
+            self.client, self.libraries, own_libraries_by_user=own, ai_guids=ai_guids
         )
         self.counts.policies_updated += result.policies_updated
         for user_name, error in result.failures:
@@ -279,19 +253,18 @@ class _LibrarySync:
             await self.ctx.warning(f"could not restrict the libraries {user_name} sees: {error}")
 
 
-async def sync_movie_libraries(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
+async def sync_libraries(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
     root = _check_root_writable(ctx.settings.resolved_library_root)
-    users = await _users_to_sync(ctx)
-    client, owned = await _open_media_server(ctx)
-    try:
-        run = _LibrarySync(ctx, root, client)
+    users = await _users_to_sync(ctx, kind)
+    async with optional_media_client(ctx) as client:
+        run = _LibrarySync(ctx, kind, root, client)
         if client is None:
             await ctx.warning(
                 "no media server configured (SIDECAR_MEDIA_SERVER_URL): folders are written, "
                 "but no library is registered"
             )
         else:
-            run.libraries = await _server_call(client.list_libraries(), "list the libraries")
+            run.libraries = await server_call(client.list_libraries(), "list the libraries")
         await ctx.step("Writing user libraries", total=len(users))
         try:
             for user in users:
@@ -299,8 +272,8 @@ async def sync_movie_libraries(ctx: JobContext, kind: MediaKind) -> dict[str, An
                 try:
                     await run.sync_user(user)
                     await ctx.advance()
-                except MediaServerAuthError as exc:
-                    raise _auth_error(exc) from None
+                except MediaServerAuthError:
+                    raise  # the key is wrong for everyone: stop at once
                 except (OSError, MediaServerError, UnsafePathError, ValueError) as exc:
                     run.counts.failed += 1
                     await ctx.item_failed(f"library of {user.name}", exc, user_id=user.id)
@@ -311,23 +284,5 @@ async def sync_movie_libraries(ctx: JobContext, kind: MediaKind) -> dict[str, An
             raise
         if client is not None:
             await ctx.step("Restricting library visibility")
-            await _server_call(run.restrict_visibility(), "update user policies")
+            await server_call(run.restrict_visibility(), "update user policies")
         return asdict(run.counts)
-    finally:
-        if owned and client is not None:
-            await client.close()
-
-
-async def _server_call(awaitable: Any, what: str) -> Any:
-    try:
-        return await awaitable
-    except MediaServerAuthError as exc:
-        raise _auth_error(exc) from None
-    except MediaServerError as exc:
-        raise JobError(
-            f"media server: could not {what}: {exc}; check SIDECAR_MEDIA_SERVER_URL and that the server is up"
-        ) from None
-
-
-def _auth_error(exc: MediaServerAuthError) -> JobError:
-    return JobError(f"the media server rejected the API key ({exc}); check SIDECAR_MEDIA_SERVER_API_KEY")

@@ -1,41 +1,42 @@
-"""SQL of the recommendation jobs and the read endpoint."""
+"""Generic SQL of the recommendation steps and the read endpoint ({items}, {plays}, {vectors},
+{picks}, {item_id}: the kind's tables)."""
 
 ACTIVE_MODEL = "SELECT model, dimensions FROM embedding_models WHERE active"
 
-# Every movie with a vector for the model, removed ones included (they still tell taste). The vector
+# Every item with a vector for the model, removed ones included (they still tell taste). The vector
 # comes in pgvector's binary form (vector_send), decoded for all rows at once by numpy.
 CATALOG = """
 SELECT m.id, m.title, m.year, m.genres, m.community_rating, m.removed_at IS NOT NULL AS removed,
        vector_send(e.embedding) AS embedding
-FROM movie_embeddings e
-JOIN movies m ON m.id = e.movie_id
+FROM {vectors} e
+JOIN {items} m ON m.id = e.{item_id}
 WHERE e.model = $1
 ORDER BY m.id
 """
 
-# Changes whenever a vector or a movie row behind it changes: the cached catalogue is still valid
+# Changes whenever a vector or an item row behind it changes: the cached catalogue is still valid
 # while this stays the same (a few ms, against hundreds for reloading every vector).
 CATALOG_FINGERPRINT = """
-SELECT count(*) AS movies,
+SELECT count(*) AS items,
        md5(string_agg(
-           e.movie_id || ':' || e.content_hash || ':' || e.created_at::text || ':' || m.updated_at::text
+           e.{item_id} || ':' || e.content_hash || ':' || e.created_at::text || ':' || m.updated_at::text
            || ':' || coalesce(m.removed_at::text, '-'),
-           ',' ORDER BY e.movie_id)) AS digest
-FROM movie_embeddings e
-JOIN movies m ON m.id = e.movie_id
+           ',' ORDER BY e.{item_id})) AS digest
+FROM {vectors} e
+JOIN {items} m ON m.id = e.{item_id}
 WHERE e.model = $1
 """
 
 # Every user's plays in one query, column by column: each user's taste and the co-watching across all.
 PLAYS = """
 SELECT user_id,
-       array_agg(movie_id) AS movie_ids,
+       array_agg({item_id}) AS item_ids,
        array_agg(play_count) AS play_counts,
        array_agg(is_favorite) AS favourite,
        array_agg(user_rating) AS user_ratings,
        array_agg(extract(epoch FROM last_played_at)::float8) AS last_played,
        array_agg(played OR play_count > 0) AS watched
-FROM movie_plays
+FROM {plays}
 WHERE played OR play_count > 0 OR is_favorite OR position_ticks > 0
 GROUP BY user_id
 """
@@ -49,39 +50,38 @@ ORDER BY name, id
 """
 
 CURRENT_LISTS = """
-SELECT user_id, array_agg(movie_id ORDER BY rank) AS movie_ids
-FROM movie_recommendations
+SELECT user_id, array_agg({item_id} ORDER BY rank) AS item_ids
+FROM {picks}
 WHERE $1::text[] IS NULL OR user_id = ANY($1::text[])
 GROUP BY user_id
 """
 
-# A removed movie leaves the lists a run covers ($1 = those users, null = everyone) at once.
-DELETE_REMOVED_MOVIES = """
-DELETE FROM movie_recommendations r
-USING movies m
-WHERE m.id = r.movie_id AND m.removed_at IS NOT NULL
+# A removed item leaves the lists a run covers ($1 = those users, null = everyone) at once.
+DELETE_REMOVED_ITEMS = """
+DELETE FROM {picks} r
+USING {items} m
+WHERE m.id = r.{item_id} AND m.removed_at IS NOT NULL
   AND ($1::text[] IS NULL OR r.user_id = ANY($1::text[]))
 """
 
-DELETE_ALL = "DELETE FROM movie_recommendations"
+DELETE_ALL = "DELETE FROM {picks}"
 
-ASYNC_COMMIT = "SET LOCAL synchronous_commit = off"
-
-DELETE_USER_LIST = "DELETE FROM movie_recommendations WHERE user_id = $1"
+DELETE_USER_LIST = "DELETE FROM {picks} WHERE user_id = $1"
 
 INSERT_USER_LIST = """
-INSERT INTO movie_recommendations
-    (user_id, movie_id, rank, score, breakdown, evidence, explanation, run_id, generated_at)
-SELECT $1, r.movie_id, r.rank, r.score, r.breakdown::jsonb, r.evidence::jsonb, r.explanation, $2, $3
+INSERT INTO {picks}
+    (user_id, {item_id}, rank, score, breakdown, evidence, explanation, run_id, generated_at)
+SELECT $1, r.item_id, r.rank, r.score, r.breakdown::jsonb, r.evidence::jsonb, r.explanation, $2, $3
 FROM unnest($4::text[], $5::int[], $6::real[], $7::text[], $8::text[], $9::text[])
-    AS r(movie_id, rank, score, breakdown, evidence, explanation)
+    AS r(item_id, rank, score, breakdown, evidence, explanation)
 """
 
+# The read endpoint: a user's list joined with the items, best first.
 USER_LIST = """
 SELECT r.rank, r.score, r.breakdown, r.evidence, r.explanation, r.generated_at,
        m.id, m.title, m.year, m.genres
-FROM movie_recommendations r
-JOIN movies m ON m.id = r.movie_id
+FROM {picks} r
+JOIN {items} m ON m.id = r.{item_id}
 WHERE r.user_id = $1
 ORDER BY r.rank
 """

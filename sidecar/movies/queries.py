@@ -1,17 +1,9 @@
-"""SQL of sync-movies: one COPY into a temp table and one upsert per batch."""
+"""The SQL that is about movies: the row the sync writes, the embedding text's fields, the library
+entries' metadata. Everything else the movie jobs run is generic (sidecar/media/*_queries.py)."""
 
-from __future__ import annotations
-
-# Order of the values in each row handed to COPY (json columns travel as text, cast on upsert).
-INCOMING_COLUMNS = (
-    "id", "library_id", "title", "original_title", "sort_title", "year", "overview", "tagline", "genres",
-    "studios", "people", "tags", "community_rating", "critic_rating", "official_rating", "runtime_ticks",
-    "provider_ids", "tmdb_id", "imdb_id", "path", "image_tags", "premiere_date", "date_added",
-    "content_hash", "sync_hash",
-)  # fmt: skip
-
+# sync: COPY into `incoming` (columns in MovieRow order; json travels as text), then one upsert.
 CREATE_INCOMING = """
-CREATE TEMP TABLE movies_incoming (
+CREATE TEMP TABLE incoming (
     id text, library_id text, title text, original_title text, sort_title text, year integer,
     overview text, tagline text, genres text[], studios text[], people text, tags text[],
     community_rating real, critic_rating real, official_rating text, runtime_ticks bigint,
@@ -30,7 +22,7 @@ SELECT id, library_id, title, original_title, sort_title, year, overview, taglin
        people::jsonb, tags, community_rating, critic_rating, official_rating, runtime_ticks,
        provider_ids::jsonb, tmdb_id, imdb_id, path, image_tags::jsonb, premiere_date, date_added,
        content_hash, sync_hash
-FROM movies_incoming
+FROM incoming
 ON CONFLICT (id) DO UPDATE SET
     library_id = EXCLUDED.library_id, title = EXCLUDED.title, original_title = EXCLUDED.original_title,
     sort_title = EXCLUDED.sort_title, year = EXCLUDED.year, overview = EXCLUDED.overview,
@@ -44,19 +36,22 @@ ON CONFLICT (id) DO UPDATE SET
     sync_hash = EXCLUDED.sync_hash, removed_at = NULL, updated_at = now()
 """
 
-EXISTING_MOVIES = "SELECT id, content_hash, sync_hash, removed_at IS NOT NULL AS removed FROM movies"
-
-EXISTING_MOVIES_BY_ID = """
-SELECT id, content_hash, sync_hash, removed_at IS NOT NULL AS removed FROM movies WHERE id = ANY($1::text[])
-"""
-
-MARK_REMOVED = """
-UPDATE movies SET removed_at = now(), updated_at = now()
+# What the embedding text is made of, plus the hash the vector will be stamped with.
+TEXT_FIELDS = """
+SELECT id, title, original_title, year, tagline, overview, genres, studios, people, tags, content_hash
+FROM movies
 WHERE id = ANY($1::text[]) AND removed_at IS NULL
-RETURNING id
+ORDER BY id
 """
 
-# Everything these jobs write can be fetched from the media server again, and the watermark commits
-# in the same transaction as the rows: a crash losing the last commits only means a re-fetch. So
-# commits need not wait for the WAL flush (the database stays consistent either way).
-RELAXED_COMMIT = "SET LOCAL synchronous_commit = off"
+# One user's picks with what the NFO and the link need, best first.
+LIBRARY_PICKS = """
+SELECT r.movie_id, r.rank, r.explanation,
+       m.title, m.year, m.original_title, m.overview, m.tagline, m.genres, m.studios,
+       m.community_rating, m.critic_rating, m.official_rating, m.runtime_ticks,
+       m.tmdb_id, m.imdb_id, m.provider_ids, m.premiere_date, m.path
+FROM movie_recommendations r
+JOIN movies m ON m.id = r.movie_id
+WHERE r.user_id = $1 AND m.removed_at IS NULL
+ORDER BY r.rank
+"""

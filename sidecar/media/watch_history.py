@@ -1,10 +1,11 @@
-"""`sync-movie-watch-history`: users, and what each enabled user has watched.
+"""The watch-history step (`sync-movie-watch-history`, ...): users, and what each enabled user has
+watched of a kind.
 
 Users: every server user is stored (new ones get `enabled = settings.new_users_enabled`; disabled
 server users are kept with `is_disabled` and never processed; users gone from the server get
 `removed_at`). Then, per enabled user, with `media_server_concurrency` users in flight:
 
-* `regular`: played movies newest first, stopping at the user's `history_synced_at` watermark minus
+* `regular`: played items newest first, stopping at the user's watermark for the kind minus
   a day of slack (the server's clock and ours differ), plus a re-read of the favourites list (one
   cheap query) so favourite on/off is always current. What regular can miss: a movie marked
   *unplayed* (it leaves the played list), a rating given to a movie played before the watermark, and
@@ -25,8 +26,13 @@ from typing import Any
 
 import asyncpg
 
+from sidecar.db import relaxed_transaction
 from sidecar.jobs.context import JobCancelled, JobContext
+from sidecar.library.paths import in_library_root
+from sidecar.media import history_queries as q
 from sidecar.media.kind import MediaKind, Step
+from sidecar.media.server import media_client
+from sidecar.media.sync import ROW_ERRORS
 from sidecar.mediaserver import (
     MediaServerAuthError,
     MediaServerClient,
@@ -34,10 +40,6 @@ from sidecar.mediaserver import (
     UserMovieData,
     normalise_id,
 )
-from sidecar.movies import history_queries as q
-from sidecar.movies.media_client import media_client
-from sidecar.movies.source_libraries import is_in_library_root
-from sidecar.movies.sync import ROW_ERRORS
 
 WATERMARK_SLACK = dt.timedelta(days=1)
 
@@ -126,8 +128,11 @@ class UserHistorySync:
     isolated and counted while the others are saved.
     """
 
-    def __init__(self, ctx: JobContext, client: MediaServerClient, known_movies: set[str]) -> None:
+    def __init__(
+        self, ctx: JobContext, kind: MediaKind, client: MediaServerClient, known_movies: set[str]
+    ) -> None:
         self.ctx = ctx
+        self.kind = kind
         self.client = client
         self.known_movies = known_movies
         self.counts = HistoryCounts()
@@ -137,14 +142,15 @@ class UserHistorySync:
         watermark = user["history_synced_at"]
         since = None if full or watermark is None else watermark - WATERMARK_SLACK
         plays: dict[str, UserMovieData] = {}
-        async for page in self.client.iter_played_movies(user["id"], since):
+        history = self.kind.history
+        async for page in history.iter_played(self.client, user["id"], since):
             self.ctx.raise_if_cancelled()
             for data in page:
                 plays.setdefault(data.movie_id, data)
-        iter_favourites = getattr(self.client, "iter_favorite_movies", None)
+        iter_favourites = history.favourites(self.client)
         if iter_favourites is not None:
             # A complete played list already carries the played favourites: add the unplayed ones.
-            async for page in iter_favourites(user["id"], unplayed_only=since is None):
+            async for page in iter_favourites(user["id"], since is None):
                 self.ctx.raise_if_cancelled()
                 for data in page:
                     plays.setdefault(data.movie_id, data)
@@ -159,7 +165,9 @@ class UserHistorySync:
 
     async def fetch_items(self, user: asyncpg.Record, item_ids: list[str]) -> UserResult:
         """Just these items' user data (webhook-driven); the watermark does not move."""
-        found = {d.movie_id: d for d in await self.client.get_user_movie_data(user["id"], item_ids)}
+        found = {
+            d.movie_id: d for d in await self.kind.history.get_user_data(self.client, user["id"], item_ids)
+        }
         gone = [i for i in item_ids if i not in found or _is_empty(found[i])]
         return UserResult(user["id"], user["name"], found, delete_ids=gone)
 
@@ -175,7 +183,7 @@ class UserHistorySync:
                 for d in result.plays.values()
                 if d.movie_id not in self.known_movies
                 and d.path
-                and is_in_library_root(d.path, self.ctx.settings)
+                and in_library_root(d.path, self.ctx.settings)
             )
             copies += own
             unknown += len(result.plays) - len(known) - own
@@ -184,28 +192,30 @@ class UserHistorySync:
         marks = [(r.user_id, r.watermark) for r in results if r.watermark is not None]
         removed = 0
         changed: set[str] = set()
-        async with self.ctx.db.acquire() as conn, conn.transaction():
-            await conn.execute(q.RELAXED_COMMIT)
+        sql = self.kind.sql
+        async with relaxed_transaction(self.ctx.db) as conn:
             await conn.execute(q.CREATE_INCOMING)
             if rows:
                 await conn.copy_records_to_table("plays_incoming", records=rows, columns=q.PLAY_COLUMNS)
-                changed.update(r["user_id"] for r in await conn.fetch(q.UPSERT_INCOMING))
+                changed.update(r["user_id"] for r in await conn.fetch(sql(q.UPSERT_INCOMING)))
             favourite_users = [r.user_id for r in results if r.favourites_read]
             if favourite_users:
                 changed.update(
-                    r["user_id"] for r in await conn.fetch(q.CLEAR_OTHER_FAVOURITES, favourite_users)
+                    r["user_id"] for r in await conn.fetch(sql(q.CLEAR_OTHER_FAVOURITES), favourite_users)
                 )
             full_users = [r.user_id for r in results if r.keep_only]
             if full_users:
-                gone = await conn.fetch(q.DELETE_OTHER_PLAYS, full_users)
+                gone = await conn.fetch(sql(q.DELETE_OTHER_PLAYS), full_users)
                 removed += len(gone)
                 changed.update(r["user_id"] for r in gone)
             if deletes:
-                gone = await conn.fetch(q.DELETE_PLAYS, [d[0] for d in deletes], [d[1] for d in deletes])
+                gone = await conn.fetch(sql(q.DELETE_PLAYS), [d[0] for d in deletes], [d[1] for d in deletes])
                 removed += len(gone)
                 changed.update(r["user_id"] for r in gone)
             if marks:
-                await conn.execute(q.SET_WATERMARKS, [m[0] for m in marks], [m[1] for m in marks])
+                await conn.execute(
+                    q.SET_WATERMARKS, [m[0] for m in marks], [m[1] for m in marks], self.kind.name
+                )
         self.counts.plays_written += len(rows)
         self.counts.plays_removed += removed
         self.counts.changed_user_ids.update(changed)
@@ -298,30 +308,31 @@ async def _run_users(
         await asyncio.gather(*fetchers, writer, return_exceptions=True)
 
 
-async def sync_movie_watch_history(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
+async def sync_watch_history(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
     scope = ctx.scope or {}
     user_scope = [normalise_id(str(u)) for u in scope.get("user_ids") or []] or None
     item_scope = [normalise_id(str(i)) for i in scope.get("item_ids") or []] or None
     async with media_client(ctx) as client:
         counts = HistoryCounts()
         await _sync_users(ctx, client, counts)
-        users = await ctx.db.fetch(q.USERS_TO_PROCESS, user_scope)
+        users = await ctx.db.fetch(q.USERS_TO_PROCESS, user_scope, kind.name)
         skipped = await ctx.db.fetch(q.SKIPPED_USERS, user_scope)
         if skipped:
             await ctx.info(
                 f"{len(skipped)} users skipped (disabled on the server, not enabled for picks, or removed)",
                 user_ids=[r["id"] for r in skipped],
             )
-        known_movies = {r["id"] for r in await ctx.db.fetch(q.MOVIE_IDS)}
-        sync = UserHistorySync(ctx, client, known_movies)
+        known_items = {r["id"] for r in await ctx.db.fetch(kind.sql(q.ITEM_IDS))}
+        sync = UserHistorySync(ctx, kind, client, known_items)
         sync.counts = counts
         counts.users_skipped = len(skipped)
         await ctx.step("Syncing watch history", total=len(users), reset_counts=True)
         await _run_users(ctx, sync, users, item_scope)
     if counts.skipped_unknown_movies:
         await ctx.info(
-            f"{counts.skipped_unknown_movies} plays skipped: their movies are not in the movies table "
-            "(not in a synced library, or sync-movies has not run since they were added)"
+            f"{counts.skipped_unknown_movies} plays skipped: their {kind.name} are not in the "
+            f"{kind.tables.items} table (not in a synced library, or {kind.job(Step.SYNC)} has not run "
+            "since they were added)"
         )
     # Whatever the scope: a scheduled run that finds plays no webhook reported (or one a webhook's work
     # joined while it was queued) must refresh those users' picks too, not leave them for the weekly run.

@@ -1,6 +1,7 @@
-"""`generate-movie-embeddings`: a vector for every non-removed movie that lacks a current one.
+"""The embeddings step (`generate-movie-embeddings`, ...): a vector for every non-removed item of a
+kind that lacks a current one.
 
-"Current" = made by the provider's model (name includes dimensions) from the movie's present
+"Current" = made by the provider's model (name includes dimensions) from the item's present
 `content_hash`. Work goes in chunks sized to keep the provider busy; between chunks the run
 reports progress, honours cancel, and has already stored what it made, so a cancelled or
 interrupted run resumes where it stopped. Items the provider gave up on are counted as failed.
@@ -14,42 +15,43 @@ from sidecar.embeddings import store
 from sidecar.embeddings.activation import settle_active_model
 from sidecar.embeddings.base import EmbeddingProvider
 from sidecar.embeddings.factory import EmbeddingSetupError, provider_from_settings
-from sidecar.embeddings.text import movie_text
 from sidecar.jobs.context import JobContext, JobError
 from sidecar.media.kind import MediaKind, Step
 
 FAILED_IDS_LOGGED = 20
-# Re-embedding this many movies (and at least a quarter of the model's vectors) drops the model's
+# Re-embedding this many items (and at least a quarter of the model's vectors) drops the model's
 # HNSW index first and rebuilds it at the end: one build is several times faster than updating
 # the graph row by row. Queries stay correct meanwhile (sequential scan).
-INDEX_REBUILD_MIN_MOVIES = 1000
+INDEX_REBUILD_MIN_ITEMS = 1000
 INDEX_REBUILD_MIN_FRACTION = 0.25
 
 
-async def generate_movie_embeddings(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
+async def generate_embeddings(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
     try:
         provider = provider_from_settings(ctx.settings, ctx.resources.encoder)
     except EmbeddingSetupError as exc:
         raise JobError(str(exc)) from None
     try:
-        return await _embed_movies(ctx, kind, provider)
+        return await _embed(ctx, kind, provider)
     finally:
         await provider.aclose()
 
 
-async def _embed_movies(ctx: JobContext, kind: MediaKind, provider: EmbeddingProvider) -> dict[str, Any]:
+async def _embed(ctx: JobContext, kind: MediaKind, provider: EmbeddingProvider) -> dict[str, Any]:
     scope = ctx.scope
     item_ids: list[str] | None = None
     if scope is not None:
         if "item_ids" not in scope:
-            await ctx.info("nothing to embed: embeddings are per movie and this scope names no movies")
+            await ctx.info(
+                f"nothing to embed: embeddings are per {kind.singular} and this scope names no {kind.name}"
+            )
             return {"model": provider.model, "embedded": 0, "skipped": 0, "failed": 0, "requests": 0}
         item_ids = sorted({str(i) for i in scope["item_ids"]})
 
     model = provider.model
-    await ctx.step("Finding movies to embed")
-    to_embed = await store.movie_ids_to_embed(ctx.db, model, item_ids)
-    in_scope = await store.count_active_movies(ctx.db, item_ids)
+    await ctx.step(f"Finding {kind.name} to embed")
+    to_embed = await store.ids_to_embed(ctx.db, kind.tables, model, item_ids)
+    in_scope = await store.count_active_items(ctx.db, kind.tables, item_ids)
     counts: dict[str, Any] = {
         "provider": provider.name,
         "model": model,
@@ -63,24 +65,25 @@ async def _embed_movies(ctx: JobContext, kind: MediaKind, provider: EmbeddingPro
     if item_ids is not None:
         counts["ignored"] = len(item_ids) - in_scope  # unknown or removed ids
     await ctx.info(
-        f"{len(to_embed)} movies to embed with {provider.name} model {model}",
+        f"{len(to_embed)} {kind.name} to embed with {provider.name} model {model}",
         to_embed=len(to_embed),
         up_to_date=counts["skipped"],
     )
 
-    if await _worth_rebuilding_index(ctx, model, len(to_embed)):
-        await store.drop_index(ctx.db, model)
+    if await _worth_rebuilding_index(ctx, kind, model, len(to_embed)):
+        await store.drop_index(ctx.db, kind.tables, model)
         await ctx.info("dropped the model's vector index for a bulk re-embed; it is rebuilt at the end")
 
-    await ctx.step(f"Embedding movies ({model})", total=len(to_embed), reset_counts=True)
+    await ctx.step(f"Embedding {kind.name} ({model})", total=len(to_embed), reset_counts=True)
     embedded_ids: list[str] = []
     for start in range(0, len(to_embed), provider.chunk_size):
         ctx.raise_if_cancelled()
         chunk = to_embed[start : start + provider.chunk_size]
-        embedded_ids += await _embed_chunk(ctx, provider, chunk, counts)
+        embedded_ids += await _embed_chunk(ctx, kind, provider, chunk, counts)
 
     await ctx.step("Choosing the active model")
-    activation = await settle_active_model(ctx.db, model, full_run=item_ids is None)
+    every_kind = [kind.tables, *(k.tables for k in ctx.resources.kinds if k.tables != kind.tables)]
+    activation = await settle_active_model(ctx.db, every_kind, model, full_run=item_ids is None)
     counts.update(
         active_model=activation.active_model,
         replaced_models=activation.replaced_models,
@@ -95,7 +98,7 @@ async def _embed_movies(ctx: JobContext, kind: MediaKind, provider: EmbeddingPro
         )
     elif activation.active_model not in (None, model):
         await ctx.warning(
-            f"model {model} lacks vectors for {activation.missing} of {activation.total} movies; "
+            f"model {model} lacks vectors for {activation.missing} of {activation.total} items; "
             f"{activation.active_model} keeps serving recommendations until a full run completes the set",
             missing=activation.missing,
             total=activation.total,
@@ -106,41 +109,41 @@ async def _embed_movies(ctx: JobContext, kind: MediaKind, provider: EmbeddingPro
 
 
 async def _embed_chunk(
-    ctx: JobContext, provider: EmbeddingProvider, chunk: list[str], counts: dict[str, Any]
+    ctx: JobContext, kind: MediaKind, provider: EmbeddingProvider, chunk: list[str], counts: dict[str, Any]
 ) -> list[str]:
     """Embed and store one chunk; returns the ids stored. Failed items are counted and logged."""
-    movies = await store.fetch_movies(ctx.db, chunk)
-    vanished = len(chunk) - len(movies)  # removed since the run started
-    if not movies:
+    items = await ctx.db.fetch(kind.text_query, chunk)
+    vanished = len(chunk) - len(items)  # removed since the run started
+    if not items:
         await ctx.advance(processed=vanished)
         return []
-    result = await provider.embed([movie_text(movie) for movie in movies])
+    result = await provider.embed([kind.text(movie) for movie in items])
     counts["requests"] += result.requests
     if result.prompt_tokens is not None:
         counts["tokens"] = (counts["tokens"] or 0) + result.prompt_tokens
 
     stored: list[tuple[str, str, Any]] = []
-    if len(result.failed) < len(movies):
+    if len(result.failed) < len(items):
         dimensions = await _checked_dimensions(ctx, provider, result.dimensions)
         counts["dimensions"] = dimensions
         stored = [
             (movie["id"], movie["content_hash"], result.vectors[i])
-            for i, movie in enumerate(movies)
+            for i, movie in enumerate(items)
             if i not in result.failed
         ]
-        await store.write_vectors(ctx.db, provider.model, dimensions, stored)
+        await store.write_vectors(ctx.db, kind.tables, provider.model, dimensions, stored)
     if result.failed:
-        await _log_failures(ctx, movies, result.failed)
+        await _log_failures(ctx, kind, items, result.failed)
     counts["embedded"] += len(stored)
     counts["failed"] += len(result.failed)
-    await ctx.advance(processed=len(movies) + vanished, failed=len(result.failed))
-    return [movie_id for movie_id, _, _ in stored]
+    await ctx.advance(processed=len(items) + vanished, failed=len(result.failed))
+    return [item_id for item_id, _, _ in stored]
 
 
-async def _worth_rebuilding_index(ctx: JobContext, model: str, to_embed: int) -> bool:
-    if to_embed < INDEX_REBUILD_MIN_MOVIES:
+async def _worth_rebuilding_index(ctx: JobContext, kind: MediaKind, model: str, to_embed: int) -> bool:
+    if to_embed < INDEX_REBUILD_MIN_ITEMS:
         return False
-    existing = await store.count_vectors(ctx.db, model)
+    existing = await store.count_vectors(ctx.db, kind.tables, model)
     return existing > 0 and to_embed >= existing * INDEX_REBUILD_MIN_FRACTION
 
 
@@ -155,14 +158,14 @@ async def _checked_dimensions(ctx: JobContext, provider: EmbeddingProvider, dime
     return dimensions
 
 
-async def _log_failures(ctx: JobContext, movies: list[Any], failed: dict[int, str]) -> None:
-    """One warning per distinct reason, naming the movies (a failed request covers many)."""
+async def _log_failures(ctx: JobContext, kind: MediaKind, items: list[Any], failed: dict[int, str]) -> None:
+    """One warning per distinct reason, naming the items (a failed request covers many)."""
     by_reason: dict[str, list[str]] = {}
     for i, reason in failed.items():
-        by_reason.setdefault(reason, []).append(movies[i]["id"])
+        by_reason.setdefault(reason, []).append(items[i]["id"])
     for reason, ids in by_reason.items():
         await ctx.warning(
-            f"{len(ids)} movies could not be embedded ({reason}); the next run retries them",
-            movie_ids=ids[:FAILED_IDS_LOGGED],
+            f"{len(ids)} {kind.name} could not be embedded ({reason}); the next run retries them",
+            item_ids=ids[:FAILED_IDS_LOGGED],
             more=max(0, len(ids) - FAILED_IDS_LOGGED),
         )

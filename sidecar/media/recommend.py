@@ -1,6 +1,6 @@
-"""`generate-movie-recommendations` and `full-reset-movie-recommendations`.
+"""The recommendation steps (`generate-movie-recommendations`, `full-reset-movie-recommendations`, ...).
 
-Per enabled user: history from movie_plays, picks from `sidecar.recommender.ours`, explanations,
+Per enabled user: history from the kind's plays, picks from `sidecar.recommender.ours`, explanations,
 then the user's whole list replaced in one transaction (readers see the old list or the new one,
 never an empty or half one). Everything per run is loaded once; scoring is an exact numpy scan
 over the active model's vectors, so the top N is never cut short by an approximate index.
@@ -22,11 +22,12 @@ from typing import Any
 
 import asyncpg
 
+from sidecar.db import relaxed_transaction
 from sidecar.jobs.context import JobContext, JobError
+from sidecar.media import recommend_queries as q
+from sidecar.media.explanations import LlmExplainer, PickText, template_explanation
 from sidecar.media.kind import MediaKind, Step
-from sidecar.movies import recommend_queries as q
-from sidecar.movies.explanations import LlmExplainer, PickText, template_explanation
-from sidecar.movies.recommend_data import RunData, load_run_data
+from sidecar.media.recommend_data import RunData, load_run_data
 from sidecar.recommender.data import Pick, build_history
 from sidecar.recommender.ours import recommend_ours
 from sidecar.recommender.threads import single_threaded_blas
@@ -102,14 +103,13 @@ def _list_columns(data: RunData, picks: list[Pick], explanations: list[str]) -> 
 
 
 async def replace_user_list(
-    db: asyncpg.Pool, user_id: str, run_id: uuid.UUID, columns: tuple[list[Any], ...]
+    db: asyncpg.Pool, kind: MediaKind, user_id: str, run_id: uuid.UUID, columns: tuple[list[Any], ...]
 ) -> None:
-    """DELETE + INSERT in one transaction: readers keep the old list until the new one commits."""
-    async with db.acquire() as conn, conn.transaction():
-        # Derived data, rebuilt by the next run: not worth waiting for a disk flush per user.
-        await conn.execute(q.ASYNC_COMMIT)
-        await conn.execute(q.DELETE_USER_LIST, user_id)
-        await conn.execute(q.INSERT_USER_LIST, user_id, run_id, datetime.now(UTC), *columns)
+    """DELETE + INSERT in one transaction: readers keep the old list until the new one commits.
+    Derived data, rebuilt by the next run: not worth waiting for a disk flush per user."""
+    async with relaxed_transaction(db) as conn:
+        await conn.execute(kind.sql(q.DELETE_USER_LIST), user_id)
+        await conn.execute(kind.sql(q.INSERT_USER_LIST), user_id, run_id, datetime.now(UTC), *columns)
 
 
 # --- one user --------------------------------------------------------------------------------------
@@ -137,6 +137,7 @@ def _affected(data: RunData, old_list: list[str], new_list: list[str], item_ids:
 
 async def _process_user(
     ctx: JobContext,
+    kind: MediaKind,
     data: RunData,
     user: asyncpg.Record,
     old_list: list[str],
@@ -147,7 +148,7 @@ async def _process_user(
     plays = data.plays_by_user.get(user["id"], [])
     history = build_history(data.catalog, plays, time.time())
     if len(history) == 0:
-        await _log_skip(ctx, user, len(plays), data.model)
+        await _log_skip(ctx, kind, user, len(plays), data.model)
         tally.skipped_no_history += 1
         return
     started = time.perf_counter()
@@ -159,7 +160,7 @@ async def _process_user(
         tally.user_seconds += time.perf_counter() - started
         return
     explanations = await _explain(data, picks, llm)
-    await replace_user_list(ctx.db, user["id"], ctx.run_id, _list_columns(data, picks, explanations))
+    await replace_user_list(ctx.db, kind, user["id"], ctx.run_id, _list_columns(data, picks, explanations))
     tally.user_seconds += time.perf_counter() - started
     tally.users_processed += 1
     tally.recommendations_written += len(picks)
@@ -168,17 +169,17 @@ async def _process_user(
         tally.changed_user_ids.append(user["id"])
 
 
-async def _log_skip(ctx: JobContext, user: asyncpg.Record, plays: int, model: str) -> None:
+async def _log_skip(ctx: JobContext, kind: MediaKind, user: asyncpg.Record, plays: int, model: str) -> None:
     if plays == 0:
         await ctx.info(
-            f"skipped {user['name']}: no watch history yet; run sync-movie-watch-history first",
+            f"skipped {user['name']}: no watch history yet; run {kind.job(Step.WATCH_HISTORY)} first",
             user_id=user["id"],
             reason="no_watch_history",
         )
     else:
         await ctx.info(
-            f"skipped {user['name']}: none of their {plays} watched movies has a {model} embedding; "
-            "run generate-movie-embeddings first",
+            f"skipped {user['name']}: none of their {plays} watched {kind.name} has a {model} embedding; "
+            f"run {kind.job(Step.EMBEDDINGS)} first",
             user_id=user["id"],
             reason="no_embedded_history",
         )
@@ -193,12 +194,12 @@ def _scope_ids(scope: dict[str, Any] | None, key: str) -> list[str] | None:
 
 async def _load(ctx: JobContext, kind: MediaKind) -> RunData:
     await ctx.step("Loading embeddings and watch history")
-    data = await load_run_data(ctx.db, ctx.resources.catalogs, kind.name)
+    data = await load_run_data(ctx.db, kind, ctx.resources.catalogs)
     if data.bad_vectors:
         await ctx.warning(
-            f"{len(data.bad_vectors)} movies have a {data.model} vector of the wrong size and were left "
-            "out; run generate-movie-embeddings to rebuild them",
-            movie_ids=data.bad_vectors[:20],
+            f"{len(data.bad_vectors)} {kind.name} have a {data.model} vector of the wrong size and were "
+            f"left out; run {kind.job(Step.EMBEDDINGS)} to rebuild them",
+            item_ids=data.bad_vectors[:20],
         )
     return data
 
@@ -209,18 +210,22 @@ async def _generate(
     user_ids = _scope_ids(scope, "user_ids")
     item_scope = _scope_ids(scope, "item_ids")
     item_ids = set(item_scope) if item_scope is not None else None
-    old_lists = {r["user_id"]: list(r["movie_ids"]) for r in await ctx.db.fetch(q.CURRENT_LISTS, user_ids)}
-    await ctx.db.execute(q.DELETE_REMOVED_MOVIES, user_ids)
+    old_lists = {
+        r["user_id"]: list(r["item_ids"]) for r in await ctx.db.fetch(kind.sql(q.CURRENT_LISTS), user_ids)
+    }
+    await ctx.db.execute(kind.sql(q.DELETE_REMOVED_ITEMS), user_ids)
     users = await ctx.db.fetch(q.ENABLED_USERS, user_ids)
     tally = Tally(users=len(users))
-    llm = LlmExplainer.from_settings(ctx.settings)
+    llm = LlmExplainer.from_settings(ctx.settings, kind)
     await ctx.step("Scoring users", total=len(users))
     try:
         with single_threaded_blas():
             for user in users:
                 ctx.raise_if_cancelled()
                 try:
-                    await _process_user(ctx, data, user, old_lists.get(user["id"], []), item_ids, llm, tally)
+                    await _process_user(
+                        ctx, kind, data, user, old_lists.get(user["id"], []), item_ids, llm, tally
+                    )
                 except Exception as exc:
                     tally.users_failed += 1
                     await ctx.item_failed(f"recommendations for {user['name']}", exc, user_id=user["id"])
@@ -240,16 +245,16 @@ async def _generate(
     return tally.as_result(data.model)
 
 
-async def generate_movie_recommendations(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
+async def generate_recommendations(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
     return await _generate(ctx, kind, await _load(ctx, kind), ctx.scope)
 
 
-async def full_reset_movie_recommendations(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
-    """Delete every movie recommendation, then rebuild all lists; user settings are not touched."""
+async def full_reset_recommendations(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
+    """Delete every recommendation of the kind, then rebuild all lists; user settings are not touched."""
     data = await _load(ctx, kind)  # checked first: a reset without embeddings would only leave users empty
-    await ctx.step("Deleting all movie recommendations")
-    status = await ctx.db.execute(q.DELETE_ALL)
+    await ctx.step(f"Deleting all {kind.singular} recommendations")
+    status = await ctx.db.execute(kind.sql(q.DELETE_ALL))
     deleted = int(status.split()[-1])
-    await ctx.info(f"deleted {deleted} movie recommendations")
+    await ctx.info(f"deleted {deleted} {kind.singular} recommendations")
     result = await _generate(ctx, kind, data, None)  # a reset always rebuilds everyone
     return {"deleted": deleted, **result}

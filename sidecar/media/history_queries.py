@@ -1,4 +1,7 @@
-"""SQL of sync-movie-watch-history: users, then each user's plays in one COPY + upsert."""
+"""Generic SQL of the watch-history step: users, then each user's plays in one COPY + upsert.
+
+`{plays}`, `{items}` and `{item_id}` are the kind's (KindTables); `$kind` parameters its name.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +21,13 @@ WHERE removed_at IS NULL AND NOT (id = ANY($1::text[]))
 RETURNING id
 """
 
+# $1 user ids or null (all), $2 the kind: with each user's watermark for that kind.
 USERS_TO_PROCESS = """
-SELECT id, name, history_synced_at FROM media_users
-WHERE enabled AND NOT is_disabled AND removed_at IS NULL
-  AND ($1::text[] IS NULL OR id = ANY($1::text[]))
-ORDER BY name, id
+SELECT u.id, u.name, w.synced_at AS history_synced_at FROM media_users u
+LEFT JOIN watch_history_watermarks w ON w.user_id = u.id AND w.kind = $2
+WHERE u.enabled AND NOT u.is_disabled AND u.removed_at IS NULL
+  AND ($1::text[] IS NULL OR u.id = ANY($1::text[]))
+ORDER BY u.name, u.id
 """
 
 SKIPPED_USERS = """
@@ -30,31 +35,31 @@ SELECT id, name, is_disabled, enabled, removed_at IS NOT NULL AS removed FROM me
 WHERE (NOT enabled OR is_disabled OR removed_at IS NOT NULL) AND ($1::text[] IS NULL OR id = ANY($1::text[]))
 """
 
-MOVIE_IDS = "SELECT id FROM movies"
+ITEM_IDS = "SELECT id FROM {items}"
 
-# The movie a watch event is about: the item itself when it is a movie row, else the movie with the same
-# provider ids (the event came from an AI Picks copy, whose NFO carries the original's uniqueids).
-# Present movies before removed ones; TMDb before IMDb.
-MOVIE_FOR_WATCH_EVENT = """
+# The item a watch event is about: the event's item itself when it is a row, else the item with the
+# same provider ids (the event came from an AI Picks copy, whose NFO carries the original's uniqueids).
+# Present items before removed ones; TMDb before IMDb. $1 item id, $2 TMDb id, $3 IMDb id.
+ORIGINAL_ITEM = """
 SELECT id FROM (
-    SELECT id, 0 AS preference, removed_at FROM movies WHERE id = $1
+    SELECT id, 0 AS preference, removed_at FROM {items} WHERE id = $1
     UNION ALL
-    SELECT id, 1, removed_at FROM movies WHERE $2::text IS NOT NULL AND tmdb_id = $2
+    SELECT id, 1, removed_at FROM {items} WHERE $2::text IS NOT NULL AND tmdb_id = $2
     UNION ALL
-    SELECT id, 2, removed_at FROM movies WHERE $3::text IS NOT NULL AND imdb_id = $3
+    SELECT id, 2, removed_at FROM {items} WHERE $3::text IS NOT NULL AND imdb_id = $3
 ) AS candidates
 ORDER BY preference = 0 DESC, removed_at IS NOT NULL, preference, id
 LIMIT 1
 """
 
 PLAY_COLUMNS = (
-    "user_id", "movie_id", "played", "play_count", "last_played_at", "is_favorite", "user_rating",
+    "user_id", "item_id", "played", "play_count", "last_played_at", "is_favorite", "user_rating",
     "position_ticks",
 )  # fmt: skip
 
 CREATE_INCOMING = """
 CREATE TEMP TABLE plays_incoming (
-    user_id text, movie_id text, played boolean, play_count integer, last_played_at timestamptz,
+    user_id text, item_id text, played boolean, play_count integer, last_played_at timestamptz,
     is_favorite boolean, user_rating real, position_ticks bigint
 ) ON COMMIT DROP
 """
@@ -63,11 +68,11 @@ CREATE TEMP TABLE plays_incoming (
 # job asks for their recommendations next (an unchanged row is not written and not returned).
 UPSERT_INCOMING = """
 WITH written AS (
-INSERT INTO movie_plays AS p (user_id, movie_id, played, play_count, last_played_at, is_favorite,
-                              user_rating, position_ticks)
-SELECT user_id, movie_id, played, play_count, last_played_at, is_favorite, user_rating, position_ticks
+INSERT INTO {plays} AS p (user_id, {item_id}, played, play_count, last_played_at, is_favorite,
+                          user_rating, position_ticks)
+SELECT user_id, item_id, played, play_count, last_played_at, is_favorite, user_rating, position_ticks
 FROM plays_incoming
-ON CONFLICT (user_id, movie_id) DO UPDATE SET
+ON CONFLICT (user_id, {item_id}) DO UPDATE SET
     played = EXCLUDED.played, play_count = EXCLUDED.play_count, last_played_at = EXCLUDED.last_played_at,
     is_favorite = EXCLUDED.is_favorite, user_rating = EXCLUDED.user_rating,
     position_ticks = EXCLUDED.position_ticks, updated_at = now()
@@ -83,10 +88,10 @@ SELECT DISTINCT user_id FROM written  -- one row per user, not per play (100,000
 # no favourite any more.
 CLEAR_OTHER_FAVOURITES = """
 WITH cleared AS (
-UPDATE movie_plays p SET is_favorite = false, updated_at = now()
+UPDATE {plays} p SET is_favorite = false, updated_at = now()
 WHERE p.user_id = ANY($1::text[]) AND p.is_favorite
   AND NOT EXISTS (SELECT 1 FROM plays_incoming i
-                  WHERE i.user_id = p.user_id AND i.movie_id = p.movie_id AND i.is_favorite)
+                  WHERE i.user_id = p.user_id AND i.item_id = p.{item_id} AND i.is_favorite)
 RETURNING user_id
 )
 SELECT DISTINCT user_id FROM cleared
@@ -94,25 +99,21 @@ SELECT DISTINCT user_id FROM cleared
 
 # Full sync: the server's played + favourite lists are the whole truth for these users.
 DELETE_OTHER_PLAYS = """
-DELETE FROM movie_plays p
+DELETE FROM {plays} p
 WHERE p.user_id = ANY($1::text[])
-  AND NOT EXISTS (SELECT 1 FROM plays_incoming i WHERE i.user_id = p.user_id AND i.movie_id = p.movie_id)
+  AND NOT EXISTS (SELECT 1 FROM plays_incoming i WHERE i.user_id = p.user_id AND i.item_id = p.{item_id})
 RETURNING user_id
 """
 
 DELETE_PLAYS = """
-DELETE FROM movie_plays
-WHERE (user_id, movie_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+DELETE FROM {plays}
+WHERE (user_id, {item_id}) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 RETURNING user_id
 """
 
+# $1 user ids, $2 their new watermarks, $3 the kind.
 SET_WATERMARKS = """
-UPDATE media_users u SET history_synced_at = w.at
-FROM unnest($1::text[], $2::timestamptz[]) AS w (id, at)
-WHERE u.id = w.id
+INSERT INTO watch_history_watermarks (user_id, kind, synced_at)
+SELECT w.id, $3, w.at FROM unnest($1::text[], $2::timestamptz[]) AS w (id, at)
+ON CONFLICT (user_id, kind) DO UPDATE SET synced_at = EXCLUDED.synced_at
 """
-
-# Everything these jobs write can be fetched from the media server again, and the watermark commits
-# in the same transaction as the rows: a crash losing the last commits only means a re-fetch. So
-# commits need not wait for the WAL flush (the database stays consistent either way).
-RELAXED_COMMIT = "SET LOCAL synchronous_commit = off"

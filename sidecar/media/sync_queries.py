@@ -1,0 +1,13 @@
+"""Generic SQL of the sync step ({items} is the kind's table; its upsert comes from the kind)."""
+
+EXISTING_ITEMS = "SELECT id, content_hash, sync_hash, removed_at IS NOT NULL AS removed FROM {items}"
+
+EXISTING_ITEMS_BY_ID = """
+SELECT id, content_hash, sync_hash, removed_at IS NOT NULL AS removed FROM {items} WHERE id = ANY($1::text[])
+"""
+
+MARK_REMOVED = """
+UPDATE {items} SET removed_at = now(), updated_at = now()
+WHERE id = ANY($1::text[]) AND removed_at IS NULL
+RETURNING id
+"""

@@ -1,0 +1,33 @@
+"""Where a media kind's rows live: the table names generic SQL is written against."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KindTables:
+    """Where a kind's rows live. Generic SQL names them as `{items}`, `{plays}`, `{vectors}`,
+    `{picks}` and the item column of the last three as `{item_id}`."""
+
+    items: str  # one row per server item: id, title, year, genres, ..., content_hash, removed_at
+    plays: str  # (user_id, {item_id}) watch state
+    vectors: str  # ({item_id}, model) embeddings
+    picks: str  # (user_id, {item_id}) recommendations, ranked
+    item_id: str  # the item column of plays, vectors and picks
+
+    def sql(self, template: str) -> str:
+        """`template` with this kind's table names (code constants, never input)."""
+        return _format_sql(template, self)
+
+
+@functools.lru_cache(maxsize=512)
+def _format_sql(template: str, tables: KindTables) -> str:
+    return template.format(
+        items=tables.items,
+        plays=tables.plays,
+        vectors=tables.vectors,
+        picks=tables.picks,
+        item_id=tables.item_id,
+    )
