@@ -21,15 +21,18 @@ from sidecar.mediaserver.base import (
     ServerKind,
     UserMovieData,
 )
+from sidecar.mediaserver.catalog import (
+    IDS_PER_REQUEST,
+    INCREMENTAL_FIRST_PAGE,
+    USER_DATA_FIELDS,
+    CatalogCalls,
+    chunks,
+)
 from sidecar.mediaserver.dto import MOVIE_FIELDS, parse_library, parse_movie, parse_user_data
 from sidecar.mediaserver.http import MediaServerHttp
 from sidecar.mediaserver.paging import iter_pages, iter_pages_sequential
 
-IDS_PER_REQUEST = 100  # ~3.3 kB of ids in a URL: far below any server's limit
-INCREMENTAL_FIRST_PAGE = 50  # a regular history walk usually stops within the newest few plays
 MOVIE_LIBRARY_TYPES = ("movies", None)  # a movie lives in a movie library or a mixed one
-# With user data: the path tells a copy in an AI Picks library (same user data as its original) apart.
-USER_DATA_FIELDS = "Path"
 
 
 class MoviePage(list[MovieItem]):
@@ -42,13 +45,9 @@ class MoviePage(list[MovieItem]):
         self.total = total
 
 
-def _chunks(values: list[str], size: int) -> Iterable[list[str]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
-
-
-class DialectClient:
-    """Shared implementation of `MediaServerClient`; see `JellyfinClient` and `EmbyClient`."""
+class DialectClient(CatalogCalls):
+    """Shared implementation of `MediaServerClient`; see `JellyfinClient` and `EmbyClient`.
+    The item-type-generic catalogue calls (series, episodes) come from `catalog.CatalogCalls`."""
 
     kind: ServerKind
     # Extra /Items parameters that stop box sets from replacing movies in listings.
@@ -155,7 +154,7 @@ class DialectClient:
         jobs = [
             fetch(lib, ids)
             for lib in candidates
-            for ids in _chunks(list(dict.fromkeys(item_ids)), IDS_PER_REQUEST)
+            for ids in chunks(list(dict.fromkeys(item_ids)), IDS_PER_REQUEST)
         ]
         found: dict[str, MovieItem] = {}
         for movies in await asyncio.gather(*jobs):
@@ -211,7 +210,7 @@ class DialectClient:
     async def get_user_movie_data(self, user_id: str, item_ids: list[str]) -> list[UserMovieData]:
         path, extra = self._user_items_request(user_id)
         out: list[UserMovieData] = []
-        for ids in _chunks(list(dict.fromkeys(item_ids)), IDS_PER_REQUEST):
+        for ids in chunks(list(dict.fromkeys(item_ids)), IDS_PER_REQUEST):
             params = self._movie_query(
                 Ids=",".join(ids), EnableUserData=True, EnableImages=False, Fields=USER_DATA_FIELDS, **extra
             )

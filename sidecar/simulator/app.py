@@ -23,6 +23,8 @@ from aiohttp import web
 from sidecar.mediaserver.dto import parse_datetime
 from sidecar.simulator.faults import Faults
 from sidecar.simulator.model import Kind, SimMovie, SimState, SimUser, SimUserData, utcnow
+from sidecar.simulator.query import query_bool as _bool
+from sidecar.simulator.query import query_list as _split
 from sidecar.simulator.render import (
     render_movie,
     render_public_info,
@@ -31,6 +33,8 @@ from sidecar.simulator.render import (
 )
 from sidecar.simulator.scan import scan_libraries, scan_library
 from sidecar.simulator.seeds import seed_state
+from sidecar.simulator.tv_app import TvQueries
+from sidecar.simulator.tv_library import seed_tv
 
 EMBY_PREFIX = "/emby"
 ANONYMOUS_ROUTES = {"/System/Info/Public"}
@@ -57,24 +61,25 @@ def _norm(value: str) -> str:
     return compact if len(compact) == 32 else value
 
 
-def _bool(value: str | None) -> bool | None:
-    if value is None or value == "":
-        return None
-    return value.lower() == "true"
-
-
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
-
-
 class MediaServerSimulator:
     """State + faults + recorded requests, and the aiohttp app that serves them."""
 
-    def __init__(self, kind: Kind, *, seed: str | int | None = "sample", api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        kind: Kind,
+        *,
+        seed: str | int | None = "sample",
+        api_key: str | None = None,
+        tv: str | None = None,
+    ) -> None:
+        """`tv`: also serve a TV library, "sample" (six shows) or "full" (~1,500 shows, `tv_seed`)."""
         self.kind: Kind = kind
         self.state = SimState(kind)
         if seed is not None:
             seed_state(self.state, seed)
+        if tv is not None:
+            seed_tv(self.state, tv)
+        self.tv = TvQueries(self.state)
         self.api_key = api_key or secrets.token_hex(16)
         self.faults = Faults()
         self.requests: list[RecordedRequest] = []
@@ -189,6 +194,7 @@ class MediaServerSimulator:
                 web.post("/Library/VirtualFolders/Paths", self.add_folder_path),
                 web.get("/Items", self.items),
                 web.get("/Items/{itemId}", self.get_item),
+                web.get("/Shows/{seriesId}/Episodes", self.show_episodes),
                 web.post("/Items/{itemId}/Refresh", self.refresh_item),
                 web.post("/Library/Refresh", self.refresh_all),
             ]
@@ -207,6 +213,7 @@ class MediaServerSimulator:
                     web.get(prefix + "/Items", self.items),
                     web.get(prefix + "/Users/{UserId}/Items", self.items),
                     web.get(prefix + "/Users/{UserId}/Items/{Id}", self.get_item),
+                    web.get(prefix + "/Shows/{Id}/Episodes", self.show_episodes),
                     web.post(prefix + "/Items/{Id}/Refresh", self.refresh_item),
                     web.post(prefix + "/Library/Refresh", self.refresh_all),
                 ]
@@ -336,7 +343,7 @@ class MediaServerSimulator:
         raw = request.match_info.get("itemId") or request.match_info["Id"]
         item_id = _norm(raw)
         library = self.state.library(item_id)
-        if library is None and item_id not in self.state.movies:
+        if library is None and item_id not in self.state.movies and item_id not in self.state.tv:
             raise web.HTTPNotFound(text="Item to refresh not found.")
         self.state.refresh_requests.append(
             {
@@ -362,7 +369,13 @@ class MediaServerSimulator:
             # An API key has no user of its own: Jellyfin's GetUserById(empty) fails.
             raise web.HTTPBadRequest(text="userId is required with an API key")
         user = self._user_or_404(raw_user)
-        movie = self.state.movies.get(_norm(request.match_info.get("itemId") or request.match_info["Id"]))
+        item_id = _norm(request.match_info.get("itemId") or request.match_info["Id"])
+        if item_id in self.state.tv:
+            rendered = self.tv.get_item(item_id, user)
+            if rendered is None:
+                raise web.HTTPNotFound(text="Item not found")
+            return web.json_response(rendered)
+        movie = self.state.movies.get(item_id)
         if movie is None or not self._visible(user, movie):
             raise web.HTTPNotFound(text="Item not found")
         data = self.state.user_data_of(user.id, movie.id)
@@ -371,6 +384,16 @@ class MediaServerSimulator:
         return web.json_response(
             render_movie(self.state, movie, all_fields, user_data=data, with_user_data=True)
         )
+
+    async def show_episodes(self, request: web.Request) -> web.Response:
+        q = self._query(request)
+        raw_user = q.get("userid")
+        user = self._user_or_404(raw_user) if raw_user else None
+        series_id = _norm(request.match_info.get("seriesId") or request.match_info["Id"])
+        answer = self.tv.show_episodes(series_id, q, user)
+        if answer is None:
+            raise web.HTTPNotFound(text="Series not found")
+        return web.json_response(self._result(*answer))
 
     def _visible(self, user: SimUser, movie: SimMovie) -> bool:
         library = self.state.library(movie.library_id)
@@ -387,6 +410,9 @@ class MediaServerSimulator:
         ids = [_norm(i) for i in _split(q.get("ids"))]
         parent = _norm(q["parentid"]) if q.get("parentid") else None
         recursive = bool(_bool(q.get("recursive")))
+        if self.tv.wants(types, ids, parent):
+            tv_items, total = self.tv.items(q, user, types, ids, parent, recursive, start, limit)
+            return web.json_response(self._result(tv_items, total, start))
         if types and "movie" not in types:
             return web.json_response(self._result([], 0, start))
         if ids:

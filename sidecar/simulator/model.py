@@ -124,6 +124,9 @@ class SimState:
         self._version = 0
         self._sorted: dict[tuple[int, str | None], list[SimMovie]] = {}
         self._items_by_key: dict[str, set[str]] = {}  # user-data key -> the items holding it
+        from sidecar.simulator.tv import TvStore  # tv.py builds on this module
+
+        self.tv = TvStore(self)  # series, seasons, episodes (tv.py)
 
     # --- ids ----------------------------------------------------------------------------------------
     def new_item_id(self, key: str) -> str:

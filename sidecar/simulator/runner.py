@@ -61,9 +61,11 @@ async def running_simulator(
     simulator: MediaServerSimulator | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
+    tv: str | None = None,
 ) -> AsyncIterator[RunningSimulator]:
-    """`async with running_simulator("emby", seed="movielens") as sim:` -> sim.url, sim.api_key, sim.state."""
-    sim = simulator or MediaServerSimulator(kind, seed=seed, api_key=api_key)
+    """`async with running_simulator("emby", seed="movielens") as sim:` -> sim.url, sim.api_key, sim.state.
+    `tv="sample"` or `"full"` adds a TV library (`tv_seed`)."""
+    sim = simulator or MediaServerSimulator(kind, seed=seed, api_key=api_key, tv=tv)
     runner = web.AppRunner(sim.make_app(), access_log=None, handle_signals=False, shutdown_timeout=0.5)
     await runner.setup()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
