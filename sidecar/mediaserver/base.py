@@ -9,7 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from sidecar.mediaserver.catalog import ItemPage
+    from sidecar.mediaserver.items import ItemType, UserItemData
 
 ServerKind = Literal["jellyfin", "emby"]
 
@@ -125,6 +129,31 @@ class MediaServerClient(Protocol):
         ...
 
     async def get_user_movie_data(self, user_id: str, item_ids: list[str]) -> list[UserMovieData]: ...
+
+    # --- any item type (catalog.py): MOVIE, SERIES, EPISODE from items.py ---------------------------
+    async def list_libraries_for(self, item_type: ItemType) -> list[Library]: ...
+
+    def iter_items(self, item_type: ItemType, library_ids: list[str]) -> AsyncIterator[ItemPage[Any]]:
+        """Every real item of this type, page by page; `page.skipped` = virtual ids dropped."""
+        ...
+
+    async def get_items(self, item_type: ItemType, item_ids: list[str]) -> list[Any]: ...
+
+    def iter_series_episodes(
+        self, series_id: str, *, user_id: str | None = None
+    ) -> AsyncIterator[ItemPage[Any]]: ...
+
+    def iter_played_items(
+        self, item_type: ItemType, user_id: str, since: dt.datetime | None = None
+    ) -> AsyncIterator[list[UserItemData]]: ...
+
+    def iter_resumable_items(
+        self, item_type: ItemType, user_id: str
+    ) -> AsyncIterator[list[UserItemData]]: ...
+
+    async def get_user_item_data(
+        self, item_type: ItemType, user_id: str, item_ids: list[str]
+    ) -> list[UserItemData]: ...
 
     # --- library management (sync-movie-libraries) ---------------------------------------------------
     async def create_library(self, name: str, path: str) -> Library:

@@ -95,13 +95,18 @@ def read_nfo(path: str) -> dict[str, Any]:
     genres = [g.text.strip() for g in root.findall("genre") if g.text and g.text.strip()]
     if genres:
         fields["genres"] = genres
+    fields["provider_ids"] = nfo_provider_ids(root)
+    return fields
+
+
+def nfo_provider_ids(root: ET.Element) -> dict[str, str]:
+    """`<uniqueid type="tmdb">603</uniqueid>`... -> {"Tmdb": "603"} (type matched case-insensitively)."""
     providers: dict[str, str] = {}
     for unique in root.findall("uniqueid"):
         kind = (unique.get("type") or "").strip().lower()
         if kind and unique.text and unique.text.strip():
             providers[_PROVIDER_NAMES.get(kind, kind.capitalize())] = unique.text.strip()
-    fields["provider_ids"] = providers
-    return fields
+    return providers
 
 
 def _from_file_name(stem: str) -> dict[str, Any]:
@@ -157,6 +162,10 @@ def scan_library(state: SimState, library: SimLibrary) -> ScanResult:
     result = ScanResult(library.name)
     if not library.scans_folders:
         return result
+    if library.collection_type == "tvshows":
+        from sidecar.simulator.tv_scan import scan_tv_library  # builds on this module
+
+        return scan_tv_library(state, library)
     on_disk = entries_on_disk(library)
     held = {m.path: m for m in list(state.movies.values()) if m.library_id == library.item_id}
     for path, movie in held.items():

@@ -155,12 +155,22 @@ class TvStore:
             key=lambda s: s.index_number,
         )
 
-    def listing(self, item_type: str, library_id: str | None) -> list[TvItem]:
+    def listing(self, item_type: str, library_id: str | None, *, real_only: bool = False) -> list[TvItem]:
         """All items of one type (of one library, or one series' children) in the server's default
-        order: series by sort name; seasons and episodes by series sort name, season, number."""
-        key = (self._version, item_type, library_id)
+        order: series by sort name; seasons and episodes by series sort name, season, number.
+        `real_only` drops virtual episodes. Cached until the next change: a client pages through
+        60,000 episodes in a few hundred requests."""
+        key = (self._version, item_type, library_id, real_only)
         cached = self._sorted.get(key)
         if cached is not None:
+            return cached
+        if real_only:
+            cached = [
+                i
+                for i in self.listing(item_type, library_id)
+                if not (isinstance(i, SimEpisode) and i.virtual)
+            ]
+            self._sorted[key] = cached
             return cached
         series = sorted(
             (s for s in self.series.values() if library_id is None or s.library_id == library_id),

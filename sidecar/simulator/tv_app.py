@@ -79,7 +79,7 @@ class TvQueries:
             items = [i for i in (tv.get(k) for k in user_data) if i is not None and i.type in wanted]
             presorted = False
         else:
-            items = self._children(wanted, parent, recursive)
+            items = self._children(wanted, parent, recursive, self._real_only(q))
         if parent is not None and not presorted:
             items = [i for i in items if self._under(i, parent)]
         if user is not None:
@@ -92,7 +92,8 @@ class TvQueries:
                 items = [i for i in items if (i.id in user_data and user_data[i.id].is_favorite) == favorite]
             if "isresumable" in filters:
                 items = [i for i in items if i.id in user_data and user_data[i.id].position_ticks > 0]
-        items = self._location_filters(q, items)
+        if not presorted or self._missing_only(q):
+            items = self._location_filters(q, items)
         min_saved = parse_datetime(q.get("mindatelastsaved"))
         if min_saved is not None:
             items = [i for i in items if getattr(i, "date_last_saved", _NEVER) >= min_saved]
@@ -102,6 +103,14 @@ class TvQueries:
         total = len(items)
         page = items[start : start + limit] if limit is not None else items[start:]
         return self._render(q, page, user, user_data), total
+
+    def _real_only(self, q: dict[str, str]) -> bool:
+        """Jellyfin: `isMissing=false` or `excludeLocationTypes=Virtual` (both `IsVirtualItem = false`)."""
+        excluded = {v.lower() for v in _split(q.get("excludelocationtypes"))}
+        return self.state.kind == "jellyfin" and (_bool(q.get("ismissing")) is False or "virtual" in excluded)
+
+    def _missing_only(self, q: dict[str, str]) -> bool:
+        return self.state.kind == "jellyfin" and _bool(q.get("ismissing")) is True
 
     def _location_filters(self, q: dict[str, str], items: list[TvItem]) -> list[TvItem]:
         if self.state.kind != "jellyfin":
@@ -114,21 +123,37 @@ class TvQueries:
             return [i for i in items if isinstance(i, SimEpisode) and i.virtual]
         return items
 
-    def _children(self, wanted: list[str], parent: str | None, recursive: bool) -> list[TvItem]:
+    def _children(
+        self, wanted: list[str], parent: str | None, recursive: bool, real_only: bool
+    ) -> list[TvItem]:
         tv = self.state.tv
         if parent is not None and parent in tv.seasons:
             season = tv.seasons[parent]
             if EPISODE not in wanted:
                 return []
-            return [e for e in tv.episodes_of(season.series_id) if e.season_id == season.id]
+            return [
+                e
+                for e in tv.episodes_of(season.series_id)
+                if e.season_id == season.id and not (real_only and e.virtual)
+            ]
         if parent is not None and parent in tv.series:
             kinds = wanted if recursive else [SEASON]
-            return [i for kind in (SEASON, EPISODE) if kind in kinds for i in tv.listing(kind, parent)]
+            return [
+                i
+                for kind in (SEASON, EPISODE)
+                if kind in kinds
+                for i in tv.listing(kind, parent, real_only=real_only)
+            ]
         if not recursive:  # a library's direct children are its series
             return list(tv.listing(SERIES, parent)) if SERIES in wanted and parent is not None else []
         if len(wanted) == 1:
-            return tv.listing(wanted[0], parent)
-        return [i for kind in (SERIES, SEASON, EPISODE) if kind in wanted for i in tv.listing(kind, parent)]
+            return tv.listing(wanted[0], parent, real_only=real_only)
+        return [
+            i
+            for kind in (SERIES, SEASON, EPISODE)
+            if kind in wanted
+            for i in tv.listing(kind, parent, real_only=real_only)
+        ]
 
     def _under(self, item: TvItem, parent: str) -> bool:
         if item.library_id == parent or item.id == parent:

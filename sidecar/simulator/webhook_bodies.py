@@ -59,7 +59,9 @@ class WebhookBody:
 def render_webhook(state: SimState, event: Event, style: Style) -> WebhookBody | None:
     movie = event.get("movie") or state.movies.get(event.get("item_id") or "")
     if movie is None:
-        return None
+        from sidecar.simulator.tv_webhooks import render_tv_webhook  # builds on this module
+
+        return render_tv_webhook(state, event, style)
     if state.kind == "jellyfin":
         return _jellyfin(state, event, movie, style)
     return _emby(state, event, movie, style)
@@ -71,37 +73,57 @@ def _clock(ticks: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def jellyfin_item_block(
+    name: str, item_id: str, item_type: str, overview: str | None, runtime_ticks: int | None
+) -> dict[str, Any]:
+    """The plugin's item keys every item type starts with (`DataObjectHelpers.AddBaseItemData`)."""
+    now = dt.datetime.now(dt.UTC)
+    data: dict[str, Any] = {
+        "Timestamp": now.astimezone().isoformat(),
+        "UtcTimestamp": net_datetime(now),
+        "Name": name,
+        "ItemId": item_id,
+        "ItemType": item_type,
+    }
+    if overview:
+        data["Overview"] = overview
+    if runtime_ticks:
+        data["RunTimeTicks"] = runtime_ticks
+        data["RunTime"] = _clock(runtime_ticks)
+    return data
+
+
 def _jellyfin(state: SimState, event: Event, movie: SimMovie, style: Style) -> WebhookBody | None:
+    item = jellyfin_item_block(movie.name, movie.id, "Movie", movie.overview, movie.runtime_ticks)
+    if movie.year is not None:
+        item["Year"] = movie.year
+    if movie.genres:
+        item["Genres"] = ", ".join(movie.genres)
+    for provider, value in movie.provider_ids.items():
+        item[f"Provider_{provider.lower()}"] = value
+    user_id = event.get("user_id")
+    user_data = (state.user_data_of(user_id, movie.id) or SimUserData()) if user_id is not None else None
+    return jellyfin_body(state, event, item, user_data, style)
+
+
+def jellyfin_body(
+    state: SimState, event: Event, item: dict[str, Any], user_data: SimUserData | None, style: Style
+) -> WebhookBody | None:
+    """Base keys + the item block + the user/playback keys of the event, in the plugin's order."""
     notification = _JELLYFIN_TYPES.get(event["type"])
     if notification is None:
         return None
-    now = dt.datetime.now(dt.UTC)
     data: dict[str, Any] = {
         "ServerId": state.server_id,
         "ServerName": state.server_name,
         "ServerVersion": state.version,
         "NotificationType": notification,
-        "Timestamp": now.astimezone().isoformat(),
-        "UtcTimestamp": net_datetime(now),
-        "Name": movie.name,
-        "ItemId": movie.id,
-        "ItemType": "Movie",
+        **item,
     }
-    if movie.overview:
-        data["Overview"] = movie.overview
-    if movie.runtime_ticks:
-        data["RunTimeTicks"] = movie.runtime_ticks
-        data["RunTime"] = _clock(movie.runtime_ticks)
-    if movie.year is not None:
-        data["Year"] = movie.year
-    if movie.genres:
-        data["Genres"] = ", ".join(movie.genres)
-    for provider, value in movie.provider_ids.items():
-        data[f"Provider_{provider.lower()}"] = value
     user_id = event.get("user_id")
     if user_id is not None:
         user = state.users.get(user_id)
-        user_data = state.user_data_of(user_id, movie.id) or SimUserData()
+        user_data = user_data or SimUserData()
         data["UserId"] = user_id
         data["NotificationUsername"] = user.name if user else ""
         data["PlaybackPositionTicks"] = user_data.position_ticks
@@ -127,7 +149,7 @@ def _jellyfin(state: SimState, event: Event, movie: SimMovie, style: Style) -> W
 
 def _template_text(key: str, value: Any) -> str:
     """What Handlebars renders: every value quoted, GUIDs dashed ("D"), booleans as .NET's True/False."""
-    if key in ("ItemId", "UserId"):
+    if key in ("ItemId", "UserId", "SeriesId", "SeasonId"):  # Guid values: "D" format in templates
         return str(uuid.UUID(hex=value))
     if isinstance(value, bool):
         return "True" if value else "False"
@@ -153,20 +175,28 @@ def _emby_event(event: Event, user_data: SimUserData | None) -> str | None:
 
 def _emby(state: SimState, event: Event, movie: SimMovie, style: Style) -> WebhookBody | None:
     user_id = event.get("user_id")
-    user = state.users.get(user_id) if user_id else None
     user_data = state.user_data_of(user_id, movie.id) if user_id else None
+    return emby_body(state, event, render_movie(state, movie, _EMBY_ITEM_FIELDS), "Movie", user_data, style)
+
+
+def emby_body(
+    state: SimState, event: Event, item: dict[str, Any], type_label: str, user_data: SimUserData | None,
+    style: Style,
+) -> WebhookBody | None:  # fmt: skip
+    """The nested Emby document around an item rendered as its DTO."""
+    user_id = event.get("user_id")
+    user = state.users.get(user_id) if user_id else None
     name = _emby_event(event, user_data)
     if name is None:
         return None
-    item = render_movie(state, movie, _EMBY_ITEM_FIELDS)
-    who = user.name if user else "someone"
+    who, title = (user.name if user else "someone"), item.get("Name", "")
     titles = {
-        "library.new": f"New Movie added to {state.server_name}: {movie.name}",
-        "library.deleted": f"{movie.name} was deleted from {state.server_name}",
-        "playback.stop": f"{who} has finished playing {movie.name} on Simulator",
-        "item.markplayed": f"{who} marked {movie.name} as played",
-        "item.markunplayed": f"{who} marked {movie.name} as unplayed",
-        "item.rate": f"{who} rated {movie.name}",
+        "library.new": f"New {type_label} added to {state.server_name}: {title}",
+        "library.deleted": f"{title} was deleted from {state.server_name}",
+        "playback.stop": f"{who} has finished playing {title} on Simulator",
+        "item.markplayed": f"{who} marked {title} as played",
+        "item.markunplayed": f"{who} marked {title} as unplayed",
+        "item.rate": f"{who} rated {title}",
     }
     document: dict[str, Any] = {
         "Title": titles[name],

@@ -155,3 +155,18 @@ async def test_the_full_tv_seed_serves_the_movielens_users() -> None:
     assert page["TotalRecordCount"] > 55_000 and len(page["Items"]) == 5
     assert len(sim.state.tv.series) == 1500
     assert played is not None
+
+
+@pytest.mark.parametrize("parent", ["library", "series", "season"])
+async def test_jellyfin_missing_filter_applies_under_every_parent(parent: str) -> None:
+    async with running_simulator("jellyfin", "sample", tv="sample") as sim:
+        tv = sim.state.tv
+        quiet = next(s for s in tv.series.values() if s.name == "The Quiet Signal")
+        season_one = next(s for s in tv.seasons_of(quiet.id) if s.index_number == 1)
+        parent_id = {"library": _tv_library(sim), "series": quiet.id, "season": season_one.id}[parent]
+        _, real = await _get(sim, "/Items", ParentId=parent_id, Recursive=True, IncludeItemTypes="Episode",
+                             IsMissing=False)  # fmt: skip
+        _, missing = await _get(sim, "/Items", ParentId=parent_id, Recursive=True, IncludeItemTypes="Episode",
+                                IsMissing=True)  # fmt: skip
+    assert real["Items"] and all(i["LocationType"] == "FileSystem" for i in real["Items"])
+    assert missing["Items"] and all(i["LocationType"] == "Virtual" for i in missing["Items"])
