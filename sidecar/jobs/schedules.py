@@ -17,6 +17,7 @@ from croniter import croniter
 from sidecar.jobs import queries
 from sidecar.jobs.registry import JobRegistry
 
+NEXT_RUNS = 3  # fire times a card and the schedule editor preview
 _DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
 
@@ -42,6 +43,12 @@ def next_due(cron: str, timezone: str, after: dt.datetime) -> dt.datetime:
     return nxt.astimezone(dt.UTC)
 
 
+def next_fire_times(cron: str, timezone: str, after: dt.datetime, count: int) -> list[dt.datetime]:
+    """The next `count` due times after `after`, in UTC (what a schedule editor previews)."""
+    it = croniter(cron, after.astimezone(ZoneInfo(timezone)))
+    return [it.get_next(dt.datetime).astimezone(dt.UTC) for _ in range(count)]
+
+
 def describe(cron: str) -> str:
     """A short phrase for common patterns; the expression itself otherwise."""
     fields = cron.split()
@@ -54,6 +61,15 @@ def describe(cron: str) -> str:
             return f"Daily at {at}"
         if dow.isdigit() and 0 <= int(dow) <= 7:
             return f"Every {_DAYS[int(dow) % 7]} at {at}"
+        if dow in ("1-5", "MON-FRI", "mon-fri"):
+            return f"Weekdays at {at}"
+        if dow in ("0,6", "6,0", "6-7", "SAT,SUN", "sat,sun"):
+            return f"Weekends at {at}"
+    if minute.isdigit() and hour.isdigit() and dom.isdigit() and month == "*" and dow == "*":
+        return f"Monthly on day {int(dom)} at {int(hour):02d}:{int(minute):02d}"
+    if minute.isdigit() and all(h.isdigit() for h in hour.split(",")) and dom == month == dow == "*":
+        times = [f"{int(h):02d}:{int(minute):02d}" for h in hour.split(",")]
+        return f"Daily at {', '.join(times[:-1])} and {times[-1]}"
     if minute.isdigit() and hour.startswith("*/") and dom == month == dow == "*":
         return f"Every {hour[2:]} hours at minute {int(minute)}"
     if minute.isdigit() and hour == "*" and dom == month == dow == "*":
@@ -69,13 +85,15 @@ def schedule_to_api(row: asyncpg.Record | None, now: dt.datetime | None = None) 
     from sidecar.jobs.runs import iso
 
     now = now or dt.datetime.now(dt.UTC)
-    nxt = next_due(row["cron"], row["timezone"], max(now, row["last_fired_at"] or now))
+    upcoming = next_fire_times(row["cron"], row["timezone"], max(now, row["last_fired_at"] or now), NEXT_RUNS)
+    nxt = upcoming[0]
     return {
         "cron": row["cron"],
         "enabled": row["enabled"],
         "timezone": row["timezone"],
         "next_run_at": iso(nxt) if row["enabled"] else None,
         "description": describe(row["cron"]),
+        "next_runs": [iso(t) for t in upcoming] if row["enabled"] else [],
     }
 
 
