@@ -22,6 +22,7 @@ from aiohttp import web
 
 from sidecar.mediaserver.dto import parse_datetime
 from sidecar.simulator.faults import Faults
+from sidecar.simulator.images import poster_png
 from sidecar.simulator.model import Kind, SimMovie, SimState, SimUser, SimUserData, utcnow
 from sidecar.simulator.query import query_bool as _bool
 from sidecar.simulator.query import query_list as _split
@@ -38,6 +39,8 @@ from sidecar.simulator.tv_library import seed_tv
 
 EMBY_PREFIX = "/emby"
 ANONYMOUS_ROUTES = {"/System/Info/Public"}
+# Jellyfin serves item images without a token (ImageController.GetItemImage); Emby wants its key.
+JELLYFIN_ANONYMOUS_ROUTES = {"/Items/{itemId}/Images/{imageType}"}
 RECORD_KEY = web.RequestKey("record", object)
 BODY_KEY = web.RequestKey("body", object)
 _TOKEN_PART = re.compile(r'Token="?([^",]+)"?', re.IGNORECASE)
@@ -153,7 +156,8 @@ class MediaServerSimulator:
     ) -> web.StreamResponse:
         if self.faults.latency_seconds:
             await asyncio.sleep(self.faults.latency_seconds)
-        if canonical not in ANONYMOUS_ROUTES and canonical is not None:
+        anonymous = ANONYMOUS_ROUTES | (JELLYFIN_ANONYMOUS_ROUTES if self.kind == "jellyfin" else set())
+        if canonical not in anonymous and canonical is not None:
             if self.faults.reject_auth or token is None or not secrets.compare_digest(token, self.api_key):
                 return self._error(401, "Unauthorized")
         path = request.path
@@ -195,6 +199,7 @@ class MediaServerSimulator:
                 web.get("/Items", self.items),
                 web.get("/Items/{itemId}", self.get_item),
                 web.get("/Shows/{seriesId}/Episodes", self.show_episodes),
+                web.get("/Items/{itemId}/Images/{imageType}", self.get_image),
                 web.post("/Items/{itemId}/Refresh", self.refresh_item),
                 web.post("/Library/Refresh", self.refresh_all),
             ]
@@ -214,6 +219,7 @@ class MediaServerSimulator:
                     web.get(prefix + "/Users/{UserId}/Items", self.items),
                     web.get(prefix + "/Users/{UserId}/Items/{Id}", self.get_item),
                     web.get(prefix + "/Shows/{Id}/Episodes", self.show_episodes),
+                    web.get(prefix + "/Items/{Id}/Images/{Type}", self.get_image),
                     web.post(prefix + "/Items/{Id}/Refresh", self.refresh_item),
                     web.post(prefix + "/Library/Refresh", self.refresh_all),
                 ]
@@ -394,6 +400,13 @@ class MediaServerSimulator:
         if answer is None:
             raise web.HTTPNotFound(text="Series not found")
         return web.json_response(self._result(*answer))
+
+    async def get_image(self, request: web.Request) -> web.Response:
+        kind = request.match_info.get("imageType") or request.match_info["Type"]
+        movie = self.state.movies.get(_norm(request.match_info.get("itemId") or request.match_info["Id"]))
+        if movie is None or kind.lower() != "primary" or movie.image_tag is None:
+            raise web.HTTPNotFound(text="Image not found")
+        return web.Response(body=poster_png(movie.id), content_type="image/png")
 
     def _visible(self, user: SimUser, movie: SimMovie) -> bool:
         library = self.state.library(movie.library_id)
