@@ -62,7 +62,13 @@ async def test_known_user_without_picks_gets_an_empty_list(db: asyncpg.Pool, aio
     response = await client.get("/api/users/u2/recommendations")
 
     assert response.status == 200
-    assert await response.json() == {"user_id": "u2", "generated_at": None, "recommendations": []}
+    assert await response.json() == {
+        "user_id": "u2",
+        "user_name": "user-u2",
+        "generated_at": None,
+        "recommendations": [],
+        "library": {"written": False, "entries": 0, "registered": False, "last_synced_at": None},
+    }
 
 
 async def test_unknown_user_is_a_404_with_an_error_code(db: asyncpg.Pool, aiohttp_client: Any) -> None:

@@ -33,18 +33,38 @@ def _pick(kind: MediaKind, row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
+def _library(row: asyncpg.Record | None) -> dict[str, Any]:
+    """Written = the folder holds the picks; registered = the media server shows it to the user."""
+    if row is None or row["last_synced_at"] is None:
+        return {"written": False, "entries": 0, "registered": False, "last_synced_at": None}
+    return {
+        "written": True,
+        "entries": row["entries"],
+        "registered": row["registered"],
+        "last_synced_at": iso(row["last_synced_at"]),
+    }
+
+
 def _handler(kind: MediaKind) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def get_user_recommendations(request: web.Request) -> web.Response:
         user_id = request.match_info["user_id"]
         db = request.app[DB]
         async with db.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
-            if not await conn.fetchval(queries.USER_EXISTS, user_id):
+            user = await conn.fetchrow(queries.USER_NAME, user_id)
+            if user is None:
                 raise ApiError(404, "unknown_user", f"no media server user with id {user_id!r}")
             rows = await conn.fetch(kind.sql(recommend_queries.USER_LIST), user_id)
+            library = await conn.fetchrow(queries.USER_LIBRARY, user_id, kind.name)
         picks = [_pick(kind, r) for r in rows]
         generated_at = max((r["generated_at"] for r in rows), default=None)
         return web.json_response(
-            {"user_id": user_id, "generated_at": iso(generated_at), "recommendations": picks}
+            {
+                "user_id": user_id,
+                "user_name": user["name"],
+                "generated_at": iso(generated_at),
+                "recommendations": picks,
+                "library": _library(library),
+            }
         )
 
     return get_user_recommendations
