@@ -10,7 +10,17 @@ from collections.abc import AsyncIterator, Sequence
 from aiohttp import web
 from arq.connections import ArqRedis
 
-from sidecar.api import health, jobs, page, recommendations
+from sidecar.api import (
+    health,
+    jobs,
+    metrics,
+    openapi,
+    page,
+    pipeline_list,
+    posters,
+    recommendations,
+    schedule_preview,
+)
 from sidecar.api.auth import api_key_middleware
 from sidecar.api.errors import error_middleware
 from sidecar.api.keys import DB, QUEUE, REGISTRY, SETTINGS
@@ -52,5 +62,10 @@ def create_app(
     health.setup_routes(app)
     jobs.setup_routes(app)
     recommendations.setup_routes(app, kinds)
+    pipeline_list.setup_routes(app)
+    schedule_preview.setup_routes(app)
+    posters.setup_routes(app)
+    metrics.setup_routes(app)
+    openapi.setup_routes(app)
     page.setup_routes(app)
     return app

@@ -1,4 +1,4 @@
-"""API key check for /api/* (except health), compared in constant time."""
+"""API key check for /api/* (except health) and /metrics, compared in constant time."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from sidecar.api.errors import error_response
 from sidecar.api.keys import SETTINGS
 
 OPEN_PATHS = frozenset({"/api/health"})
+# Outside /api/ but still the job system's data: Prometheus sends the key as a bearer token.
+KEYED_PATHS = frozenset({"/metrics"})
 
 
 def presented_key(request: web.Request) -> str | None:
@@ -25,7 +27,8 @@ async def api_key_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     expected = request.app[SETTINGS].api_key
-    if expected is None or not request.path.startswith("/api/") or request.path in OPEN_PATHS:
+    keyed = request.path.startswith("/api/") or request.path in KEYED_PATHS
+    if expected is None or not keyed or request.path in OPEN_PATHS:
         return await handler(request)
     given = presented_key(request)
     if given is None:

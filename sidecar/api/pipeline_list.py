@@ -17,7 +17,9 @@ async def list_pipelines(request: web.Request) -> web.Response:
             {
                 "kind": kind,
                 "path": f"/api/pipelines/{kind}",
-                "steps": [{"job": job, "title": d.title if (d := registry.get(job)) else job} for job in steps],
+                "steps": [
+                    {"job": job, "title": d.title if (d := registry.get(job)) else job} for job in steps
+                ],
             }
         )
     return web.json_response({"pipelines": pipelines})
