@@ -777,7 +777,7 @@ async function openUser(id) {
     document.createTextNode(`${fmtNumber(data.recommendations.length)} picks · generated `), timeEl(data.generated_at),
     document.createTextNode(libraryText));
   $("picks").replaceChildren(...data.recommendations.map(pickItem));
-  loadPosters(data.recommendations.map((p) => p.movie.id));
+  loadPosters(data.recommendations.map((p) => pickedItem(p).id));
 }
 
 // The additive parts of a score, drawn as bars against the pick's total relevance.
@@ -795,8 +795,11 @@ function breakdownBars(breakdown) {
   ]));
 }
 
+// The picked item sits under its kind's singular name ("movie", "series"): whichever key holds it.
+const pickedItem = (pick) => Object.values(pick).find((v) => v && typeof v === "object" && "title" in v && "id" in v) || {};
+
 function pickItem(pick) {
-  const m = pick.movie;
+  const m = pickedItem(pick);
   const poster = el("div", { class: "poster", "data-item": m.id, role: "img", "aria-label": `Poster of ${m.title}` });
   const evidence = (pick.evidence || []).map((e) => `${e.title}${typeof e.similarity === "number" ? ` (${e.similarity.toFixed(2)})` : ""}`);
   return el("li", { class: "pick", "data-movie-id": m.id }, [
