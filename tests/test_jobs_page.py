@@ -357,7 +357,7 @@ async def test_jobs_page_end_to_end(
         await page.keyboard.press("Enter")
         await wait_for(
             lambda: db.fetchval(
-                "SELECT count(*) = 2 FROM job_runs WHERE job = 'quick-a' AND status = 'completed'"
+                "SELECT count(*) = 1 FROM job_runs WHERE job = 'quick-a' AND status = 'completed'"
             )
         )
 
