@@ -298,6 +298,9 @@ async def test_readme_dashboard_snippets_name_paths_that_exist(client: TestClien
     assert "url: http://sidecar:8787/api/jobs" in homepage
     fields = re.findall(r"field: (\S+)", homepage)
     assert fields
+    # The README names the cards it points at: keep those names true.
+    assert jobs["jobs"][0]["name"] == "sync-movies"
+    assert jobs["jobs"][3]["name"] == "generate-movie-recommendations"
     for field in fields:
         assert _dig(jobs, field) is not None or field.endswith("next_run_at")
     prometheus = _snippet("Prometheus")

@@ -345,7 +345,10 @@ function renderCard(job) {
     ? [timeEl(last.finished_at || last.started_at || last.queued_at), document.createTextNode(` · ${formatDuration(last.duration_ms)}${last.variant !== "regular" ? ` · ${last.variant}` : ""}`)]
     : [document.createTextNode("Never")]));
   part(root, "next-run").replaceChildren(nextRunText(job));
-  part(root, "last-result").textContent = last ? (last.status === "completed" ? summarize(last.result) : last.status) : "—";
+  let result = "—";
+  if (last) result = last.status === "completed" ? summarize(last.result) : last.status;
+  if (last && last.status === "cancelled" && last.error) result = `cancelled: ${last.error}`; // failed: see the error box
+  part(root, "last-result").textContent = result;
   renderLive(root, job, job.current_run);
   const failed = last && last.status === "failed" && !job.current_run;
   part(root, "error-box").hidden = !failed;
@@ -733,22 +736,43 @@ let usersAvailable = null;
 let userId = null;
 const posterUrls = new Map(); // item id -> object URL (null when the server has none)
 
-async function loadUsers() {
+let usersOffset = 0;
+
+// One line per kind a user has (picks and whether the library is written), from GET /api/users.
+function userFacts(u) {
+  const facts = Object.entries(u.kinds || {}).map(([kind, k]) => {
+    const library = k.library && k.library.status ? ` · library ${k.library.status}` : "";
+    return `${kind}: ${k.enabled === false ? "off" : `${fmtNumber(k.picks ?? 0)} picks${library}`}`;
+  });
+  if (u.active === false || u.is_disabled) facts.unshift("disabled");
+  return facts.join(" · ");
+}
+
+async function loadUsers(more = false) {
+  if (!more) usersOffset = 0;
   try {
-    const data = await api("GET", "/api/users");
+    const data = await api("GET", `/api/users?${new URLSearchParams({ limit: "50", offset: String(usersOffset) })}`);
     usersAvailable = true;
     const users = data.users || [];
-    $("user-list").replaceChildren(...users.map((u) => {
+    const items = users.map((u) => {
       const link = el("a", { href: `#users/${enc(u.id)}`, "data-user-id": u.id }, [
         el("span", { class: "user-name", text: u.name || u.id }),
+        el("span", { class: "user-facts muted small", text: userFacts(u) }),
       ]);
       if (u.id === userId) link.setAttribute("aria-current", "true");
       return el("li", {}, [link]);
-    }));
-    if (!users.length) $("user-list").replaceChildren(el("li", { class: "muted", text: "No users yet: run the watch history sync." }));
+    });
+    if (more) $("user-list").append(...items);
+    else $("user-list").replaceChildren(...items);
+    if (!more && !users.length) $("user-list").replaceChildren(el("li", { class: "muted", text: "No users yet: run the watch history sync." }));
+    usersOffset = data.next_offset ?? null;
+    $("users-more").hidden = usersOffset === null || usersOffset === undefined;
   } catch (err) {
-    usersAvailable = false;
+    // Before GET /api/users exists (404), a user is opened by id; other errors are shown.
+    usersAvailable = !(err instanceof ApiError && err.status === 404);
+    if (usersAvailable) showError(err.message);
     $("user-list").replaceChildren();
+    $("users-more").hidden = true;
   }
   $("user-form").hidden = usersAvailable !== false;
 }
@@ -923,6 +947,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   part($("queue-running"), "cancel").addEventListener("click", cancelRunning);
   for (const button of document.querySelectorAll("dialog [data-close]")) button.addEventListener("click", () => button.closest("dialog").close());
   $("history-more").addEventListener("click", () => loadHistory(false));
+  $("users-more").addEventListener("click", () => loadUsers(true));
   $("history-job").addEventListener("change", () => { location.hash = $("history-job").value ? `#history/${enc($("history-job").value)}` : "#history"; });
   $("history-status").addEventListener("change", () => { historyState.status = $("history-status").value; loadHistory(true); });
   $("log-level").addEventListener("change", renderLog);
