@@ -2,7 +2,7 @@
 
 `--tv sample|full|none` adds a TV library: six scripted shows, or the generated catalogue of ~1,500
 shows watched by the MovieLens users (`tv_seed.py`; pair `full` with `--seed movielens`). The
-default is `full` with the MovieLens seed and `sample` otherwise.
+default is `sample` with the sample seed and none otherwise (movie benchmarks start this too).
 
 Prints one line `READY <url> <api-key>` once listening, so scripts can wait for it.
 """
@@ -22,7 +22,7 @@ def _seed(value: str) -> str | int:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    tv = args.tv or ("full" if args.seed == "movielens" else "sample")
+    tv = args.tv or ("sample" if args.seed == "sample" else "none")
     sim = MediaServerSimulator(
         args.kind, seed=_seed(args.seed), api_key=args.api_key, tv=None if tv == "none" else tv
     )

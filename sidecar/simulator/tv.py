@@ -11,8 +11,9 @@ What the real server does, and this store models:
   aired yet. They have `LocationType` Virtual and no path; Jellyfin's `IsMissingEpisode` is exactly
   `LocationType == Virtual` (`Episode.cs`), and `isMissing=false` / `excludeLocationTypes=Virtual` on
   `/Items` become `IsVirtualItem = false` (`Jellyfin.Api/Controllers/ItemsController.cs`).
-- User data is per item on Jellyfin >= 10.11 and (assumed) Emby: `per_item_user_data` (default on).
-  Off, it is shared by key as Jellyfin 10.10 did: an episode's key is its series' first key (TVDb,
+- User data is per item on Jellyfin >= 10.11 and (assumed) Emby. The rule follows the movie
+  model's `SimState.user_data_sharing` when the state has one ("item" or "provider"), unless
+  `set_per_item_user_data` pins it. Shared, it is keyed as Jellyfin 10.10 did: an episode's key is its series' first key (TVDb,
   else IMDb id) plus the season and episode numbers as `SSSEEE` (`Episode.GetUserDataKeys`,
   `Series.GetUserDataKeys`), so a copy in an AI library made from our NFOs shares the original's.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sidecar.simulator.model import SimUserData, utcnow
@@ -117,7 +118,8 @@ class TvStore:
         self.series: dict[str, SimSeries] = {}
         self.seasons: dict[str, SimSeason] = {}
         self.episodes: dict[str, SimEpisode] = {}
-        self.per_item_user_data = True  # Jellyfin >= 10.11, Emby; False: Jellyfin 10.10's shared keys
+        self._pinned: bool | None = None  # set_per_item_user_data; None: follow the state
+        self._indexed_per_item = True  # the rule `_items_by_key` and `_user_data` are keyed by
         self._children: dict[str, list[str]] = {}  # series id -> season and episode ids
         self._user_data: dict[str, dict[str, SimUserData]] = {}  # user -> key -> data
         self._items_by_key: dict[str, set[str]] = {}
@@ -290,7 +292,7 @@ class TvStore:
         """Where the server keeps a user's data for this item; seasons hold none here."""
         if isinstance(item, SimSeason):
             return None
-        if self.per_item_user_data:
+        if self._indexed_per_item:
             return f"item:{item.id}"
         series = self.series_of(item)
         providers = {k.lower(): v for k, v in (series.provider_ids if series else {}).items() if v}
@@ -299,13 +301,36 @@ class TvStore:
             return f"{base}{item.parent_index_number:03d}{item.index_number:03d}"
         return f"series:{base}"
 
-    def set_per_item_user_data(self, per_item: bool) -> None:
-        """Switch the user-data rule (before loading plays: stored data is dropped)."""
-        self.per_item_user_data = per_item
-        self._user_data.clear()
-        self._items_by_key.clear()
+    @property
+    def per_item_user_data(self) -> bool:
+        if self._pinned is not None:
+            return self._pinned
+        return getattr(self.state, "user_data_sharing", "item") != "provider"
+
+    def set_per_item_user_data(self, per_item: bool | None) -> None:
+        """Pin the user-data rule (None: follow the state's `user_data_sharing` again)."""
+        self._pinned = per_item
+        self._follow_rule()
+
+    def _follow_rule(self) -> None:
+        """Re-key users' data when the rule changed (as a server upgrade migrates it; items that
+        come to share a key keep the first one's data)."""
+        wanted = self.per_item_user_data
+        if wanted == self._indexed_per_item:
+            return
+        holders = sorted((item_id, key) for key, items in self._items_by_key.items() for item_id in items)
+        self._indexed_per_item = wanted
+        self._items_by_key = {}
         for item in (*self.series.values(), *self.episodes.values()):
             self._index(item)
+        for user_id, by_key in self._user_data.items():
+            moved: dict[str, SimUserData] = {}
+            for item_id, old_key in holders:
+                item = self.get(item_id)
+                new_key = self.user_data_key(item) if item is not None else None
+                if old_key in by_key and new_key is not None and new_key not in moved:
+                    moved[new_key] = replace(by_key[old_key])  # a copy: split keys must not alias
+            self._user_data[user_id] = moved
 
     def _index(self, item: TvItem) -> None:
         key = self.user_data_key(item)
@@ -323,12 +348,14 @@ class TvStore:
         return key
 
     def user_data_of(self, user_id: str, item_id: str) -> SimUserData | None:
+        self._follow_rule()
         item = self.get(item_id)
         key = self.user_data_key(item) if item is not None else None
         return self._user_data.get(user_id, {}).get(key) if key is not None else None
 
     def items_with_data(self, user_id: str) -> dict[str, SimUserData]:
         """item id -> data, for every TV item this user has data for."""
+        self._follow_rule()
         return {
             item_id: data
             for key, data in self._user_data.get(user_id, {}).items()
@@ -336,6 +363,7 @@ class TvStore:
         }
 
     def data_for(self, user_id: str, item_id: str) -> SimUserData:
+        self._follow_rule()
         item = self.get(item_id)
         key = self.user_data_key(item) if item is not None else None
         if key is None:

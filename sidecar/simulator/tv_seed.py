@@ -315,7 +315,7 @@ def _make_show(
     genres = (pool[0] if rng.random() < 0.45 else rng.choice(pool),)
     genres += tuple(g for g in rng.sample(pool, rng.randint(0, 2)) if g not in genres)
     seasons = rng.randint(*season_range)
-    if rng.random() < 0.45:  # most shows do not last: skew towards few seasons
+    if rng.random() < 0.42:  # most shows do not last: skew towards few seasons
         seasons = max(1, seasons // 2)
     # Premiere year: skewed towards recent television, never after the anchor.
     latest = anchor.year - (seasons - 1)

@@ -138,10 +138,24 @@ def test_tv_user_data_is_per_item_or_shared_like_jellyfin_10_10() -> None:
     bob = next(u.id for u in state.users.values() if u.name == "bob")
     tv.record_play(bob, copy.id, emit=False)
     assert tv.user_data_of(bob, original.id) is None  # 10.11: the copy's play is the copy's own
-    tv.set_per_item_user_data(False)
-    tv.record_play(bob, copy.id, emit=False)
+    tv.set_per_item_user_data(False)  # the copy's data moves to the shared key
     shared = tv.user_data_of(bob, original.id)
     assert shared is not None and shared.played and shared is tv.user_data_of(bob, copy.id)
+    tv.set_per_item_user_data(True)  # an upgrade to 10.11 gives each item its own copy of the data
+    tv.record_play(bob, copy.id, emit=False)
+    assert tv.user_data_of(bob, copy.id).play_count == 2  # type: ignore[union-attr]
+    assert tv.user_data_of(bob, original.id).play_count == 1  # type: ignore[union-attr]
+
+
+def test_tv_user_data_follows_the_movie_models_sharing_setting() -> None:
+    from sidecar.simulator.model import SimState
+
+    state = SimState("jellyfin")
+    assert state.tv.per_item_user_data
+    state.user_data_sharing = "provider"  # type: ignore[misc, assignment]  # a 10.10 server
+    assert not state.tv.per_item_user_data
+    state.tv.set_per_item_user_data(True)
+    assert state.tv.per_item_user_data
 
 
 async def test_the_full_tv_seed_serves_the_movielens_users() -> None:
