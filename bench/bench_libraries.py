@@ -1,9 +1,9 @@
 """sync-movie-libraries at scale: 100 users x 50 picks, a cold write and a re-run with no changes.
 
 What is timed: the whole job run through `run_inline` (DB reads of users and picks, NFO building,
-the filesystem diff and writes, the bookkeeping rows) against a real embedded PostgreSQL, with the
-in-memory media-server double from tests/ (library creation, policies, scan requests: in-process
-calls, no network). Symlink mode, every movie file really exists (checked through a path mapping).
+the filesystem diff and writes, the bookkeeping rows) against a real embedded PostgreSQL and the
+media-server simulator over local HTTP, in this process (library creation, policies, scan requests).
+Symlink mode, every movie file really exists (checked through a path mapping).
 
 The re-run must write nothing: counted both by the job's own `files_written` and independently by
 comparing (inode, mtime) of every path under the library root before and after.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import resource
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from pydantic import SecretStr
 
 from bench import report
 from sidecar.composition import build_registry
@@ -35,7 +37,7 @@ from sidecar.embedded import start_postgres
 from sidecar.jobs.executor import run_inline
 from sidecar.jobs.resources import JobResources
 from sidecar.settings import Settings
-from tests.media_server_double import InMemoryMediaServer
+from sidecar.simulator import RunningSimulator, running_simulator
 
 SERVER_ROOT = "/srv/ai-picks"
 TARGET_SECONDS = 5.0
@@ -94,12 +96,11 @@ async def _seed(pool: Any, media: Path, users: int, picks: int, movies: int) -> 
     return user_ids
 
 
-def _server(user_ids: list[str], local_root: Path) -> InMemoryMediaServer:
-    server = InMemoryMediaServer("jellyfin", host_path=lambda p: p.replace(SERVER_ROOT, str(local_root), 1))
-    server.add_library("Movies", "/media/movies")
+def _populate(sim: RunningSimulator, user_ids: list[str]) -> None:
+    sim.state.host_paths.add(SERVER_ROOT)  # the server host sees the library root
+    sim.state.add_library("Movies", "movies", ["/media/movies"])
     for n, uid in enumerate(user_ids):
-        server.add_user(f"User {n}", user_id=uid, enable_all_folders=True)
-    return server
+        sim.state.add_user(f"User {n}", id=uid)
 
 
 async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, Any]:
@@ -124,15 +125,20 @@ async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, An
         registry = build_registry()
         cold, warm, warm_files, warm_touched, cold_results = [], [], [], [], []
         cold_cpu, warm_cpu, cold_sys = [], [], []
+        stack = contextlib.AsyncExitStack()
         for _ in range(runs):
             shutil.rmtree(root, ignore_errors=True)
             await pool.execute("TRUNCATE user_libraries")
-            server = _server(user_ids, root)
+            sim = await stack.enter_async_context(running_simulator("jellyfin", seed=None))
+            _populate(sim, user_ids)
+            run_settings = settings.model_copy(
+                update={"media_server_url": sim.url, "media_server_api_key": SecretStr(sim.api_key)}
+            )
             os.sync()  # flush the previous repetition's deletes so they are not billed to this one
             sys_before = resource.getrusage(resource.RUSAGE_SELF).ru_stime
             started, cpu = time.perf_counter(), time.process_time()
             row = await run_inline(
-                pool, registry, settings, "sync-movie-libraries", resources=JobResources(media_server=server)
+                pool, registry, run_settings, "sync-movie-libraries", resources=JobResources()
             )
             cold.append(time.perf_counter() - started)
             cold_sys.append(resource.getrusage(resource.RUSAGE_SELF).ru_stime - sys_before)
@@ -142,7 +148,7 @@ async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, An
             before = _snapshot(root)
             started, cpu = time.perf_counter(), time.process_time()
             row = await run_inline(
-                pool, registry, settings, "sync-movie-libraries", resources=JobResources(media_server=server)
+                pool, registry, run_settings, "sync-movie-libraries", resources=JobResources()
             )
             warm.append(time.perf_counter() - started)
             warm_cpu.append(time.process_time() - cpu)
@@ -152,11 +158,12 @@ async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, An
             warm_touched.append(
                 sum(1 for p, s in after.items() if before.get(p) != s) + len(before.keys() - after)
             )
+        await stack.aclose()
         result = cold_results[-1]
         return {
             "benchmark": "libraries",
-            "what": "sync-movie-libraries via run_inline, embedded PostgreSQL, in-memory media-server double, "
-            "symlink mode",
+            "what": "sync-movie-libraries via run_inline, embedded PostgreSQL, media-server simulator over "
+            "local HTTP in the same process, symlink mode",
             "users": users,
             "picks_per_user": picks,
             "movies": movies,

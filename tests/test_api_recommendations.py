@@ -11,7 +11,8 @@ from sidecar.api.errors import error_middleware
 from sidecar.api.keys import DB
 from sidecar.api.recommendations import setup_routes
 from sidecar.composition import MEDIA_KINDS
-from tests.recommend_helpers import add_plays, add_user, two_cluster_library
+from tests.factory import add_plays, add_user
+from tests.recommend_helpers import two_cluster_library
 
 
 async def _client(db: asyncpg.Pool, aiohttp_client: Any) -> Any:

@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 from sidecar.backup import BackupError, _url_and_env, dump_database, restore_database
+from tests.factory import add_item
 
 
 def _other_database(database_url: str, name: str) -> str:
@@ -32,9 +33,7 @@ async def test_backup_restores_into_an_empty_database_and_over_an_existing_one(
     db: asyncpg.Pool, database_url: str, tmp_path: Path
 ) -> None:
     for title in ("Heat", "Alien"):
-        await db.execute(
-            "INSERT INTO movies (id, title, content_hash) VALUES ($1, $2, 'h')", uuid.uuid4().hex, title
-        )
+        await add_item(db, uuid.uuid4().hex, title=title)
     target = tmp_path / "backups" / "sidecar.dump"
     size = dump_database(database_url, target)
     assert size == target.stat().st_size > 0

@@ -11,8 +11,9 @@ import pytest
 
 from sidecar.settings import Settings
 from sidecar.simulator import running_simulator
+from tests.factory import add_user, set_picks
 from tests.simhelpers import settings_for
-from tests.test_sync_movie_libraries import add_movie, add_user, set_picks
+from tests.test_sync_movie_libraries import add_movie
 
 
 @pytest.mark.parametrize("kind", ["jellyfin", "emby"])

@@ -26,6 +26,7 @@ from sidecar.mediaserver import Library
 from sidecar.movies import MOVIES
 from sidecar.settings import Settings
 from sidecar.simulator import running_simulator
+from tests.factory import add_item, add_model, add_user, add_vectors, set_picks
 from tests.simhelpers import settings_for
 
 CLIPS = dataclasses.replace(
@@ -123,18 +124,12 @@ async def test_a_user_has_one_folder_for_all_their_libraries(
 ) -> None:
     # Two users with the same display name: the first to get a library keeps "Max" for every kind.
     for user_id in ("u1", "u2"):
-        await db.execute("INSERT INTO media_users (id, name, enabled) VALUES ($1, 'Max', true)", user_id)
-    for table in ("movies", "clips"):
-        await db.execute(
-            f"INSERT INTO {table} (id, title, year, path, content_hash) VALUES ('m1', 'One', 2000, NULL, 'h')"
-        )
-    await db.execute(
-        "INSERT INTO movie_recommendations (user_id, movie_id, rank, score, breakdown) VALUES ('u1', 'm1', 1, 1, '{}')"
-    )
-    await db.execute(
-        "INSERT INTO clip_recommendations (user_id, movie_id, rank, score, breakdown) "
-        "VALUES ('u2', 'm1', 1, 1, '{}'), ('u1', 'm1', 1, 1, '{}')"
-    )
+        await add_user(db, user_id, "Max")
+    for kind in (MOVIES, CLIPS):
+        await add_item(db, "m1", kind=kind, title="One", year=2000)
+    await set_picks(db, "u1", ["m1"])
+    await set_picks(db, "u1", ["m1"], kind=CLIPS)
+    await set_picks(db, "u2", ["m1"], kind=CLIPS)
     cfg = settings.model_copy(update={"library_root": tmp_path / "libraries"})
     await _run(db, cfg, MOVIES, Step.LIBRARIES)
     await _run(db, cfg, CLIPS, Step.LIBRARIES)
@@ -158,30 +153,17 @@ def test_own_libraries_of_every_kind_are_never_sources(settings: Settings) -> No
 
 
 async def test_a_model_switch_counts_the_vectors_of_every_kind(db: asyncpg.Pool, clip_tables: None) -> None:
-    vector = np.ones(4, dtype=np.float32) / 2
-    for items, vectors in (("movies", "movie_embeddings"), ("clips", "clip_embeddings")):
-        await db.execute(f"INSERT INTO {items} (id, title, content_hash) VALUES ('a', 'A', 'h')")
-        await db.execute(
-            f"INSERT INTO {vectors} (movie_id, model, dimensions, content_hash, embedding) "
-            "VALUES ('a', 'old', 4, 'h', $1)",
-            vector,
-        )
-    await db.execute("INSERT INTO embedding_models (model, dimensions, active) VALUES ('old', 4, true)")
-    await db.execute("INSERT INTO embedding_models (model, dimensions) VALUES ('new', 4)")
-    # Every movie has a vector of the new model; the clips have none yet.
-    await db.execute(
-        "INSERT INTO movie_embeddings (movie_id, model, dimensions, content_hash, embedding) "
-        "VALUES ('a', 'new', 4, 'h', $1)",
-        vector,
-    )
+    vector = {"a": np.ones(4, dtype=np.float32) / 2}
+    for kind in (MOVIES, CLIPS):
+        await add_item(db, "a", kind=kind)
+        await add_vectors(db, vector, model="old", kind=kind)
+    await add_model(db, "old", 4)
+    await add_model(db, "new", 4, active=False)
+    await add_vectors(db, vector, model="new")  # every movie has a vector of the new model, no clip has
     every_kind = [kind.tables for kind in KINDS]
     kept = await settle_active_model(db, every_kind, "new", full_run=True)
     assert not kept.activated and kept.active_model == "old" and (kept.total, kept.missing) == (2, 1)
     assert await db.fetchval("SELECT count(*) FROM clip_embeddings WHERE model = 'old'") == 1
-    await db.execute(
-        "INSERT INTO clip_embeddings (movie_id, model, dimensions, content_hash, embedding) "
-        "VALUES ('a', 'new', 4, 'h', $1)",
-        vector,
-    )
+    await add_vectors(db, vector, model="new", kind=CLIPS)
     switched = await settle_active_model(db, every_kind, "new", full_run=True)
     assert switched.activated and switched.deleted_vectors == 2  # the old model's, in both tables

@@ -11,7 +11,8 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from sidecar.media.explanations import PickText, parse_explanations, template_explanation
-from tests.recommend_helpers import add_plays, add_user, two_cluster_library, user_list
+from tests.factory import add_plays, add_user
+from tests.recommend_helpers import two_cluster_library, user_list
 
 JOB = "generate-movie-recommendations"
 

@@ -7,10 +7,9 @@ from typing import Any
 
 import asyncpg
 
+from tests.factory import add_plays, add_user, set_picks
 from tests.recommend_helpers import (
     add_movies,
-    add_plays,
-    add_user,
     cluster_vectors,
     two_cluster_library,
     user_list,
@@ -137,11 +136,7 @@ async def test_one_users_failure_does_not_stop_the_others(db: asyncpg.Pool, run_
 
 
 async def _insert_old_list(db: asyncpg.Pool, user_id: str, movie_ids: list[str]) -> None:
-    await db.executemany(
-        "INSERT INTO movie_recommendations (user_id, movie_id, rank, score, breakdown, explanation) "
-        "VALUES ($1, $2, $3, 0.5, '{}', 'old')",
-        [(user_id, m, rank) for rank, m in enumerate(movie_ids, start=1)],
-    )
+    await set_picks(db, user_id, movie_ids, explanation="old", score=0.5)
 
 
 async def test_regular_run_keeps_the_old_list_readable_until_the_new_one_commits(

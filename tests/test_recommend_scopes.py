@@ -8,13 +8,12 @@ import asyncpg
 import numpy as np
 
 from sidecar.jobs.resources import JobResources
+from tests.factory import add_plays, add_user
 from tests.recommend_helpers import (
     DIMS,
     MODEL,
     activate,
     add_movies,
-    add_plays,
-    add_user,
     two_cluster_library,
     user_list,
 )

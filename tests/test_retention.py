@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from sidecar.settings import Settings
+from tests.factory import add_run, add_webhook_event
 from worker import retention
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
@@ -25,34 +26,14 @@ async def _run(
     depends_on: uuid.UUID | None = None,
     variant: str = "regular",
 ) -> uuid.UUID:
-    run_id = uuid.uuid4()
-    await db.execute(
-        """INSERT INTO job_runs (id, job, variant, trigger, status, queued_at, finished_at, depends_on)
-           VALUES ($1, $2, $3, 'manual', $4, coalesce($5, now()), $5, $6)""",
-        run_id,
-        job,
-        variant,
-        status,
-        finished_at,
-        depends_on,
+    return await add_run(
+        db, job, status=status, variant=variant, finished_at=finished_at, depends_on=depends_on, log="hello"
     )
-    await db.execute("INSERT INTO job_run_logs (run_id, level, message) VALUES ($1, 'info', 'hello')", run_id)
-    return run_id
 
 
 async def _event(db: asyncpg.Pool, received_at: dt.datetime, status: str) -> uuid.UUID:
-    event_id = uuid.uuid4()
-    await db.execute(
-        """INSERT INTO webhook_events (id, server_kind, source_event, event, received_at, body, dedupe_key,
-                                       status, ignored_reason)
-           VALUES ($1, 'jellyfin', 'PlaybackStop', 'playback_stopped', $2, '{}', $3, $4, $5)""",
-        event_id,
-        received_at,
-        str(event_id),
-        status,
-        "event_not_handled" if status == "ignored" else None,
-    )
-    return event_id
+    reason = "event_not_handled" if status == "ignored" else None
+    return await add_webhook_event(db, received_at=received_at, status=status, ignored_reason=reason)
 
 
 async def _ids(db: asyncpg.Pool, table: str) -> set[uuid.UUID]:

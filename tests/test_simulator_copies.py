@@ -25,8 +25,8 @@ from sidecar.simulator import RunningSimulator, SimMovie, running_simulator
 from sidecar.simulator.model import Event, SimState
 from sidecar.simulator.scan import read_nfo
 from sidecar.simulator.webhook_bodies import render_webhook
+from tests.factory import set_picks
 from tests.simhelpers import settings_for
-from tests.test_sync_movie_libraries import set_picks
 
 KINDS = ["jellyfin", "emby"]
 

@@ -1,10 +1,12 @@
-"""sync-movie-libraries end to end: real Postgres, real filesystem, the in-memory media-server double."""
+"""sync-movie-libraries end to end: real Postgres, real filesystem, the media-server simulator over HTTP."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,66 +14,42 @@ import asyncpg
 import pytest
 
 from sidecar.jobs.resources import JobResources
-from sidecar.mediaserver.base import MediaServerAuthError, ServerKind
+from sidecar.mediaserver.base import Library, ServerKind
 from sidecar.settings import Settings
+from sidecar.simulator import MediaServerSimulator, RunningSimulator, running_simulator
+from sidecar.simulator.faults import Fault
+from tests.factory import add_item, add_user, set_picks
 from tests.fs_snapshot import snapshot
-from tests.media_server_double import InMemoryMediaServer
+from tests.simhelpers import settings_for
 
 SERVER_ROOT = "/srv/ai-picks"  # the library root as the media server sees it
 
 
 # --- data set-up with plain SQL ------------------------------------------------------------------------
-async def add_user(
-    db: asyncpg.Pool, user_id: str, name: str, *, enabled: bool = True, disabled: bool = False
-) -> None:
-    await db.execute(
-        "INSERT INTO media_users (id, name, enabled, is_disabled) VALUES ($1, $2, $3, $4)",
-        user_id,
-        name,
-        enabled,
-        disabled,
-    )
-
-
 async def add_movie(db: asyncpg.Pool, media: Path, movie_id: str, title: str, year: int | None = 2000) -> str:
     """A movie whose file really exists under `media` (server path /media/...)."""
     file_name = f"{movie_id}.mkv"
     (media / "movies").mkdir(parents=True, exist_ok=True)
     (media / "movies" / file_name).write_bytes(b"video")
     server_path = f"/media/movies/{file_name}"
-    await db.execute(
-        """INSERT INTO movies (id, title, original_title, year, overview, genres, studios, community_rating,
-                               official_rating, runtime_ticks, provider_ids, tmdb_id, imdb_id, path, content_hash)
-           VALUES ($1, $2, $2, $3, $4, $5, $6, 7.5, 'PG-13', 72000000000, $7, $8, $9, $10, 'h')""",
+    await add_item(
+        db,
         movie_id,
-        title,
-        year,
-        f"Overview of {title}",
-        ["Drama", "Comedy"],
-        ["Studio A"],
-        {"tmdb": f"9{movie_id[-3:]}"},
-        f"9{movie_id[-3:]}",
-        f"tt{movie_id[-3:]}",
-        server_path,
+        title=title,
+        original_title=title,
+        year=year,
+        overview=f"Overview of {title}",
+        genres=["Drama", "Comedy"],
+        studios=["Studio A"],
+        community_rating=7.5,
+        official_rating="PG-13",
+        runtime_ticks=72000000000,
+        provider_ids={"tmdb": f"9{movie_id[-3:]}"},
+        tmdb_id=f"9{movie_id[-3:]}",
+        imdb_id=f"tt{movie_id[-3:]}",
+        path=server_path,
     )
     return server_path
-
-
-async def set_picks(
-    db: asyncpg.Pool, user_id: str, movie_ids: list[str], explanation: str | None = None
-) -> None:
-    """Replace the user's picks: rank = position in `movie_ids`."""
-    await db.execute("DELETE FROM movie_recommendations WHERE user_id = $1", user_id)
-    for rank, movie_id in enumerate(movie_ids, start=1):
-        await db.execute(
-            """INSERT INTO movie_recommendations (user_id, movie_id, rank, score, breakdown, explanation)
-               VALUES ($1, $2, $3, $4, '{}', $5)""",
-            user_id,
-            movie_id,
-            rank,
-            1.0 / rank,
-            explanation,
-        )
 
 
 # --- fixtures ---------------------------------------------------------------------------------------
@@ -91,18 +69,101 @@ def lib_settings(settings: Settings, tmp_path: Path, media: Path) -> Settings:
     )
 
 
-def make_server(kind: ServerKind, settings: Settings) -> InMemoryMediaServer:
-    local_root = str(settings.resolved_library_root)
-    return InMemoryMediaServer(kind, host_path=lambda p: p.replace(SERVER_ROOT, local_root, 1))
+class SimServer:
+    """A running simulator (no seed) with the assertions these tests make about its libraries."""
+
+    def __init__(self, sim: RunningSimulator) -> None:
+        self.sim = sim
+        self.state = sim.state
+
+    def add_library(self, name: str, path: str, collection_type: str | None = "movies") -> Library:
+        lib = self.state.add_library(name, collection_type, [path])
+        return self._library(lib)
+
+    def add_user(
+        self,
+        name: str,
+        *,
+        user_id: str | None = None,
+        enable_all_folders: bool = True,
+        enabled_folders: list[str] | None = None,
+    ) -> str:
+        folders = None if enable_all_folders else list(enabled_folders or [])
+        return self.state.add_user(name, id=user_id, enabled_folders=folders).id
+
+    @property
+    def created(self) -> list[str]:
+        """Libraries created through the API (the sidecar's), in creation order."""
+        return [lib.name for lib in self.state.libraries if lib.scans_folders]
+
+    @property
+    def refreshed(self) -> list[str]:
+        """Libraries asked to rescan (POST /Items/{id}/Refresh)."""
+        return [r["item_id"] for r in self.state.refresh_requests if r["reason"] == "refresh"]
+
+    @property
+    def policy_writes(self) -> list[tuple[str, dict[str, Any]]]:
+        return self.state.policy_updates
+
+    def clear_refreshed(self) -> None:
+        self.state.refresh_requests.clear()
+
+    def delete_library(self, name: str) -> None:
+        self.state.libraries[:] = [lib for lib in self.state.libraries if lib.name != name]
+        self.state.touch()
+
+    def visible_libraries(self, user_id: str) -> set[str]:
+        user = self.state.users[user_id]
+        return {lib.name for lib in self.state.libraries if self.state.can_see(user, lib)}
+
+    def policy(self, user_id: str) -> dict[str, Any]:
+        return self.state.users[user_id].policy
+
+    async def list_libraries(self) -> list[Library]:
+        return [self._library(lib) for lib in self.state.libraries]
+
+    @staticmethod
+    def _library(lib: Any) -> Library:
+        return Library(
+            lib.folder_id, lib.item_id, lib.guid, lib.name, lib.collection_type, tuple(lib.locations)
+        )
+
+
+@pytest.fixture
+async def make_server() -> AsyncIterator[Any]:
+    """`await make_server(kind)`: a simulator whose host sees the library root (unless told not to)."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def make(
+            kind: ServerKind = "jellyfin", *, root_visible: bool = True, simulator: type | None = None
+        ) -> SimServer:
+            sim = await stack.enter_async_context(
+                running_simulator(kind, simulator=(simulator or MediaServerSimulator)(kind, seed=None))
+            )
+            if root_visible:
+                sim.state.host_paths.add(SERVER_ROOT)
+            return SimServer(sim)
+
+        yield make
 
 
 def user_folder(settings: Settings, folder: str) -> Path:
     return settings.resolved_library_root / "users" / folder / "ai-movies"
 
 
-async def run_libraries(run_job: Any, settings: Settings, server: Any, **kwargs: Any) -> dict[str, Any]:
-    resources = JobResources(media_server=server)
-    row = await run_job("sync-movie-libraries", settings=settings, resources=resources, **kwargs)
+async def run_job_on(
+    run_job: Any, settings: Settings, server: SimServer | None, **kwargs: Any
+) -> asyncpg.Record:
+    """sync-movie-libraries with `server` as the media server (None: no media server configured)."""
+    if server is not None:
+        settings = settings_for(settings, server.sim)
+    return await run_job("sync-movie-libraries", settings=settings, **kwargs)
+
+
+async def run_libraries(
+    run_job: Any, settings: Settings, server: SimServer | None, **kwargs: Any
+) -> dict[str, Any]:
+    row = await run_job_on(run_job, settings, server, **kwargs)
     assert row["status"] == "completed", row["error"]
     return row["result"]
 
@@ -110,9 +171,9 @@ async def run_libraries(run_job: Any, settings: Settings, server: Any, **kwargs:
 # --- tests ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["jellyfin", "emby"])
 async def test_layout_symlinks_nfo_and_private_libraries(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, kind: ServerKind
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, kind: ServerKind, make_server: Any
 ) -> None:
-    server = make_server(kind, lib_settings)
+    server = await make_server(kind)
     movies_lib = server.add_library("Movies", "/media/movies")
     alice = server.add_user("Alice", enable_all_folders=True)
     bob = server.add_user("Bob", enable_all_folders=False, enabled_folders=[movies_lib.guid])
@@ -165,7 +226,7 @@ async def test_layout_symlinks_nfo_and_private_libraries(
     assert row["entries"] == 3 and row["manifest_hash"] and row["last_synced_at"] is not None
 
     # a second run with nothing changed: no library, no policy write, no scan, no file
-    server.refreshed.clear()
+    server.clear_refreshed()
     writes_before = len(server.policy_writes)
     again = await run_libraries(run_job, lib_settings, server)
     assert again["entries_written"] == 0 and again["entries_unchanged"] == 4 and again["files_written"] == 0
@@ -178,9 +239,9 @@ async def test_layout_symlinks_nfo_and_private_libraries(
 
 
 async def test_rank_change_rewrites_only_the_moved_entries(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
 ) -> None:
-    server = make_server("jellyfin", lib_settings)
+    server = await make_server("jellyfin")
     alice = server.add_user("Alice")
     bob = server.add_user("Bob")
     await add_user(db, alice, "Alice")
@@ -193,7 +254,7 @@ async def test_rank_change_rewrites_only_the_moved_entries(
     await run_libraries(run_job, lib_settings, server)
     alice_dir, bob_dir = user_folder(lib_settings, "Alice"), user_folder(lib_settings, "Bob")
     before_alice, before_bob = snapshot(alice_dir), snapshot(bob_dir)
-    server.refreshed.clear()
+    server.clear_refreshed()
 
     await set_picks(db, alice, ["m001", "m003", "m002", "m004", "m005"])  # swap ranks 2 and 3
     result = await run_libraries(run_job, lib_settings, server, scope={"user_ids": [alice, bob]})
@@ -213,9 +274,9 @@ async def test_rank_change_rewrites_only_the_moved_entries(
 
 
 async def test_stale_entries_removed_and_gone_picks_leave_an_empty_library(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
 ) -> None:
-    server = make_server("jellyfin", lib_settings)
+    server = await make_server("jellyfin")
     alice = server.add_user("Alice")
     bob = server.add_user("Bob")
     await add_user(db, alice, "Alice")
@@ -352,9 +413,9 @@ async def test_missing_file_is_skipped_and_ranks_stay_consecutive(
 
 
 async def test_library_deleted_on_the_server_is_recreated(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
 ) -> None:
-    server = make_server("emby", lib_settings)
+    server = await make_server("emby")
     alice = server.add_user("Alice")
     await add_user(db, alice, "Alice")
     await add_movie(db, media, "m001", "Film")
@@ -363,7 +424,7 @@ async def test_library_deleted_on_the_server_is_recreated(
     name = "AI Picks – Movies (Alice)"
     old_id = await db.fetchval("SELECT library_id FROM user_libraries WHERE user_id = $1", alice)
     server.delete_library(name)
-    server.refreshed.clear()
+    server.clear_refreshed()
 
     result = await run_libraries(run_job, lib_settings, server)
 
@@ -376,9 +437,9 @@ async def test_library_deleted_on_the_server_is_recreated(
 
 
 async def test_existing_library_with_our_name_is_adopted_not_duplicated(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
 ) -> None:
-    server = make_server("jellyfin", lib_settings)
+    server = await make_server("jellyfin")
     alice = server.add_user("Alice")
     await add_user(db, alice, "Alice")
     await add_movie(db, media, "m001", "Film")
@@ -392,9 +453,9 @@ async def test_existing_library_with_our_name_is_adopted_not_duplicated(
 
 
 async def test_one_users_failure_is_counted_and_the_others_go_on(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
 ) -> None:
-    server = make_server("jellyfin", lib_settings)
+    server = await make_server("jellyfin")
     alice = server.add_user("Alice")
     bob = server.add_user("Bob")
     server.add_library("AI Picks – Movies (Alice)", "/media/someone-elses")  # name taken, other folder
@@ -403,9 +464,7 @@ async def test_one_users_failure_is_counted_and_the_others_go_on(
     await add_movie(db, media, "m001", "Film")
     await set_picks(db, alice, ["m001"])
     await set_picks(db, bob, ["m001"])
-    row = await run_job(
-        "sync-movie-libraries", settings=lib_settings, resources=JobResources(media_server=server)
-    )
+    row = await run_job_on(run_job, lib_settings, server)
     assert row["status"] == "completed"
     assert row["result"]["failed"] == 1 and row["result"]["libraries_created"] == 1
     assert row["items_failed"] == 1 and row["items_processed"] == 2
@@ -461,16 +520,16 @@ async def test_unwritable_root_fails_with_a_clear_error(
 
 
 async def test_cancel_between_users_still_hides_a_new_library_from_others(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
 ) -> None:
-    class CancelAfterFirstScan(InMemoryMediaServer):
-        async def refresh_library(self, library: Any) -> None:
-            await super().refresh_library(library)
+    class CancelAfterFirstScan(MediaServerSimulator):
+        async def refresh_item(self, request: Any) -> Any:
+            response = await super().refresh_item(request)
             await db.execute("UPDATE job_runs SET cancel_requested = true WHERE status = 'running'")
             await asyncio.sleep(1.0)  # the executor's watcher polls every 0.5 s
+            return response
 
-    local_root = str(lib_settings.resolved_library_root)
-    server = CancelAfterFirstScan("jellyfin", host_path=lambda p: p.replace(SERVER_ROOT, local_root, 1))
+    server = await make_server("jellyfin", simulator=CancelAfterFirstScan)
     alice = server.add_user("Alice", user_id="a" * 32)
     bob = server.add_user("Bob", user_id="b" * 32)
     carol = server.add_user("Carol", enable_all_folders=True)
@@ -480,9 +539,7 @@ async def test_cancel_between_users_still_hides_a_new_library_from_others(
     await set_picks(db, alice, ["m001"])
     await set_picks(db, bob, ["m001"])
 
-    row = await run_job(
-        "sync-movie-libraries", settings=lib_settings, resources=JobResources(media_server=server)
-    )
+    row = await run_job_on(run_job, lib_settings, server)
 
     assert row["status"] == "cancelled"
     assert server.created == ["AI Picks – Movies (Alice)"]  # users run in id order: alice first
@@ -508,9 +565,9 @@ async def test_item_scope_syncs_the_users_whose_picks_hold_those_movies(
 
 
 async def test_disabled_users_deleted_library_is_not_recreated(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
 ) -> None:
-    server = make_server("jellyfin", lib_settings)
+    server = await make_server("jellyfin")
     kim = server.add_user("Kim")
     await add_user(db, kim, "Kim")
     await add_movie(db, media, "m001", "One")
@@ -524,16 +581,14 @@ async def test_disabled_users_deleted_library_is_not_recreated(
 
 
 async def test_library_path_unknown_to_the_server_names_the_setting(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
 ) -> None:
-    server = InMemoryMediaServer("jellyfin")  # the server host cannot see /srv/ai-picks at all
+    server = await make_server("jellyfin", root_visible=False)  # the host cannot see /srv/ai-picks at all
     lou = server.add_user("Lou")
     await add_user(db, lou, "Lou")
     await add_movie(db, media, "m001", "One")
     await set_picks(db, lou, ["m001"])
-    row = await run_job(
-        "sync-movie-libraries", settings=lib_settings, resources=JobResources(media_server=server)
-    )
+    row = await run_job_on(run_job, lib_settings, server)
     assert row["status"] == "completed" and row["result"]["failed"] == 1
     assert user_folder(lib_settings, "Lou").is_dir()  # the folder is written all the same
     logs = await db.fetch(
@@ -543,21 +598,16 @@ async def test_library_path_unknown_to_the_server_names_the_setting(
 
 
 async def test_rejected_api_key_fails_the_run_at_once(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
 ) -> None:
-    class RejectingServer(InMemoryMediaServer):
-        async def create_library(self, name: str, path: str) -> Any:
-            raise MediaServerAuthError("HTTP 401")
-
-    server = RejectingServer("jellyfin")
+    server = await make_server("jellyfin")
+    server.sim.faults.add(Fault(r"/Library/VirtualFolders", status=401, method="POST", times=None))
     for user_id, name in (("u1", "Max"), ("u2", "Nia")):
         await add_user(db, user_id, name)
     await add_movie(db, media, "m001", "One")
     await set_picks(db, "u1", ["m001"])
     await set_picks(db, "u2", ["m001"])
-    row = await run_job(
-        "sync-movie-libraries", settings=lib_settings, resources=JobResources(media_server=server)
-    )
+    row = await run_job_on(run_job, lib_settings, server)
     assert row["status"] == "failed"
     assert "SIDECAR_MEDIA_SERVER_API_KEY" in row["error"]
     assert row["items_processed"] == 0  # stopped at the first user, not once per user

@@ -12,6 +12,7 @@ from sidecar.composition import MEDIA_KINDS
 from sidecar.jobs.queue import JobQueue
 from sidecar.library.paths import in_library_root
 from sidecar.settings import Settings
+from tests.factory import add_item, add_user, add_user_library
 from tests.webhook_support import fixture_json, queued_runs, stored_events
 from webhooks import own_library, planner, store
 from webhooks.coalesce import CoalescingSubmitter
@@ -115,11 +116,9 @@ async def test_item_in_a_registered_ai_library_is_ours_by_its_parent_id(
     assert event.parent_id == "3147"
     own_library._library_ids_cache.clear()
     assert not await own_library.is_own_output_item(db, settings, event)
-    await db.execute("INSERT INTO media_users (id, name, enabled) VALUES ('u1', 'alice', true)")
-    await db.execute(
-        """INSERT INTO user_libraries (user_id, media_type, folder_name, folder_path, library_id,
-                                       library_item_id, library_guid)
-           VALUES ('u1', 'movies', 'alice', '/x/users/alice/ai-movies', '9001', '3147', 'abc')"""
+    await add_user(db, "u1", "alice")
+    await add_user_library(
+        db, "u1", folder_name="alice", library_id="9001", library_item_id="3147", library_guid="abc"
     )
     own_library._library_ids_cache.clear()  # a new library is seen after the cache's TTL
     assert await own_library.is_own_output_item(db, settings, event)
@@ -164,12 +163,7 @@ MATRIX_TMDB = "603"
 
 
 async def _store_movie(db: asyncpg.Pool, movie_id: str, tmdb: str | None, imdb: str | None) -> None:
-    await db.execute(
-        "INSERT INTO movies (id, title, tmdb_id, imdb_id, content_hash) VALUES ($1, 'The Matrix', $2, $3, 'h')",
-        movie_id,
-        tmdb,
-        imdb,
-    )
+    await add_item(db, movie_id, title="The Matrix", tmdb_id=tmdb, imdb_id=imdb)
 
 
 async def test_a_play_of_an_ai_library_copy_counts_for_the_original_movie(

@@ -1,8 +1,7 @@
-"""A live fake OpenAI embeddings server per test, and `movies` rows inserted straight into SQL."""
+"""A live fake OpenAI embeddings server per test, and `movies` rows (through tests/factory.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 
 from sidecar.settings import Settings
 from sidecar.simulator.openai_server import OpenAIEmbeddingsSimulator, serve
+from tests.factory import add_items
 
 TEST_KEY = "sk-test-0123456789abcdef"
 
@@ -43,12 +43,6 @@ def openai_settings(settings: Settings, openai_server: LiveSimulator) -> Setting
     )
 
 
-INSERT_MOVIE = """
-INSERT INTO movies (id, title, year, overview, tagline, genres, studios, people, tags, content_hash, removed_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $11 THEN now() END)
-"""
-
-
 def movie_row(i: int, **overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": f"{i:032x}",
@@ -68,25 +62,7 @@ def movie_row(i: int, **overrides: Any) -> dict[str, Any]:
 
 
 async def insert_movies(db: asyncpg.Pool, rows: Sequence[dict[str, Any]]) -> None:
-    await db.executemany(
-        INSERT_MOVIE,
-        [
-            (
-                r["id"],
-                r["title"],
-                r["year"],
-                r["overview"],
-                r["tagline"],
-                r["genres"],
-                r["studios"],
-                json.loads(json.dumps(r["people"])),
-                r["tags"],
-                r["content_hash"],
-                r["removed"],
-            )
-            for r in rows
-        ],
-    )
+    await add_items(db, rows)
 
 
 async def stored_vectors(
