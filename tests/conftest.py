@@ -17,6 +17,7 @@ from sidecar.embedded import start_postgres, start_valkey
 from sidecar.jobs.executor import run_inline
 from sidecar.jobs.registry import JobRegistry
 from sidecar.jobs.resources import JobResources
+from sidecar.media.kind import MediaKind
 from sidecar.settings import Settings
 
 SHARED_FIXTURES = Path(__file__).parent / "fixtures"
@@ -80,6 +81,12 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
         yield pool
     finally:
         await pool.close()
+
+
+@pytest.fixture(params=MEDIA_KINDS, ids=lambda kind: kind.name)
+def media(request: pytest.FixtureRequest) -> MediaKind:
+    """The media kind a step test runs for: every registered kind, so a new kind adds cases, not files."""
+    return request.param
 
 
 @pytest.fixture

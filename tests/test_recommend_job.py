@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from sidecar.media.kind import MediaKind, Step
 from tests.factory import add_plays, add_user, set_picks
 from tests.recommend_helpers import (
     add_movies,
@@ -15,18 +16,20 @@ from tests.recommend_helpers import (
     user_list,
 )
 
-JOB = "generate-movie-recommendations"
+JOB = Step.RECOMMENDATIONS
 
 
-async def test_watched_and_removed_movies_are_never_recommended(db: asyncpg.Pool, run_job: Any) -> None:
+async def test_watched_and_removed_movies_are_never_recommended(
+    media: MediaKind, db: asyncpg.Pool, run_job: Any
+) -> None:
     space, romance = await two_cluster_library(db)
     await add_user(db, "u1")
     watched = space[:5] + romance[:2]
     await add_plays(db, "u1", watched)
     removed = space[5:8]
-    await db.execute("UPDATE movies SET removed_at = now() WHERE id = ANY($1)", removed)
+    await db.execute(media.sql("UPDATE {items} SET removed_at = now() WHERE id = ANY($1)"), removed)
 
-    row = await run_job(JOB)
+    row = await run_job(media.job(JOB))
 
     assert row["status"] == "completed", row["error"]
     picks = [r["movie_id"] for r in await user_list(db, "u1")]
@@ -37,14 +40,14 @@ async def test_watched_and_removed_movies_are_never_recommended(db: asyncpg.Pool
     assert row["result"]["recommendations_written"] == len(picks)
 
 
-async def test_favourites_pull_their_neighbours_up(db: asyncpg.Pool, run_job: Any) -> None:
+async def test_favourites_pull_their_neighbours_up(media: MediaKind, db: asyncpg.Pool, run_job: Any) -> None:
     space, romance = await two_cluster_library(db)
     for user, loved, other in (("fan-s", space, romance), ("fan-r", romance, space)):
         await add_user(db, user)
         await add_plays(db, user, loved[:3], favourite=True)
         await add_plays(db, user, other[:3], favourite=False)
 
-    row = await run_job(JOB)
+    row = await run_job(media.job(JOB))
 
     assert row["status"] == "completed", row["error"]
     for user, loved in (("fan-s", set(space)), ("fan-r", set(romance))):
@@ -54,13 +57,15 @@ async def test_favourites_pull_their_neighbours_up(db: asyncpg.Pool, run_job: An
         assert picks[0] in loved
 
 
-async def test_user_without_history_is_skipped_with_a_reason(db: asyncpg.Pool, run_job: Any) -> None:
+async def test_user_without_history_is_skipped_with_a_reason(
+    media: MediaKind, db: asyncpg.Pool, run_job: Any
+) -> None:
     space, _ = await two_cluster_library(db)
     await add_user(db, "watcher")
     await add_user(db, "newcomer")
     await add_plays(db, "watcher", space[:3])
 
-    row = await run_job(JOB)
+    row = await run_job(media.job(JOB))
 
     assert row["status"] == "completed", row["error"]
     assert row["result"]["skipped_no_history"] == 1
@@ -69,36 +74,42 @@ async def test_user_without_history_is_skipped_with_a_reason(db: asyncpg.Pool, r
     logs = await db.fetch("SELECT message, data FROM job_run_logs WHERE run_id = $1", row["id"])
     skipped = [r for r in logs if r["data"] and r["data"].get("reason") == "no_watch_history"]
     assert len(skipped) == 1
-    assert "sync-movie-watch-history" in skipped[0]["message"]
+    assert media.job(Step.WATCH_HISTORY) in skipped[0]["message"]
     assert skipped[0]["data"]["user_id"] == "newcomer"
 
 
-async def test_disabled_and_not_enabled_users_are_left_alone(db: asyncpg.Pool, run_job: Any) -> None:
+async def test_disabled_and_not_enabled_users_are_left_alone(
+    media: MediaKind, db: asyncpg.Pool, run_job: Any
+) -> None:
     space, _ = await two_cluster_library(db)
     await add_user(db, "off", enabled=False)
     await add_user(db, "gone", disabled=True)
     for user in ("off", "gone"):
         await add_plays(db, user, space[:3])
 
-    row = await run_job(JOB)
+    row = await run_job(media.job(JOB))
 
     assert row["status"] == "completed", row["error"]
     assert row["result"]["users"] == 0
-    assert await db.fetchval("SELECT count(*) FROM movie_recommendations") == 0
+    assert await db.fetchval(media.sql("SELECT count(*) FROM {picks}")) == 0
 
 
-async def test_no_active_embeddings_fails_the_run_with_what_to_do(db: asyncpg.Pool, run_job: Any) -> None:
+async def test_no_active_embeddings_fails_the_run_with_what_to_do(
+    media: MediaKind, db: asyncpg.Pool, run_job: Any
+) -> None:
     await add_movies(db, cluster_vectors("S", 0, 3, seed=1))  # vectors exist, but no model is active
     await add_user(db, "u1")
     await add_plays(db, "u1", ["S00"])
 
-    row = await run_job(JOB)
+    row = await run_job(media.job(JOB))
 
     assert row["status"] == "failed"
-    assert "generate-movie-embeddings" in row["error"]
+    assert media.job(Step.EMBEDDINGS) in row["error"]
 
 
-async def test_one_users_failure_does_not_stop_the_others(db: asyncpg.Pool, run_job: Any) -> None:
+async def test_one_users_failure_does_not_stop_the_others(
+    media: MediaKind, db: asyncpg.Pool, run_job: Any
+) -> None:
     space, romance = await two_cluster_library(db)
     for user in ("a", "bad", "c"):
         await add_user(db, user)
@@ -116,7 +127,7 @@ async def test_one_users_failure_does_not_stop_the_others(db: asyncpg.Pool, run_
         """
     )
     try:
-        row = await run_job(JOB)
+        row = await run_job(media.job(JOB))
     finally:
         await db.execute(
             "DROP TRIGGER test_reject_bad ON movie_recommendations; DROP FUNCTION test_reject_bad()"
@@ -140,7 +151,7 @@ async def _insert_old_list(db: asyncpg.Pool, user_id: str, movie_ids: list[str])
 
 
 async def test_regular_run_keeps_the_old_list_readable_until_the_new_one_commits(
-    db: asyncpg.Pool, run_job: Any, database_url: str
+    media: MediaKind, db: asyncpg.Pool, run_job: Any, database_url: str
 ) -> None:
     space, romance = await two_cluster_library(db)
     await add_user(db, "u1", max_recs=10)
@@ -159,10 +170,10 @@ async def test_regular_run_keeps_the_old_list_readable_until_the_new_one_commits
     reader = await asyncpg.connect(database_url)
     seen: list[tuple[int, frozenset[str]]] = []
     try:
-        job = asyncio.create_task(run_job(JOB))
+        job = asyncio.create_task(run_job(media.job(JOB)))
         while not job.done():
             rows = await reader.fetch(
-                "SELECT movie_id, explanation FROM movie_recommendations WHERE user_id = 'u1'"
+                media.sql("SELECT {item_id}, explanation FROM {picks} WHERE user_id = 'u1'")
             )
             seen.append((len(rows), frozenset(r["explanation"] == "old" for r in rows)))
             await asyncio.sleep(0.01)
@@ -181,7 +192,7 @@ async def test_regular_run_keeps_the_old_list_readable_until_the_new_one_commits
 
 
 async def test_full_reset_clears_everything_and_rebuilds_keeping_user_settings(
-    db: asyncpg.Pool, run_job: Any
+    media: MediaKind, db: asyncpg.Pool, run_job: Any
 ) -> None:
     space, romance = await two_cluster_library(db)
     await add_user(db, "u1", max_recs=7)
@@ -191,7 +202,7 @@ async def test_full_reset_clears_everything_and_rebuilds_keeping_user_settings(
     await _insert_old_list(db, "u1", romance[:3])
     await _insert_old_list(db, "left", romance[:4])
 
-    row = await run_job("full-reset-movie-recommendations")
+    row = await run_job(media.job(Step.FULL_RESET))
 
     assert row["status"] == "completed", row["error"]
     assert row["result"]["deleted"] == 7
@@ -203,26 +214,30 @@ async def test_full_reset_clears_everything_and_rebuilds_keeping_user_settings(
     assert (user["enabled"], user["max_recommendations"], user["settings"]) == (True, 7, {"theme": "dark"})
 
 
-async def test_per_user_limit_then_global_setting(db: asyncpg.Pool, run_job: Any, settings: Any) -> None:
+async def test_per_user_limit_then_global_setting(
+    media: MediaKind, db: asyncpg.Pool, run_job: Any, settings: Any
+) -> None:
     space, _romance = await two_cluster_library(db)
     await add_user(db, "own", max_recs=4)
     await add_user(db, "default")
     for user in ("own", "default"):
         await add_plays(db, user, space[:2])
 
-    row = await run_job(JOB, settings=settings.model_copy(update={"recommendations_per_user": 6}))
+    row = await run_job(media.job(JOB), settings=settings.model_copy(update={"recommendations_per_user": 6}))
 
     assert row["status"] == "completed", row["error"]
     assert len(await user_list(db, "own")) == 4
     assert len(await user_list(db, "default")) == 6
 
 
-async def test_stored_pick_has_breakdown_evidence_and_explanation(db: asyncpg.Pool, run_job: Any) -> None:
+async def test_stored_pick_has_breakdown_evidence_and_explanation(
+    media: MediaKind, db: asyncpg.Pool, run_job: Any
+) -> None:
     space, _romance = await two_cluster_library(db)
     await add_user(db, "u1", max_recs=3)
     await add_plays(db, "u1", space[:4])
 
-    row = await run_job(JOB)
+    row = await run_job(media.job(JOB))
 
     first = (await user_list(db, "u1"))[0]
     parts = ("content", "co_watch", "popularity", "rating")

@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from sidecar.jobs.resources import JobResources
+from sidecar.media.kind import MediaKind, Step
 from sidecar.mediaserver.base import Library, ServerKind
 from sidecar.settings import Settings
 from sidecar.simulator import MediaServerSimulator, RunningSimulator, running_simulator
@@ -26,11 +27,13 @@ SERVER_ROOT = "/srv/ai-picks"  # the library root as the media server sees it
 
 
 # --- data set-up with plain SQL ------------------------------------------------------------------------
-async def add_movie(db: asyncpg.Pool, media: Path, movie_id: str, title: str, year: int | None = 2000) -> str:
+async def add_movie(
+    db: asyncpg.Pool, media_dir: Path, movie_id: str, title: str, year: int | None = 2000
+) -> str:
     """A movie whose file really exists under `media` (server path /media/...)."""
     file_name = f"{movie_id}.mkv"
-    (media / "movies").mkdir(parents=True, exist_ok=True)
-    (media / "movies" / file_name).write_bytes(b"video")
+    (media_dir / "movies").mkdir(parents=True, exist_ok=True)
+    (media_dir / "movies" / file_name).write_bytes(b"video")
     server_path = f"/media/movies/{file_name}"
     await add_item(
         db,
@@ -54,17 +57,17 @@ async def add_movie(db: asyncpg.Pool, media: Path, movie_id: str, title: str, ye
 
 # --- fixtures ---------------------------------------------------------------------------------------
 @pytest.fixture
-def media(tmp_path: Path) -> Path:
+def media_dir(tmp_path: Path) -> Path:
     return tmp_path / "media"
 
 
 @pytest.fixture
-def lib_settings(settings: Settings, tmp_path: Path, media: Path) -> Settings:
+def lib_settings(settings: Settings, tmp_path: Path, media_dir: Path) -> Settings:
     return settings.model_copy(
         update={
             "library_root": tmp_path / "libraries",
             "library_server_root": SERVER_ROOT,
-            "path_mappings": {"/media": str(media)},
+            "path_mappings": {"/media": str(media_dir)},
         }
     )
 
@@ -147,23 +150,23 @@ async def make_server() -> AsyncIterator[Any]:
         yield make
 
 
-def user_folder(settings: Settings, folder: str) -> Path:
-    return settings.resolved_library_root / "users" / folder / "ai-movies"
+def user_folder(media: MediaKind, settings: Settings, folder: str) -> Path:
+    return settings.resolved_library_root / "users" / folder / media.library.folder
 
 
 async def run_job_on(
-    run_job: Any, settings: Settings, server: SimServer | None, **kwargs: Any
+    media: MediaKind, run_job: Any, settings: Settings, server: SimServer | None, **kwargs: Any
 ) -> asyncpg.Record:
     """sync-movie-libraries with `server` as the media server (None: no media server configured)."""
     if server is not None:
         settings = settings_for(settings, server.sim)
-    return await run_job("sync-movie-libraries", settings=settings, **kwargs)
+    return await run_job(media.job(Step.LIBRARIES), settings=settings, **kwargs)
 
 
 async def run_libraries(
-    run_job: Any, settings: Settings, server: SimServer | None, **kwargs: Any
+    media: MediaKind, run_job: Any, settings: Settings, server: SimServer | None, **kwargs: Any
 ) -> dict[str, Any]:
-    row = await run_job_on(run_job, settings, server, **kwargs)
+    row = await run_job_on(media, run_job, settings, server, **kwargs)
     assert row["status"] == "completed", row["error"]
     return row["result"]
 
@@ -171,7 +174,13 @@ async def run_libraries(
 # --- tests ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["jellyfin", "emby"])
 async def test_layout_symlinks_nfo_and_private_libraries(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, kind: ServerKind, make_server: Any
+    media: MediaKind,
+    db: asyncpg.Pool,
+    run_job: Any,
+    lib_settings: Settings,
+    media_dir: Path,
+    kind: ServerKind,
+    make_server: Any,
 ) -> None:
     server = await make_server(kind)
     movies_lib = server.add_library("Movies", "/media/movies")
@@ -182,18 +191,18 @@ async def test_layout_symlinks_nfo_and_private_libraries(
     await add_user(db, bob, "Bob")
     await add_user(db, carol, "Carol", enabled=False)
     paths = {
-        m: await add_movie(db, media, m, f"Film {m}", 1990 + i)
+        m: await add_movie(db, media_dir, m, f"Film {m}", 1990 + i)
         for i, m in enumerate(["m001", "m002", "m003"])
     }
     await set_picks(db, alice, ["m002", "m001", "m003"], explanation="Because you liked Film m009.")
     await set_picks(db, bob, ["m003"])
 
-    result = await run_libraries(run_job, lib_settings, server)
+    result = await run_libraries(media, run_job, lib_settings, server)
 
     assert result["users"] == 2
     assert result["entries_written"] == 4 and result["entries_unchanged"] == 0
     assert result["libraries_created"] == 2 and result["failed"] == 0
-    folder = user_folder(lib_settings, "Alice")
+    folder = user_folder(media, lib_settings, "Alice")
     assert sorted(p.name for p in folder.iterdir()) == [
         "01 - Film m002 (1991)",
         "02 - Film m001 (1990)",
@@ -228,7 +237,7 @@ async def test_layout_symlinks_nfo_and_private_libraries(
     # a second run with nothing changed: no library, no policy write, no scan, no file
     server.clear_refreshed()
     writes_before = len(server.policy_writes)
-    again = await run_libraries(run_job, lib_settings, server)
+    again = await run_libraries(media, run_job, lib_settings, server)
     assert again["entries_written"] == 0 and again["entries_unchanged"] == 4 and again["files_written"] == 0
     assert (
         again["libraries_created"] == 0 and again["policies_updated"] == 0 and again["scans_requested"] == 0
@@ -239,7 +248,12 @@ async def test_layout_symlinks_nfo_and_private_libraries(
 
 
 async def test_rank_change_rewrites_only_the_moved_entries(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
+    media: MediaKind,
+    db: asyncpg.Pool,
+    run_job: Any,
+    lib_settings: Settings,
+    media_dir: Path,
+    make_server: Any,
 ) -> None:
     server = await make_server("jellyfin")
     alice = server.add_user("Alice")
@@ -248,16 +262,16 @@ async def test_rank_change_rewrites_only_the_moved_entries(
     await add_user(db, bob, "Bob")
     ids = [f"m{i:03d}" for i in range(1, 6)]
     for m in ids:
-        await add_movie(db, media, m, f"Film {m}")
+        await add_movie(db, media_dir, m, f"Film {m}")
     await set_picks(db, alice, ids)
     await set_picks(db, bob, ids[:2])
-    await run_libraries(run_job, lib_settings, server)
-    alice_dir, bob_dir = user_folder(lib_settings, "Alice"), user_folder(lib_settings, "Bob")
+    await run_libraries(media, run_job, lib_settings, server)
+    alice_dir, bob_dir = user_folder(media, lib_settings, "Alice"), user_folder(media, lib_settings, "Bob")
     before_alice, before_bob = snapshot(alice_dir), snapshot(bob_dir)
     server.clear_refreshed()
 
     await set_picks(db, alice, ["m001", "m003", "m002", "m004", "m005"])  # swap ranks 2 and 3
-    result = await run_libraries(run_job, lib_settings, server, scope={"user_ids": [alice, bob]})
+    result = await run_libraries(media, run_job, lib_settings, server, scope={"user_ids": [alice, bob]})
 
     assert result["entries_written"] == 2 and result["entries_removed"] == 2
     assert result["entries_unchanged"] == 3 + 2
@@ -274,7 +288,12 @@ async def test_rank_change_rewrites_only_the_moved_entries(
 
 
 async def test_stale_entries_removed_and_gone_picks_leave_an_empty_library(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
+    media: MediaKind,
+    db: asyncpg.Pool,
+    run_job: Any,
+    lib_settings: Settings,
+    media_dir: Path,
+    make_server: Any,
 ) -> None:
     server = await make_server("jellyfin")
     alice = server.add_user("Alice")
@@ -282,54 +301,54 @@ async def test_stale_entries_removed_and_gone_picks_leave_an_empty_library(
     await add_user(db, alice, "Alice")
     await add_user(db, bob, "Bob")
     for m in ("m001", "m002", "m003"):
-        await add_movie(db, media, m, f"Film {m}")
+        await add_movie(db, media_dir, m, f"Film {m}")
     await set_picks(db, alice, ["m001", "m002", "m003"])
     await set_picks(db, bob, ["m001"])
-    await run_libraries(run_job, lib_settings, server)
+    await run_libraries(media, run_job, lib_settings, server)
 
     await set_picks(db, alice, ["m001", "m002"])
     await set_picks(db, bob, [])
-    result = await run_libraries(run_job, lib_settings, server)
+    result = await run_libraries(media, run_job, lib_settings, server)
 
     assert result["entries_removed"] == 2
-    assert sorted(p.name for p in user_folder(lib_settings, "Alice").iterdir()) == [
+    assert sorted(p.name for p in user_folder(media, lib_settings, "Alice").iterdir()) == [
         "01 - Film m001 (2000)",
         "02 - Film m002 (2000)",
     ]
-    bob_dir = user_folder(lib_settings, "Bob")
+    bob_dir = user_folder(media, lib_settings, "Bob")
     assert bob_dir.is_dir() and list(bob_dir.iterdir()) == []
     assert any(lib.name.endswith("(Bob)") for lib in await server.list_libraries())
     assert await db.fetchval("SELECT entries FROM user_libraries WHERE user_id = $1", bob) == 0
 
 
 async def test_user_no_longer_enabled_gets_an_empty_library(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    media: MediaKind, db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media_dir: Path
 ) -> None:
     await add_user(db, "u1", "Dora")
-    await add_movie(db, media, "m001", "Film")
+    await add_movie(db, media_dir, "m001", "Film")
     await set_picks(db, "u1", ["m001"])
-    await run_libraries(run_job, lib_settings, None)
-    assert len(list(user_folder(lib_settings, "Dora").iterdir())) == 1
+    await run_libraries(media, run_job, lib_settings, None)
+    assert len(list(user_folder(media, lib_settings, "Dora").iterdir())) == 1
     await db.execute("UPDATE media_users SET enabled = false WHERE id = 'u1'")
-    result = await run_libraries(run_job, lib_settings, None)
+    result = await run_libraries(media, run_job, lib_settings, None)
     assert result["entries_removed"] == 1
-    assert list(user_folder(lib_settings, "Dora").iterdir()) == []
+    assert list(user_folder(media, lib_settings, "Dora").iterdir()) == []
 
 
 async def test_enabled_user_without_picks_gets_no_folder(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings
+    media: MediaKind, db: asyncpg.Pool, run_job: Any, lib_settings: Settings
 ) -> None:
     await add_user(db, "u1", "Newcomer")
-    result = await run_libraries(run_job, lib_settings, None)
+    result = await run_libraries(media, run_job, lib_settings, None)
     assert result["users_skipped"] == 1 and result["users"] == 0
     assert not (lib_settings.resolved_library_root / "users" / "Newcomer").exists()
 
 
 async def test_strm_mode_with_stream_url_and_with_server_path(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    media: MediaKind, db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media_dir: Path
 ) -> None:
     await add_user(db, "u1", "Eve")
-    server_path = await add_movie(db, media, "m042", "Answer", 1984)
+    server_path = await add_movie(db, media_dir, "m042", "Answer", 1984)
     await set_picks(db, "u1", ["m042"])
     url_settings = lib_settings.model_copy(
         update={
@@ -341,25 +360,25 @@ async def test_strm_mode_with_stream_url_and_with_server_path(
     from pydantic import SecretStr
 
     url_settings = url_settings.model_copy(update={"media_server_api_key": SecretStr("k3y")})
-    await run_libraries(run_job, url_settings, None)
-    entry = user_folder(lib_settings, "Eve") / "01 - Answer (1984)"
+    await run_libraries(media, run_job, url_settings, None)
+    entry = user_folder(media, lib_settings, "Eve") / "01 - Answer (1984)"
     assert sorted(p.name for p in entry.iterdir()) == ["Answer (1984).nfo", "Answer (1984).strm"]
     strm = entry / "Answer (1984).strm"
     assert not strm.is_symlink()
     assert strm.read_text().splitlines() == ["http://jellyfin:8096/Videos/m042/stream?static=true&ApiKey=k3y"]
 
     path_settings = lib_settings.model_copy(update={"library_mode": "strm", "strm_url_template": None})
-    result = await run_libraries(run_job, path_settings, None)
+    result = await run_libraries(media, run_job, path_settings, None)
     assert result["entries_written"] == 1 and result["files_written"] == 1  # the NFO is unchanged
     assert strm.read_text().splitlines() == [server_path]
 
-    link_result = await run_libraries(run_job, lib_settings, None)  # back to symlinks
+    link_result = await run_libraries(media, run_job, lib_settings, None)  # back to symlinks
     assert link_result["entries_written"] == 1
     assert sorted(p.name for p in entry.iterdir()) == ["Answer (1984).mkv", "Answer (1984).nfo"]
 
 
 async def test_hostile_titles_stay_inside_the_user_folder(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    media: MediaKind, db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media_dir: Path
 ) -> None:
     await add_user(db, "u1", "../../Mallory/")
     titles = {
@@ -371,9 +390,9 @@ async def test_hostile_titles_stay_inside_the_user_folder(
         "m006": "../../../../etc/passwd",
     }
     for m, title in titles.items():
-        await add_movie(db, media, m, title)
+        await add_movie(db, media_dir, m, title)
     await set_picks(db, "u1", list(titles))
-    result = await run_libraries(run_job, lib_settings, None)
+    result = await run_libraries(media, run_job, lib_settings, None)
     assert result["entries_written"] == 6 and result["failed"] == 0
 
     root = lib_settings.resolved_library_root.resolve()
@@ -395,16 +414,16 @@ async def test_hostile_titles_stay_inside_the_user_folder(
 
 
 async def test_missing_file_is_skipped_and_ranks_stay_consecutive(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    media: MediaKind, db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media_dir: Path
 ) -> None:
     await add_user(db, "u1", "Finn")
     for m in ("m001", "m002", "m003"):
-        await add_movie(db, media, m, f"Film {m}")
-    (media / "movies" / "m002.mkv").unlink()
+        await add_movie(db, media_dir, m, f"Film {m}")
+    (media_dir / "movies" / "m002.mkv").unlink()
     await set_picks(db, "u1", ["m001", "m002", "m003"])
-    result = await run_libraries(run_job, lib_settings, None)
+    result = await run_libraries(media, run_job, lib_settings, None)
     assert result["picks_skipped"] == 1
-    assert sorted(p.name for p in user_folder(lib_settings, "Finn").iterdir()) == [
+    assert sorted(p.name for p in user_folder(media, lib_settings, "Finn").iterdir()) == [
         "01 - Film m001 (2000)",
         "02 - Film m003 (2000)",
     ]
@@ -413,20 +432,25 @@ async def test_missing_file_is_skipped_and_ranks_stay_consecutive(
 
 
 async def test_library_deleted_on_the_server_is_recreated(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
+    media: MediaKind,
+    db: asyncpg.Pool,
+    run_job: Any,
+    lib_settings: Settings,
+    media_dir: Path,
+    make_server: Any,
 ) -> None:
     server = await make_server("emby")
     alice = server.add_user("Alice")
     await add_user(db, alice, "Alice")
-    await add_movie(db, media, "m001", "Film")
+    await add_movie(db, media_dir, "m001", "Film")
     await set_picks(db, alice, ["m001"])
-    await run_libraries(run_job, lib_settings, server)
+    await run_libraries(media, run_job, lib_settings, server)
     name = "AI Picks – Movies (Alice)"
     old_id = await db.fetchval("SELECT library_id FROM user_libraries WHERE user_id = $1", alice)
     server.delete_library(name)
     server.clear_refreshed()
 
-    result = await run_libraries(run_job, lib_settings, server)
+    result = await run_libraries(media, run_job, lib_settings, server)
 
     assert result["libraries_created"] == 1 and result["libraries_recreated"] == 1
     libs = [lib for lib in await server.list_libraries() if lib.name == name]
@@ -437,23 +461,33 @@ async def test_library_deleted_on_the_server_is_recreated(
 
 
 async def test_existing_library_with_our_name_is_adopted_not_duplicated(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
+    media: MediaKind,
+    db: asyncpg.Pool,
+    run_job: Any,
+    lib_settings: Settings,
+    media_dir: Path,
+    make_server: Any,
 ) -> None:
     server = await make_server("jellyfin")
     alice = server.add_user("Alice")
     await add_user(db, alice, "Alice")
-    await add_movie(db, media, "m001", "Film")
+    await add_movie(db, media_dir, "m001", "Film")
     await set_picks(db, alice, ["m001"])
     (lib_settings.resolved_library_root / "users" / "Alice" / "ai-movies").mkdir(parents=True)
     existing = server.add_library("AI Picks – Movies (Alice)", f"{SERVER_ROOT}/users/Alice/ai-movies")
-    result = await run_libraries(run_job, lib_settings, server)
+    result = await run_libraries(media, run_job, lib_settings, server)
     assert result["libraries_created"] == 0
     assert [lib.name for lib in await server.list_libraries()] == ["AI Picks – Movies (Alice)"]
     assert await db.fetchval("SELECT library_id FROM user_libraries") == existing.id
 
 
 async def test_one_users_failure_is_counted_and_the_others_go_on(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
+    media: MediaKind,
+    db: asyncpg.Pool,
+    run_job: Any,
+    lib_settings: Settings,
+    media_dir: Path,
+    make_server: Any,
 ) -> None:
     server = await make_server("jellyfin")
     alice = server.add_user("Alice")
@@ -461,10 +495,10 @@ async def test_one_users_failure_is_counted_and_the_others_go_on(
     server.add_library("AI Picks – Movies (Alice)", "/media/someone-elses")  # name taken, other folder
     await add_user(db, alice, "Alice")
     await add_user(db, bob, "Bob")
-    await add_movie(db, media, "m001", "Film")
+    await add_movie(db, media_dir, "m001", "Film")
     await set_picks(db, alice, ["m001"])
     await set_picks(db, bob, ["m001"])
-    row = await run_job_on(run_job, lib_settings, server)
+    row = await run_job_on(media, run_job, lib_settings, server)
     assert row["status"] == "completed"
     assert row["result"]["failed"] == 1 and row["result"]["libraries_created"] == 1
     assert row["items_failed"] == 1 and row["items_processed"] == 2
@@ -476,51 +510,56 @@ async def test_one_users_failure_is_counted_and_the_others_go_on(
 
 
 async def test_scoped_run_touches_only_those_users(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    media: MediaKind, db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media_dir: Path
 ) -> None:
     await add_user(db, "u1", "Gil")
     await add_user(db, "u2", "Hana")
-    await add_movie(db, media, "m001", "Film")
+    await add_movie(db, media_dir, "m001", "Film")
     await set_picks(db, "u1", ["m001"])
     await set_picks(db, "u2", ["m001"])
-    result = await run_libraries(run_job, lib_settings, None, scope={"user_ids": ["u2"]})
+    result = await run_libraries(media, run_job, lib_settings, None, scope={"user_ids": ["u2"]})
     assert result["users"] == 1
-    assert user_folder(lib_settings, "Hana").is_dir()
+    assert user_folder(media, lib_settings, "Hana").is_dir()
     assert not (lib_settings.resolved_library_root / "users" / "Gil").exists()
 
 
 async def test_two_users_with_the_same_folder_name_get_distinct_folders(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    media: MediaKind, db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media_dir: Path
 ) -> None:
     await add_user(db, "aaaa0001", "Sam/Max")
     await add_user(db, "bbbb0002", "Sam:Max")
-    await add_movie(db, media, "m001", "Film")
+    await add_movie(db, media_dir, "m001", "Film")
     await set_picks(db, "aaaa0001", ["m001"])
     await set_picks(db, "bbbb0002", ["m001"])
-    await run_libraries(run_job, lib_settings, None)
+    await run_libraries(media, run_job, lib_settings, None)
     folders = sorted(p.name for p in (lib_settings.resolved_library_root / "users").iterdir())
     assert folders == ["Sam - Max", "Sam-Max"]
     # and names stay put on the next run even when someone new takes a colliding name
     await add_user(db, "cccc0003", "sam-max")
     await set_picks(db, "cccc0003", ["m001"])
-    await run_libraries(run_job, lib_settings, None)
+    await run_libraries(media, run_job, lib_settings, None)
     folders = sorted(p.name for p in (lib_settings.resolved_library_root / "users").iterdir())
     assert folders == ["Sam - Max", "Sam-Max", "sam-max-cccc0003"]
 
 
 async def test_unwritable_root_fails_with_a_clear_error(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, tmp_path: Path
+    media: MediaKind, db: asyncpg.Pool, run_job: Any, lib_settings: Settings, tmp_path: Path
 ) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the root should be")
     bad = lib_settings.model_copy(update={"library_root": blocker / "libraries"})
-    row = await run_job("sync-movie-libraries", settings=bad, resources=JobResources())
+    row = await run_job(media.job(Step.LIBRARIES), settings=bad, resources=JobResources())
     assert row["status"] == "failed"
     assert "SIDECAR_LIBRARY_ROOT" in row["error"] and str(blocker / "libraries") in row["error"]
 
 
 async def test_cancel_between_users_still_hides_a_new_library_from_others(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
+    media: MediaKind,
+    db: asyncpg.Pool,
+    run_job: Any,
+    lib_settings: Settings,
+    media_dir: Path,
+    make_server: Any,
 ) -> None:
     class CancelAfterFirstScan(MediaServerSimulator):
         async def refresh_item(self, request: Any) -> Any:
@@ -535,11 +574,11 @@ async def test_cancel_between_users_still_hides_a_new_library_from_others(
     carol = server.add_user("Carol", enable_all_folders=True)
     await add_user(db, alice, "Alice")
     await add_user(db, bob, "Bob")
-    await add_movie(db, media, "m001", "Film")
+    await add_movie(db, media_dir, "m001", "Film")
     await set_picks(db, alice, ["m001"])
     await set_picks(db, bob, ["m001"])
 
-    row = await run_job_on(run_job, lib_settings, server)
+    row = await run_job_on(media, run_job, lib_settings, server)
 
     assert row["status"] == "cancelled"
     assert server.created == ["AI Picks – Movies (Alice)"]  # users run in id order: alice first
@@ -550,47 +589,57 @@ async def test_cancel_between_users_still_hides_a_new_library_from_others(
 
 
 async def test_item_scope_syncs_the_users_whose_picks_hold_those_movies(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path
+    media: MediaKind, db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media_dir: Path
 ) -> None:
     await add_user(db, "u1", "Ivy")
     await add_user(db, "u2", "Jon")
-    await add_movie(db, media, "m001", "One")
-    await add_movie(db, media, "m002", "Two")
+    await add_movie(db, media_dir, "m001", "One")
+    await add_movie(db, media_dir, "m002", "Two")
     await set_picks(db, "u1", ["m001"])
     await set_picks(db, "u2", ["m002"])
-    result = await run_libraries(run_job, lib_settings, None, scope={"item_ids": ["m002"]})
+    result = await run_libraries(media, run_job, lib_settings, None, scope={"item_ids": ["m002"]})
     assert result["users"] == 1
-    assert user_folder(lib_settings, "Jon").is_dir()
+    assert user_folder(media, lib_settings, "Jon").is_dir()
     assert not (lib_settings.resolved_library_root / "users" / "Ivy").exists()
 
 
 async def test_disabled_users_deleted_library_is_not_recreated(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
+    media: MediaKind,
+    db: asyncpg.Pool,
+    run_job: Any,
+    lib_settings: Settings,
+    media_dir: Path,
+    make_server: Any,
 ) -> None:
     server = await make_server("jellyfin")
     kim = server.add_user("Kim")
     await add_user(db, kim, "Kim")
-    await add_movie(db, media, "m001", "One")
+    await add_movie(db, media_dir, "m001", "One")
     await set_picks(db, kim, ["m001"])
-    await run_libraries(run_job, lib_settings, server)
+    await run_libraries(media, run_job, lib_settings, server)
     await db.execute("UPDATE media_users SET enabled = false")
     server.delete_library("AI Picks – Movies (Kim)")
-    result = await run_libraries(run_job, lib_settings, server)
+    result = await run_libraries(media, run_job, lib_settings, server)
     assert result["libraries_created"] == 0 and result["entries_removed"] == 1
     assert await server.list_libraries() == []
 
 
 async def test_library_path_unknown_to_the_server_names_the_setting(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
+    media: MediaKind,
+    db: asyncpg.Pool,
+    run_job: Any,
+    lib_settings: Settings,
+    media_dir: Path,
+    make_server: Any,
 ) -> None:
     server = await make_server("jellyfin", root_visible=False)  # the host cannot see /srv/ai-picks at all
     lou = server.add_user("Lou")
     await add_user(db, lou, "Lou")
-    await add_movie(db, media, "m001", "One")
+    await add_movie(db, media_dir, "m001", "One")
     await set_picks(db, lou, ["m001"])
-    row = await run_job_on(run_job, lib_settings, server)
+    row = await run_job_on(media, run_job, lib_settings, server)
     assert row["status"] == "completed" and row["result"]["failed"] == 1
-    assert user_folder(lib_settings, "Lou").is_dir()  # the folder is written all the same
+    assert user_folder(media, lib_settings, "Lou").is_dir()  # the folder is written all the same
     logs = await db.fetch(
         "SELECT message FROM job_run_logs WHERE run_id = $1 AND level = 'warning'", row["id"]
     )
@@ -598,16 +647,21 @@ async def test_library_path_unknown_to_the_server_names_the_setting(
 
 
 async def test_rejected_api_key_fails_the_run_at_once(
-    db: asyncpg.Pool, run_job: Any, lib_settings: Settings, media: Path, make_server: Any
+    media: MediaKind,
+    db: asyncpg.Pool,
+    run_job: Any,
+    lib_settings: Settings,
+    media_dir: Path,
+    make_server: Any,
 ) -> None:
     server = await make_server("jellyfin")
     server.sim.faults.add(Fault(r"/Library/VirtualFolders", status=401, method="POST", times=None))
     for user_id, name in (("u1", "Max"), ("u2", "Nia")):
         await add_user(db, user_id, name)
-    await add_movie(db, media, "m001", "One")
+    await add_movie(db, media_dir, "m001", "One")
     await set_picks(db, "u1", ["m001"])
     await set_picks(db, "u2", ["m001"])
-    row = await run_job_on(run_job, lib_settings, server)
+    row = await run_job_on(media, run_job, lib_settings, server)
     assert row["status"] == "failed"
     assert "SIDECAR_MEDIA_SERVER_API_KEY" in row["error"]
     assert row["items_processed"] == 0  # stopped at the first user, not once per user

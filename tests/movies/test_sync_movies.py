@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 
 from sidecar.jobs.runs import cancel_run
+from sidecar.media.kind import MediaKind, Step
 from sidecar.settings import Settings
 from sidecar.simulator import running_simulator
 from tests.simhelpers import settings_for
@@ -15,15 +16,17 @@ from tests.simhelpers import settings_for
 KINDS = ["jellyfin", "emby"]
 
 
-async def _active_ids(db: asyncpg.Pool) -> set[str]:
-    return {r["id"] for r in await db.fetch("SELECT id FROM movies WHERE removed_at IS NULL")}
+async def _active_ids(db: asyncpg.Pool, media: MediaKind) -> set[str]:
+    return {r["id"] for r in await db.fetch(media.sql("SELECT id FROM {items} WHERE removed_at IS NULL"))}
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_first_and_second_sync(kind: str, db: asyncpg.Pool, settings: Settings, run_job) -> None:
+async def test_first_and_second_sync(
+    media: MediaKind, kind: str, db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
     async with running_simulator(kind, 25) as sim:
         cfg = settings_for(settings, sim, media_server_page_size=10)
-        row = await run_job("sync-movies", settings=cfg)
+        row = await run_job(media.job(Step.SYNC), settings=cfg)
         assert row["status"] == "completed", row["error"]
         assert row["result"] == {
             "added": 25,
@@ -33,9 +36,9 @@ async def test_first_and_second_sync(kind: str, db: asyncpg.Pool, settings: Sett
             "failed": 0,
             "restored": 0,
         }
-        assert await _active_ids(db) == set(sim.state.movies)
+        assert await _active_ids(db, media) == set(sim.state.movies)
         first = next(iter(sim.state.movies.values()))
-        stored = await db.fetchrow("SELECT * FROM movies WHERE id = $1", first.id)
+        stored = await db.fetchrow(media.sql("SELECT * FROM {items} WHERE id = $1"), first.id)
         assert stored["title"] == first.name
         assert stored["overview"] == first.overview
         assert stored["genres"] == first.genres
@@ -52,7 +55,7 @@ async def test_first_and_second_sync(kind: str, db: asyncpg.Pool, settings: Sett
         sim.state.update_movie(ids[0], overview="A different plot.")
         sim.state.update_movie(ids[1], path="/media/movies/moved.mkv")
         sim.state.remove_movie(ids[2])
-        row = await run_job("sync-movies", settings=cfg)
+        row = await run_job(media.job(Step.SYNC), settings=cfg)
         assert row["status"] == "completed", row["error"]
         assert row["result"] == {
             "added": 1,
@@ -62,88 +65,100 @@ async def test_first_and_second_sync(kind: str, db: asyncpg.Pool, settings: Sett
             "failed": 0,
             "restored": 0,
         }
-        changed = await db.fetchrow("SELECT content_hash, overview FROM movies WHERE id = $1", ids[0])
+        changed = await db.fetchrow(
+            media.sql("SELECT content_hash, overview FROM {items} WHERE id = $1"), ids[0]
+        )
         assert changed["overview"] == "A different plot." and changed["content_hash"] != old_hash
-        moved = await db.fetchrow("SELECT content_hash, path FROM movies WHERE id = $1", ids[1])
+        moved = await db.fetchrow(media.sql("SELECT content_hash, path FROM {items} WHERE id = $1"), ids[1])
         assert moved["path"] == "/media/movies/moved.mkv"
-        removed = await db.fetchrow("SELECT removed_at FROM movies WHERE id = $1", ids[2])
+        removed = await db.fetchrow(media.sql("SELECT removed_at FROM {items} WHERE id = $1"), ids[2])
         assert removed["removed_at"] is not None
 
         # Idempotent: nothing changed, nothing written.
-        row = await run_job("sync-movies", settings=cfg)
+        row = await run_job(media.job(Step.SYNC), settings=cfg)
         assert (
             row["result"]["unchanged"] == 25 and row["result"]["updated"] == 0 and row["result"]["added"] == 0
         )
 
 
-async def test_sample_skips_tv_and_own_libraries(db: asyncpg.Pool, settings: Settings, run_job) -> None:
+async def test_sample_skips_tv_and_own_libraries(
+    media: MediaKind, db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
     async with running_simulator("jellyfin", "sample") as sim:
         cfg = settings_for(settings, sim, library_server_root="/recs")
         sim.state.host_paths.add("/recs/alice")
         own = sim.state.add_library("AI Picks – Movies (alice)", "movies", ["/recs/alice"])
         sim.state.add_movie(library_id=own.item_id, name="The Matrix (copy)", path="/recs/alice/m.strm")
-        row = await run_job("sync-movies", settings=cfg)
+        row = await run_job(media.job(Step.SYNC), settings=cfg)
         assert row["status"] == "completed", row["error"]
         assert row["result"]["added"] == 4
-        titles = {r["title"] for r in await db.fetch("SELECT title FROM movies")}
+        titles = {r["title"] for r in await db.fetch(media.sql("SELECT title FROM {items}"))}
         assert titles == {"The Matrix", "Inception", "Spirited Away", "Arrival"}
 
 
-async def test_configured_library_names(db: asyncpg.Pool, settings: Settings, run_job) -> None:
+async def test_configured_library_names(
+    media: MediaKind, db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
     async with running_simulator("emby", "sample") as sim:
         extra = sim.state.add_library("Classics", "movies", ["/media/classics"])
         sim.state.add_movie(library_id=extra.item_id, name="Metropolis", year=1927)
-        row = await run_job("sync-movies", settings=settings_for(settings, sim, movie_libraries=["classics"]))
+        row = await run_job(
+            media.job(Step.SYNC), settings=settings_for(settings, sim, movie_libraries=["classics"])
+        )
         assert row["status"] == "completed", row["error"]
-        assert [r["title"] for r in await db.fetch("SELECT title FROM movies")] == ["Metropolis"]
-        row = await run_job("sync-movies", settings=settings_for(settings, sim, movie_libraries=["Nope"]))
+        assert [r["title"] for r in await db.fetch(media.sql("SELECT title FROM {items}"))] == ["Metropolis"]
+        row = await run_job(
+            media.job(Step.SYNC), settings=settings_for(settings, sim, movie_libraries=["Nope"])
+        )
         assert row["status"] == "failed"
         assert "SIDECAR_MOVIE_LIBRARIES" in row["error"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_interrupted_listing_marks_nothing_removed(
-    kind: str, db: asyncpg.Pool, settings: Settings, run_job
+    media: MediaKind, kind: str, db: asyncpg.Pool, settings: Settings, run_job
 ) -> None:
     async with running_simulator(kind, 30) as sim:
         cfg = settings_for(settings, sim, media_server_page_size=10, media_server_retries=1)
-        assert (await run_job("sync-movies", settings=cfg))["status"] == "completed"
+        assert (await run_job(media.job(Step.SYNC), settings=cfg))["status"] == "completed"
         for item_id in list(sim.state.movies)[:5]:
             sim.state.remove_movie(item_id)
         page = {"startindex" if kind == "jellyfin" else "StartIndex": "10"}
         sim.faults.fail("/Items", status=503, times=None, query=page)
-        row = await run_job("sync-movies", settings=cfg)
+        row = await run_job(media.job(Step.SYNC), settings=cfg)
         assert row["status"] == "failed"
         assert "HTTP 503" in row["error"]
-        assert len(await _active_ids(db)) == 30  # the five gone movies are NOT marked removed
+        assert len(await _active_ids(db, media)) == 30  # the five gone movies are NOT marked removed
         sim.faults.clear()
-        row = await run_job("sync-movies", settings=cfg)
+        row = await run_job(media.job(Step.SYNC), settings=cfg)
         assert row["status"] == "completed" and row["result"]["removed"] == 5
-        assert await _active_ids(db) == set(sim.state.movies)
+        assert await _active_ids(db, media) == set(sim.state.movies)
 
 
 async def test_removed_movie_that_comes_back_is_restored(
-    db: asyncpg.Pool, settings: Settings, run_job
+    media: MediaKind, db: asyncpg.Pool, settings: Settings, run_job
 ) -> None:
     async with running_simulator("jellyfin", "sample") as sim:
         cfg = settings_for(settings, sim)
-        await run_job("sync-movies", settings=cfg)
+        await run_job(media.job(Step.SYNC), settings=cfg)
         matrix = sim.state.movies["636a515bbdb34cc795500f084e480402"]
         sim.state.remove_movie(matrix.id)
-        assert (await run_job("sync-movies", settings=cfg))["result"]["removed"] == 1
+        assert (await run_job(media.job(Step.SYNC), settings=cfg))["result"]["removed"] == 1
         sim.state.movies[matrix.id] = matrix
         sim.state.touch()
-        row = await run_job("sync-movies", settings=cfg)
+        row = await run_job(media.job(Step.SYNC), settings=cfg)
         assert row["result"]["restored"] == 1 and row["result"]["updated"] == 1
-        assert matrix.id in await _active_ids(db)
+        assert matrix.id in await _active_ids(db, media)
 
 
-async def test_movie_missed_by_paging_is_not_removed(db: asyncpg.Pool, settings: Settings, run_job) -> None:
+async def test_movie_missed_by_paging_is_not_removed(
+    media: MediaKind, db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
     """A page that silently returns fewer items (a library changing under offset paging) must not
     make the sync mark the skipped movies removed: candidates are confirmed by id first."""
     async with running_simulator("jellyfin", 20) as sim:
         cfg = settings_for(settings, sim, media_server_page_size=10)
-        await run_job("sync-movies", settings=cfg)
+        await run_job(media.job(Step.SYNC), settings=cfg)
         hidden = sim.state.sorted_movies(None)[12]
         original = sim.sim.items
 
@@ -160,44 +175,46 @@ async def test_movie_missed_by_paging_is_not_removed(db: asyncpg.Pool, settings:
         sim.sim.items = lossy_items  # type: ignore[method-assign]
         async with running_simulator(simulator=sim.sim) as lossy:
             row = await run_job(
-                "sync-movies", settings=settings_for(settings, lossy, media_server_page_size=10)
+                media.job(Step.SYNC), settings=settings_for(settings, lossy, media_server_page_size=10)
             )
         assert row["status"] == "completed", row["error"]
         assert row["result"]["removed"] == 0
-        assert hidden.id in await _active_ids(db)
+        assert hidden.id in await _active_ids(db, media)
 
 
-async def test_scoped_run_and_follow_ups(db: asyncpg.Pool, settings: Settings, run_job) -> None:
+async def test_scoped_run_and_follow_ups(
+    media: MediaKind, db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
     async with running_simulator("emby", "sample") as sim:
         cfg = settings_for(settings, sim)
-        await run_job("sync-movies", settings=cfg)
+        await run_job(media.job(Step.SYNC), settings=cfg)
         sim.requests.clear()
         new = sim.state.add_movie(name="Dune", year=2021, overview="Spice.")
         sim.state.update_movie("48213", overview="Changed plot.")
         sim.state.remove_movie("48227")
         row = await run_job(
-            "sync-movies", settings=cfg, scope={"item_ids": [new.id, "48213", "48227", "999"]}
+            media.job(Step.SYNC), settings=cfg, scope={"item_ids": [new.id, "48213", "48227", "999"]}
         )
         assert row["status"] == "completed", row["error"]
         result = row["result"]
         assert (result["added"], result["updated"], result["removed"]) == (1, 1, 1)
         follow = {f["job"]: f["scope"] for f in result["follow_ups"]}
-        assert sorted(follow["generate-movie-embeddings"]["item_ids"]) == sorted([new.id, "48213"])
-        assert follow["generate-movie-recommendations"] == {"item_ids": ["48227"]}
+        assert sorted(follow[media.job(Step.EMBEDDINGS)]["item_ids"]) == sorted([new.id, "48213"])
+        assert follow[media.job(Step.RECOMMENDATIONS)] == {"item_ids": ["48227"]}
         # Only the scoped ids were asked for: no full listing.
         item_requests = sim.requests_to("/Items")
         assert item_requests and all(any(k == "Ids" for k, _ in r.query) for r in item_requests)
-        assert "51902" in await _active_ids(db)  # untouched movie stays
+        assert "51902" in await _active_ids(db, media)  # untouched movie stays
 
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_auth_failure_is_clear_and_not_retried(
-    kind: str, db: asyncpg.Pool, settings: Settings, run_job
+    media: MediaKind, kind: str, db: asyncpg.Pool, settings: Settings, run_job
 ) -> None:
     async with running_simulator(kind, "sample") as sim:
         cfg = settings_for(settings, sim, media_server_kind=kind, media_server_retries=4)
         sim.faults.reject_auth = True
-        row = await run_job("sync-movies", settings=cfg)
+        row = await run_job(media.job(Step.SYNC), settings=cfg)
         assert row["status"] == "failed"
         assert row["error"] == "the media server rejected the API key; check SIDECAR_MEDIA_SERVER_API_KEY"
         assert len(sim.requests) == 1
@@ -205,40 +222,44 @@ async def test_auth_failure_is_clear_and_not_retried(
 
 
 async def test_cancellation_mid_sync_leaves_consistent_data(
-    db: asyncpg.Pool, settings: Settings, run_job
+    media: MediaKind, db: asyncpg.Pool, settings: Settings, run_job
 ) -> None:
     async with running_simulator("jellyfin", 200) as sim:
         cfg = settings_for(settings, sim, media_server_page_size=10, media_server_concurrency=1)
         sim.faults.slow("/Items", seconds=0.15)
-        task = asyncio.create_task(run_job("sync-movies", settings=cfg))
+        task = asyncio.create_task(run_job(media.job(Step.SYNC), settings=cfg))
         while len(sim.requests_to("/Items")) < 4:
             await asyncio.sleep(0.02)
-        run_id = await db.fetchval("SELECT id FROM job_runs WHERE job = 'sync-movies' AND status = 'running'")
+        run_id = await db.fetchval(
+            "SELECT id FROM job_runs WHERE job = $1 AND status = 'running'", media.job(Step.SYNC)
+        )
         await cancel_run(db, run_id)
         row = await task
         assert row["status"] == "cancelled"
-        count = await db.fetchval("SELECT count(*) FROM movies")
+        count = await db.fetchval(media.sql("SELECT count(*) FROM {items}"))
         assert 0 < count < 200
-        assert await db.fetchval("SELECT count(*) FROM movies WHERE removed_at IS NOT NULL") == 0
+        assert await db.fetchval(media.sql("SELECT count(*) FROM {items} WHERE removed_at IS NOT NULL")) == 0
         # Every stored row is complete and matches the server.
-        for r in await db.fetch("SELECT id, title, content_hash FROM movies"):
+        for r in await db.fetch(media.sql("SELECT id, title, content_hash FROM {items}")):
             assert sim.state.movies[r["id"]].name == r["title"] and r["content_hash"]
         sim.faults.clear()
-        row = await run_job("sync-movies", settings=cfg)
+        row = await run_job(media.job(Step.SYNC), settings=cfg)
         assert row["status"] == "completed"
         assert row["result"]["added"] == 200 - count and row["result"]["unchanged"] == count
 
 
 async def test_one_unsavable_movie_is_counted_and_the_rest_saved(
-    db: asyncpg.Pool, settings: Settings, run_job
+    media: MediaKind, db: asyncpg.Pool, settings: Settings, run_job
 ) -> None:
     async with running_simulator("jellyfin", 12) as sim:
         bad = sim.state.add_movie(name="Far Future", year=10**11)  # does not fit an integer column
-        row = await run_job("sync-movies", settings=settings_for(settings, sim, media_server_page_size=50))
+        row = await run_job(
+            media.job(Step.SYNC), settings=settings_for(settings, sim, media_server_page_size=50)
+        )
         assert row["status"] == "completed", row["error"]
         assert row["result"]["added"] == 12 and row["result"]["failed"] == 1
         assert row["items_failed"] == 1
-        assert bad.id not in await _active_ids(db)
+        assert bad.id not in await _active_ids(db, media)
         logs = await db.fetch(
             "SELECT message FROM job_run_logs WHERE run_id = $1 AND level = 'warning'", row["id"]
         )
