@@ -49,6 +49,7 @@ class MediaUser:
     is_admin: bool
     is_disabled: bool
     is_hidden: bool = False
+    last_activity_at: dt.datetime | None = None  # LastActivityDate (else LastLoginDate)
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,10 @@ class MediaServerClient(Protocol):
 
     async def refresh_library(self, library: Library) -> None:
         """Scan this library only."""
+        ...
+
+    async def delete_library(self, library: Library) -> None:
+        """Remove the virtual folder (the files on disk are the sidecar's to remove)."""
         ...
 
     async def close(self) -> None: ...

@@ -83,6 +83,9 @@ class DialectClient(CatalogCalls):
     def _refresh_params(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    async def delete_library(self, library: Library) -> None:
+        raise NotImplementedError
+
     # --- helpers ----------------------------------------------------------------------------------------
     def _params(self, **values: Any) -> dict[str, Any]:
         return {self._param(k): v for k, v in values.items() if v is not None}

@@ -155,6 +155,8 @@ def parse_user(user: dict[str, Any]) -> MediaUser | None:
         is_admin=bool(policy.get("IsAdministrator")),
         is_disabled=bool(policy.get("IsDisabled")),
         is_hidden=bool(policy.get("IsHidden")),
+        last_activity_at=parse_datetime(user.get("LastActivityDate"))
+        or parse_datetime(user.get("LastLoginDate")),
     )
 
 

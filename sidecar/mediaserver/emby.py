@@ -58,3 +58,9 @@ class EmbyClient(DialectClient):
             "ReplaceAllMetadata": False,
             "ReplaceAllImages": False,
         }
+
+    async def delete_library(self, library: Library) -> None:
+        # Emby 4.8 OpenAPI: POST /Library/VirtualFolders/Delete with Library.RemoveVirtualFolder {Id, RefreshLibrary}.
+        await self.http.post(
+            "/Library/VirtualFolders/Delete", None, {"Id": library.id, "RefreshLibrary": False}
+        )

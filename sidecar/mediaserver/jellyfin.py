@@ -56,3 +56,10 @@ class JellyfinClient(DialectClient):
             "replaceAllMetadata": False,
             "replaceAllImages": False,
         }
+
+    async def delete_library(self, library: Library) -> None:
+        # Jellyfin.Api/Controllers/LibraryStructureController.cs RemoveVirtualFolder: DELETE by name;
+        # no refresh: the folder's items simply leave with it.
+        await self.http.request(
+            "DELETE", "/Library/VirtualFolders", params={"name": library.name, "refreshLibrary": False}
+        )

@@ -195,6 +195,7 @@ class MediaServerSimulator:
                 web.post("/Users/{userId}/Policy", self.set_policy),
                 web.get("/Library/VirtualFolders", self.list_folders),
                 web.post("/Library/VirtualFolders", self.create_folder),
+                web.delete("/Library/VirtualFolders", self.delete_folder),
                 web.post("/Library/VirtualFolders/Paths", self.add_folder_path),
                 web.get("/Items", self.items),
                 web.get("/Items/{itemId}", self.get_item),
@@ -214,6 +215,7 @@ class MediaServerSimulator:
                     web.post(prefix + "/Users/{Id}/Policy", self.set_policy),
                     web.get(prefix + "/Library/VirtualFolders/Query", self.list_folders),
                     web.post(prefix + "/Library/VirtualFolders", self.create_folder),
+                    web.post(prefix + "/Library/VirtualFolders/Delete", self.delete_folder),
                     web.post(prefix + "/Library/VirtualFolders/Paths", self.add_folder_path),
                     web.get(prefix + "/Items", self.items),
                     web.get(prefix + "/Users/{UserId}/Items", self.items),
@@ -318,6 +320,21 @@ class MediaServerSimulator:
                 {"item_id": library.item_id, "library": name, "reason": "create"}
             )
             scan_library(self.state, library)
+        return web.Response(status=204)
+
+    async def delete_folder(self, request: web.Request) -> web.Response:
+        """Jellyfin: DELETE ?name= (LibraryStructureController.RemoveVirtualFolder; an unknown name is
+        a FileNotFoundException, answered 404). Emby 4.8: POST /Delete with {Id} (RemoveVirtualFolder)."""
+        q, body = self._query(request), request[BODY_KEY] if isinstance(request[BODY_KEY], dict) else {}
+        if self.kind == "jellyfin":
+            library = next((lib for lib in self.state.libraries if lib.name == q.get("name")), None)
+        else:
+            library = next(
+                (lib for lib in self.state.libraries if lib.folder_id == str(body.get("Id"))), None
+            )
+        if library is None:
+            raise web.HTTPNotFound(text="The media folder does not exist")
+        self.state.remove_library(library)
         return web.Response(status=204)
 
     async def add_folder_path(self, request: web.Request) -> web.Response:

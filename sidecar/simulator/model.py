@@ -190,6 +190,14 @@ class SimState:
     def library(self, item_id: str) -> SimLibrary | None:
         return next((lib for lib in self.libraries if lib.item_id == item_id), None)
 
+    def remove_library(self, library: SimLibrary) -> None:
+        """The virtual folder and the items scanned from it go; the folders on disk stay (as on the
+        real servers: Jellyfin's LibraryManager.RemoveVirtualFolder deletes only its own config)."""
+        self.libraries.remove(library)
+        for movie_id in [m.id for m in self.movies.values() if m.library_id == library.item_id]:
+            del self.movies[movie_id]
+        self.touch()
+
     def path_exists(self, path: str) -> bool:
         if path in self.host_paths or any(path.startswith(p.rstrip("/") + "/") for p in self.host_paths):
             return True
