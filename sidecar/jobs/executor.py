@@ -81,9 +81,11 @@ async def execute_run(
     )
     definition = registry.get(run["job"])
     if definition is None:
-        return await _finish(
+        final = await _finish(
             db, ctx, "failed", None, f"unknown job {run['job']!r}: it is not registered in this version"
         )
+        await _tell_hooks(registry, final, ctx)
+        return final
     if run["depends_on"] is not None:
         prerequisite = await runs.get_run(db, run["depends_on"])
         if prerequisite is None or prerequisite["status"] != "completed":
@@ -127,7 +129,22 @@ async def execute_run(
     result = {**ctx.result, **(returned or {})} or None
     if status == "completed" and ctx.follow_ups:
         result = {**(result or {}), "follow_ups": await _submit_follow_ups(ctx, registry)}
-    return await _finish(db, ctx, status, result, error)
+    final = await _finish(db, ctx, status, result, error)
+    await _tell_hooks(registry, final, ctx)
+    return final
+
+
+async def _tell_hooks(registry: JobRegistry, final: asyncpg.Record | None, ctx: JobContext) -> None:
+    """Finish hooks (notifications): their failure is logged and never changes the run."""
+    if final is None:
+        return
+    for hook in registry.finish_hooks:
+        try:
+            await hook(final, ctx)
+        except Exception as exc:
+            ctx.log.warning(
+                "run finish hook failed", hook=getattr(hook, "__name__", repr(hook)), error=str(exc)
+            )
 
 
 async def _submit_follow_ups(ctx: JobContext, registry: JobRegistry) -> list[dict[str, Any]]:

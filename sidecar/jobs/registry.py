@@ -10,6 +10,9 @@ if TYPE_CHECKING:
     from sidecar.jobs.context import JobContext
 
 JobFunction = Callable[["JobContext"], Awaitable[dict[str, Any] | None]]
+# Told about every run that ended (its final row, and the run's context for db/settings/log); e.g.
+# notifications. A hook's failure is logged by the executor and never changes the run.
+FinishHook = Callable[[Any, "JobContext"], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class JobRegistry:
 
     _jobs: dict[str, JobDefinition] = field(default_factory=dict)
     _graphs: dict[str, JobGraph] = field(default_factory=dict)
+    finish_hooks: list[FinishHook] = field(default_factory=list)
 
     def register(self, definition: JobDefinition) -> JobDefinition:
         if definition.name in self._jobs:
@@ -90,6 +94,9 @@ class JobRegistry:
         if definition is None:
             return False
         return any(p == of or self.is_downstream(p, of) for p in definition.prerequisites)
+
+    def on_run_finished(self, hook: FinishHook) -> None:
+        self.finish_hooks.append(hook)
 
     def get(self, name: str) -> JobDefinition | None:
         return self._jobs.get(name)
