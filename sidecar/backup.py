@@ -11,6 +11,7 @@ The embedded extra ships pg_dump/pg_restore 18, used for any server; without it,
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -63,18 +64,66 @@ def _run(command: list[str], env: dict[str, str], what: str) -> None:
         raise BackupError(f"{what} failed: {detail[-1] if detail else f'exit code {completed.returncode}'}")
 
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_directory(directory: Path) -> Path:
+    """Create the backup directory readable by this user only (and tighten an existing one)."""
+    directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    directory.chmod(PRIVATE_DIR_MODE)
+    return directory
+
+
 def dump_database(database_url: str, target: Path) -> int:
-    """Write the whole database to `target` (custom format); returns its size in bytes."""
+    """Write the whole database to `target` (custom format); returns its size in bytes.
+
+    The dump holds every table, so it is created 0600 in a 0700 directory before pg_dump writes a
+    byte (pg_dump's own `-f` would use the umask: 0644 under the usual 022), and pg_dump streams into
+    it. A failed dump never leaves a file that looks like a backup.
+    """
     url, env = _url_and_env(database_url)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(target.parent)
     partial = target.with_name(target.name + ".partial")
-    command = [pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(partial)]
+    partial.unlink(missing_ok=True)
+    command = [pg_tool("pg_dump"), "--format=custom", "--no-owner", "--dbname", url]
     try:
-        _run([*command, "--dbname", url], env, "pg_dump")
-        partial.replace(target)  # a failed dump never leaves a file that looks like a backup
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+        with os.fdopen(fd, "wb") as handle:
+            completed = subprocess.run(command, env=env, stdout=handle, stderr=subprocess.PIPE, check=False)
+        if completed.returncode != 0:
+            detail = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise BackupError(
+                f"pg_dump failed: {detail[-1] if detail else f'exit code {completed.returncode}'}"
+            )
+        partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
     return target.stat().st_size
+
+
+def verify_backup(path: Path) -> str | None:
+    """None when pg_restore can read the whole file, else what it said.
+
+    A full read to /dev/null: `pg_restore --list` reads only the table of contents, so a dump cut
+    short still lists cleanly (spec/global-jobs.md 2.3).
+    """
+    command = [pg_tool("pg_restore"), "--file", os.devnull, str(path)]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode == 0:
+        return None
+    detail = (completed.stderr or completed.stdout).strip().splitlines()
+    return detail[-1] if detail else f"pg_restore exit code {completed.returncode}"
+
+
+_VERSION = re.compile(r"(\d+)(?:\.(\d+))?")
+
+
+def tool_major_version(name: str) -> int | None:
+    """The major version of pg_dump/pg_restore ("pg_dump (PostgreSQL) 18.1" -> 18)."""
+    completed = subprocess.run([pg_tool(name), "--version"], capture_output=True, text=True, check=False)
+    match = _VERSION.search(completed.stdout.rsplit(")", 1)[-1])
+    return int(match.group(1)) if match else None
 
 
 def restore_database(database_url: str, source: Path) -> None:
