@@ -11,11 +11,14 @@ from aiohttp import web
 from arq.worker import Worker
 
 from sidecar.api.app import create_app
-from sidecar.jobs.registry import JobDefinition, JobRegistry
+from sidecar.jobs.registry import FinishHook, JobDefinition, JobRegistry
 from sidecar.media.graph import job_graph
 from sidecar.media.kind import MediaKind
 from sidecar.movies import MOVIES
 from sidecar.settings import Settings
+from sidecar.system import routes as system_routes
+from sidecar.system.jobs import global_jobs
+from sidecar.system.notify import notify_finished_run
 from webhooks import routes as webhook_routes
 from worker.main import build_worker
 
@@ -23,7 +26,10 @@ from worker.main import build_worker
 MEDIA_KINDS: tuple[MediaKind, ...] = (MOVIES,)
 
 # Jobs that belong to no media kind (sync-users, backups, housekeeping...): their definitions here.
-GLOBAL_JOBS: tuple[JobDefinition, ...] = ()
+GLOBAL_JOBS: tuple[JobDefinition, ...] = global_jobs(MEDIA_KINDS)
+
+# Told about every run that ended: notifications of failed (and long) runs.
+FINISH_HOOKS: tuple[FinishHook, ...] = (notify_finished_run,)
 
 
 def build_registry() -> JobRegistry:
@@ -33,6 +39,8 @@ def build_registry() -> JobRegistry:
         registry.register_graph(job_graph(kind))
     for definition in GLOBAL_JOBS:
         registry.register(definition)
+    for hook in FINISH_HOOKS:
+        registry.on_run_finished(hook)
     return registry
 
 
@@ -48,6 +56,7 @@ def web_app(
         kinds=MEDIA_KINDS,
     )
     webhook_routes.setup_routes(app, MEDIA_KINDS)
+    system_routes.setup_routes(app)
     return app
 
 

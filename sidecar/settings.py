@@ -109,6 +109,24 @@ class Settings(BaseSettings):
         None, description="STRM mode: http URL with {item_id} (and {api_key}); unset = the server's file path"
     )
 
+    # --- global jobs (users, Top Picks, backups, housekeeping, notifications) ------------------------
+    deleted_users_retention_days: int = Field(
+        30, ge=1, description="history of users deleted on the server is kept this long, then purged"
+    )
+    top_picks_window_days: int = Field(30, ge=1, le=3650, description="plays counted by Top Picks")
+    top_picks_count: int = Field(20, ge=1, le=200, description="entries of each Top Picks library")
+    top_picks_min_viewers: int = Field(2, ge=1, description="distinct viewers a title needs to enter")
+    top_picks_library_name: str = "Top Picks – {kind}"
+    backup_dir: Path | None = Field(None, description="default: <data_dir>/backups")
+    backup_keep: int = Field(7, ge=1, le=365, description="verified backups kept by backup-database")
+    notify_urls: SecretStr | None = Field(
+        None, description="Apprise URLs (comma or space separated) told about failed runs"
+    )
+    notify_long_run_minutes: float | None = Field(
+        None, gt=0, description="also notify completed runs that took longer than this"
+    )
+    public_url: str | None = Field(None, description="base URL of this sidecar for links in notifications")
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -123,6 +141,10 @@ class Settings(BaseSettings):
     @property
     def resolved_library_root(self) -> Path:
         return self.library_root or self.data_dir / "libraries"
+
+    @property
+    def resolved_backup_dir(self) -> Path:
+        return self.backup_dir or self.data_dir / "backups"
 
 
 def load_settings(**overrides: object) -> Settings:

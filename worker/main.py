@@ -27,7 +27,6 @@ from sidecar.jobs.registry import JobRegistry
 from sidecar.jobs.resources import JobResources
 from sidecar.media.kind import MediaKind
 from sidecar.settings import Settings
-from worker import retention
 from worker.recovery import recover
 from worker.tick import run_tick
 
@@ -57,7 +56,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["worker_id"] = worker_id()
     ctx["db"] = await create_pool(ctx["database_url"], max_size=5)
     ctx["queue"] = JobQueue(ctx["db"], ctx["redis"], settings.queue_name)
-    ctx["resources"] = JobResources(queue=ctx["queue"], kinds=ctx["kinds"])
+    # The backup job dumps the database the worker uses (embedded or configured).
+    ctx["resources"] = JobResources(queue=ctx["queue"], kinds=ctx["kinds"], database_url=ctx["database_url"])
     await schedules.seed(ctx["db"], registry, settings.timezone)
     recovered = await recover(ctx["db"], ctx["queue"])
     ctx["heartbeat"] = asyncio.create_task(_heartbeat(ctx))
@@ -88,10 +88,6 @@ async def execute_next_run(ctx: dict[str, Any]) -> str | None:
 
 async def scheduler_tick(ctx: dict[str, Any]) -> None:
     await run_tick(ctx["db"], ctx["queue"], ctx["registry"], settings=ctx["settings"], kinds=ctx["kinds"])
-    now = dt.datetime.now(dt.UTC)
-    if retention.is_due(ctx.get("history_pruned_at"), now):
-        ctx["history_pruned_at"] = now
-        await retention.prune_history(ctx["db"], ctx["settings"], now)
 
 
 def build_worker(

@@ -22,6 +22,7 @@ class JobResources:
     `encoder`: the local embedding model, loaded once.
     `catalogs`: the recommendation step's cached catalogue, per media kind.
     `kinds`: every media kind of this build (a model switch and the own-library check count them all).
+    `database_url`: what the worker connected to (embedded or configured), for the backup job.
     """
 
     queue: JobQueue | None = None
@@ -29,3 +30,4 @@ class JobResources:
     encoder: EncoderCache = field(default_factory=EncoderCache)
     catalogs: dict[str, Any] = field(default_factory=dict)
     kinds: tuple[MediaKind, ...] = ()
+    database_url: str | None = None  # the database the worker uses (backups dump it)

@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 
 from sidecar.settings import Settings
+from sidecar.system import retention
 from tests.factory import add_run, add_webhook_event
-from worker import retention
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 OLD = NOW - dt.timedelta(days=120)
@@ -69,7 +69,11 @@ async def test_old_finished_runs_go_with_their_logs_but_each_jobs_latest_and_wai
     assert await db.fetchval("SELECT depends_on FROM job_runs WHERE id = $1", waiting) == step_one
     assert {old_sync, old_failed, older_full, old_step_one}.isdisjoint(await _ids(db, "job_runs"))
     # Nothing left to prune: a second pass deletes nothing.
-    assert await retention.prune_history(db, settings, NOW) == {"job_runs": 0, "webhook_events": 0}
+    assert await retention.prune_history(db, settings, NOW) == {
+        "job_runs": 0,
+        "webhook_events": 0,
+        "deleted_users": 0,
+    }
 
 
 async def test_old_deliveries_are_pruned_in_batches_but_one_never_planned_stays(
@@ -85,9 +89,3 @@ async def test_old_deliveries_are_pruned_in_batches_but_one_never_planned_stays(
 
     assert counts["webhook_events"] == len(old_events)
     assert await _ids(db, "webhook_events") == {never_planned, recent}
-
-
-def test_pruning_is_due_hourly() -> None:
-    assert retention.is_due(None, NOW)
-    assert not retention.is_due(NOW - dt.timedelta(minutes=59), NOW)
-    assert retention.is_due(NOW - dt.timedelta(minutes=60), NOW)

@@ -1,4 +1,5 @@
-"""Old history leaves on its own: finished job runs (with their logs) and stored webhook deliveries.
+"""Old history leaves (the housekeeping job): finished job runs (with their logs), stored webhook
+deliveries, and the history of users deleted on the server.
 
 Postgres keeps every run and every delivery so that nothing is lost while it matters; a home server
 never asked to keep years of them, and an admin with hundreds of users would see the tables grow by
@@ -14,15 +15,11 @@ import structlog
 
 from sidecar.jobs import queries as job_queries
 from sidecar.settings import Settings
+from sidecar.system import housekeeping_queries as q
 from webhooks import queries as webhook_queries
 
 log = structlog.get_logger(__name__)
 BATCH = 2_000
-INTERVAL = dt.timedelta(hours=1)  # how often the worker's tick prunes
-
-
-def is_due(last_pruned_at: dt.datetime | None, now: dt.datetime) -> bool:
-    return last_pruned_at is None or now - last_pruned_at >= INTERVAL
 
 
 async def _prune_runs(db: asyncpg.Pool, cutoff: dt.datetime) -> int:
@@ -51,12 +48,18 @@ async def prune_history(db: asyncpg.Pool, settings: Settings, now: dt.datetime) 
     """Delete what is past its retention; returns the counts."""
     runs = await _prune_runs(db, now - dt.timedelta(days=settings.job_history_retention_days))
     events = await _prune_webhook_events(db, now - dt.timedelta(days=settings.webhook_events_retention_days))
-    if runs or events:
+    # A deleted user's plays and settings go with their row (ON DELETE CASCADE); never while a library
+    # of theirs is still recorded (sync-users removes those first).
+    users = await db.fetch(
+        q.PURGE_REMOVED_USERS, now - dt.timedelta(days=settings.deleted_users_retention_days)
+    )
+    if runs or events or users:
         log.info(
             "old history pruned",
             job_runs=runs,
             webhook_events=events,
+            deleted_users=len(users),
             job_history_retention_days=settings.job_history_retention_days,
             webhook_events_retention_days=settings.webhook_events_retention_days,
         )
-    return {"job_runs": runs, "webhook_events": events}
+    return {"job_runs": runs, "webhook_events": events, "deleted_users": len(users)}

@@ -1,0 +1,102 @@
+"""Named SQL of sync-users and the users API."""
+
+from __future__ import annotations
+
+from sidecar.system.kinds import KINDS, KindTables
+
+# One statement for every user (2,000 users: one round trip). New users get both switches from the
+# setting; known users keep theirs. Returns the users that were inserted or changed.
+UPSERT_USERS = """
+WITH listed AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], $4::boolean[], $6::timestamptz[])
+        AS l (id, name, is_admin, is_disabled, last_activity_at)
+)
+INSERT INTO media_users AS u (id, name, is_admin, is_disabled, enabled, series_enabled, last_activity_at)
+SELECT id, name, is_admin, is_disabled, $5, $5, last_activity_at FROM listed
+ON CONFLICT (id) DO UPDATE SET
+    name = EXCLUDED.name, is_admin = EXCLUDED.is_admin, is_disabled = EXCLUDED.is_disabled,
+    last_activity_at = coalesce(EXCLUDED.last_activity_at, u.last_activity_at),
+    removed_at = NULL, updated_at = now()
+WHERE (u.name, u.is_admin, u.is_disabled, u.last_activity_at)
+      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.is_admin, EXCLUDED.is_disabled,
+                        coalesce(EXCLUDED.last_activity_at, u.last_activity_at))
+   OR u.removed_at IS NOT NULL
+RETURNING id, (xmax = 0) AS inserted
+"""
+
+MARK_USERS_REMOVED = """
+UPDATE media_users SET removed_at = now(), updated_at = now()
+WHERE removed_at IS NULL AND NOT (id = ANY($1::text[]))
+RETURNING id, name
+"""
+
+# Disabled or deleted on the server, and still holding libraries or picks: to clean up. Also the
+# ones cleaned up before (libraries_removed_at) are not listed again unless something came back.
+INACTIVE_WITH_OUTPUT = f"""
+SELECT u.id, u.name FROM media_users u
+WHERE (u.is_disabled OR u.removed_at IS NOT NULL)
+  AND (EXISTS (SELECT 1 FROM user_libraries l WHERE l.user_id = u.id)
+       {"".join(f"OR EXISTS (SELECT 1 FROM {k.picks} p WHERE p.user_id = u.id) " for k in KINDS)})
+ORDER BY u.name, u.id
+"""
+
+USER_LIBRARIES = """
+SELECT media_type, folder_path, library_id, library_name FROM user_libraries WHERE user_id = $1
+"""
+
+DELETE_USER_LIBRARY = "DELETE FROM user_libraries WHERE user_id = $1 AND media_type = $2"
+
+DELETE_PICKS = {k.key: f"DELETE FROM {k.picks} WHERE user_id = $1" for k in KINDS}
+
+MARK_LIBRARIES_REMOVED = "UPDATE media_users SET libraries_removed_at = now() WHERE id = $1"
+
+# Back on the server and enabled here, after their libraries were removed: they get them back.
+RETURNED_USERS = """
+UPDATE media_users SET libraries_removed_at = NULL
+WHERE libraries_removed_at IS NOT NULL AND NOT is_disabled AND removed_at IS NULL
+RETURNING id, enabled, series_enabled
+"""
+
+
+# --- the users API ------------------------------------------------------------------------------------
+def _kind_columns(k: KindTables) -> str:
+    return f"""
+       u.{k.enabled_column} AS {k.key}_enabled,
+       (SELECT count(*) FROM {k.plays} p WHERE p.user_id = u.id) AS {k.key}_plays,
+       (SELECT count(*) FROM {k.picks} p WHERE p.user_id = u.id) AS {k.key}_picks,
+       (SELECT to_jsonb(l) FROM (SELECT library_name, library_id, entries, last_synced_at
+            FROM user_libraries WHERE user_id = u.id AND media_type = '{k.key}') l) AS {k.key}_library"""
+
+
+USER_COLUMNS = (
+    "u.id, u.name, u.is_admin, u.is_disabled, u.removed_at, u.last_activity_at, u.created_at, "
+    "u.enabled, u.series_enabled, u.libraries_removed_at," + ",".join(_kind_columns(k) for k in KINDS)
+)
+
+# $1 status filter (null | active | disabled | removed), $2 name search, keyset-free paging by offset.
+_USER_FILTER = """
+WHERE ($1::text IS NULL
+       OR ($1 = 'active' AND NOT u.is_disabled AND u.removed_at IS NULL)
+       OR ($1 = 'disabled' AND u.is_disabled AND u.removed_at IS NULL)
+       OR ($1 = 'removed' AND u.removed_at IS NOT NULL))
+  AND ($2::text IS NULL OR u.name ILIKE '%' || $2 || '%')
+"""
+
+LIST_USERS = f"""
+SELECT {USER_COLUMNS} FROM media_users u
+{_USER_FILTER}
+ORDER BY lower(u.name), u.id
+LIMIT $3 OFFSET $4
+"""
+
+COUNT_USERS = f"SELECT count(*) FROM media_users u {_USER_FILTER}"
+
+GET_USER = f"SELECT {USER_COLUMNS} FROM media_users u WHERE u.id = $1"
+
+# $2/$3: new values or null (unchanged).
+SET_SWITCHES = """
+UPDATE media_users SET enabled = coalesce($2, enabled), series_enabled = coalesce($3, series_enabled),
+    updated_at = now()
+WHERE id = $1
+RETURNING id
+"""

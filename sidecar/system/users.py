@@ -1,0 +1,141 @@
+"""`sync-users`: the server's users, and what follows from their state.
+
+Every server user is stored by server id (never by name): name, admin and disabled flags, last
+activity. A new user gets `SIDECAR_NEW_USERS_ENABLED` for every kind's switch (large servers turn it
+off: each enabled user costs one library per kind). Users only disappear after a complete listing:
+a failed or empty answer changes nothing. Then:
+
+* disabled or deleted on the server: their AI libraries are deleted on the server and on disk and
+  their picks dropped; their history stays (a deleted user's after the retention period:
+  housekeeping purges it);
+* back (enabled again on the server): their picks are asked for at once, and their libraries follow
+  from the recommendation run (its follow-up), instead of waiting for the weekly schedule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import asyncpg
+
+from sidecar.jobs.context import JobContext, JobError
+from sidecar.library.paths import UnsafePathError
+from sidecar.media.kind import MediaKind, Step
+from sidecar.mediaserver import MediaServerAuthError, MediaServerError, MediaUser
+from sidecar.movies.media_client import media_client
+from sidecar.system import user_queries as q
+from sidecar.system.kinds import SWITCH_COLUMNS
+from sidecar.system.user_output import remove_user_output
+
+
+@dataclass
+class UserSyncCounts:
+    users_on_server: int = 0
+    users_added: int = 0
+    users_updated: int = 0
+    users_removed: int = 0
+    users_disabled: int = 0
+    users_returned: int = 0
+    libraries_deleted: int = 0
+    folders_removed: int = 0
+    picks_removed: int = 0
+    failed: int = 0
+
+
+async def _store_users(ctx: JobContext, users: list[MediaUser], counts: UserSyncCounts) -> None:
+    ids = [u.id for u in users]
+    async with ctx.db.acquire() as conn, conn.transaction():
+        changed = await conn.fetch(
+            q.UPSERT_USERS,
+            ids,
+            [u.name for u in users],
+            [u.is_admin for u in users],
+            [u.is_disabled for u in users],
+            ctx.settings.new_users_enabled,
+            [u.last_activity_at for u in users],
+        )
+        removed = await conn.fetch(q.MARK_USERS_REMOVED, ids)
+    counts.users_added = sum(1 for r in changed if r["inserted"])
+    counts.users_updated = len(changed) - counts.users_added
+    counts.users_removed = len(removed)
+    if removed:
+        await ctx.info(
+            f"{len(removed)} users are no longer on the media server; their libraries are removed, "
+            f"their history is kept for {ctx.settings.deleted_users_retention_days} days",
+            user_ids=[r["id"] for r in removed],
+        )
+
+
+async def _queue_picks(
+    ctx: JobContext, kinds: Sequence[MediaKind], returned: list[asyncpg.Record]
+) -> list[dict[str, Any]]:
+    """Recommendations for the users who came back, per kind they are enabled for; the library follows
+    from that run. Queued directly: a follow-up must be a later step of a kind's graph, and sync-users
+    belongs to no graph. Inline runs (no queue) only report what they would queue."""
+    queued = []
+    for kind in kinds:
+        column = SWITCH_COLUMNS.get(kind.name)
+        user_ids = sorted(r["id"] for r in returned if column and r[column])
+        if not user_ids:
+            continue
+        job, scope = kind.job(Step.RECOMMENDATIONS), {"user_ids": user_ids}
+        entry: dict[str, Any] = {"job": job, "scope": scope}
+        if ctx.resources.queue is not None:
+            row, _ = await ctx.resources.queue.submit(job, trigger=ctx.trigger, scope=scope)
+            entry["run_id"] = str(row["id"])
+        queued.append(entry)
+    return queued
+
+
+async def sync_users(ctx: JobContext, kinds: Sequence[MediaKind]) -> dict[str, Any]:
+    counts = UserSyncCounts()
+    async with media_client(ctx) as client:
+        await ctx.step("Listing users")
+        users = await client.list_users()
+        if not users:
+            # Every server has at least its admin: an empty list is a broken answer, not "all gone".
+            raise JobError(
+                "the media server listed no users; nothing was changed. Check the API key's rights"
+            )
+        counts.users_on_server = len(users)
+        counts.users_disabled = sum(1 for u in users if u.is_disabled)
+        await _store_users(ctx, users, counts)
+        ctx.raise_if_cancelled()
+
+        inactive = await ctx.db.fetch(q.INACTIVE_WITH_OUTPUT)
+        if inactive:
+            await ctx.step("Removing libraries of disabled and deleted users", total=len(inactive))
+            libraries = await client.list_libraries()
+            root = ctx.settings.resolved_library_root
+            for user in inactive:
+                ctx.raise_if_cancelled()
+                try:
+                    removed = await remove_user_output(
+                        ctx, user, client=client, libraries=libraries, root=root
+                    )
+                except MediaServerAuthError:
+                    raise
+                except (MediaServerError, OSError, UnsafePathError) as exc:
+                    counts.failed += 1
+                    await ctx.item_failed(
+                        f"removing the libraries of {user['name']}", exc, user_id=user["id"]
+                    )
+                    continue
+                counts.libraries_deleted += removed.libraries_deleted
+                counts.folders_removed += removed.folders_removed
+                counts.picks_removed += removed.picks_removed
+                await ctx.info(
+                    f"libraries and picks of {user['name']} removed", user_id=user["id"], **asdict(removed)
+                )
+                await ctx.advance()
+
+    returned = await ctx.db.fetch(q.RETURNED_USERS)
+    counts.users_returned = len(returned)
+    result: dict[str, Any] = asdict(counts)
+    if returned:
+        result["queued"] = await _queue_picks(ctx, kinds, returned)
+
+    await ctx.info("users synced", **result)
+    return result
