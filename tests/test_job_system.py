@@ -381,7 +381,7 @@ async def test_health_reports_worker_liveness(client: TestClient, start_worker: 
     )
 
 
-async def test_jobs_endpoint_lists_the_six_movie_jobs_with_every_field(
+async def test_jobs_endpoint_lists_the_movie_then_the_global_jobs_with_every_field(
     aiohttp_client: Any, settings: Settings, database_url: str, flushed_redis: str, db: Any
 ) -> None:
     client = await aiohttp_client(web_app(settings, database_url=database_url, redis_url=flushed_redis))
@@ -393,7 +393,12 @@ async def test_jobs_endpoint_lists_the_six_movie_jobs_with_every_field(
         "generate-movie-recommendations",
         "full-reset-movie-recommendations",
         "sync-movie-libraries",
+        "sync-users",
+        "refresh-top-picks",
+        "backup-database",
+        "housekeeping",
     ]
+    assert {j["category"] for j in jobs[6:]} == {"global"}
     fields = {
         "name",
         "title",
