@@ -4,12 +4,15 @@ enabled again gets them back; a broken listing changes nothing."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
+from sidecar.jobs.queue import JobQueue
+from sidecar.jobs.resources import JobResources
 from sidecar.settings import Settings
 from sidecar.simulator import RunningSimulator, running_simulator
 from tests.simhelpers import settings_for
@@ -117,13 +120,9 @@ async def test_disabled_user_loses_libraries_and_picks_keeps_history_and_gets_th
         bob.policy["IsDisabled"] = False
         back = await run_job("sync-users", settings=cfg)
         assert back["result"]["users_returned"] == 1
-        # Inline runs have no queue: the follow-up is reported, and is what the worker would queue.
-        assert back["result"]["follow_ups"] == [
-            {
-                "job": "generate-movie-recommendations",
-                "variant": "regular",
-                "scope": {"user_ids": [ids["bob"]]},
-            }
+        # Inline runs have no queue: what the worker would queue is reported.
+        assert back["result"]["queued"] == [
+            {"job": "generate-movie-recommendations", "scope": {"user_ids": [ids["bob"]]}}
         ]
         await set_picks(db, ids["bob"], ["m002"])  # what the recommendation run would write
         again = await run_job("sync-movie-libraries", settings=cfg, scope={"user_ids": [ids["bob"]]})
@@ -176,3 +175,26 @@ async def test_a_failed_or_empty_listing_changes_nothing(
     assert failed["status"] == "failed" and "media server" in failed["error"]
     assert empty["status"] == "failed" and "listed no users" in empty["error"]
     assert await db.fetchval("SELECT count(*) FROM media_users WHERE removed_at IS NOT NULL") == 0
+
+
+async def test_a_returning_user_gets_recommendations_queued_with_the_worker_queue(
+    db: asyncpg.Pool, settings: Settings, run_job: Any
+) -> None:
+    async with running_simulator("emby", seed="sample") as sim:
+        cfg = settings_for(settings, sim)
+        carol = sim.state.add_user("carol", is_disabled=True)
+        await run_job("sync-users", settings=cfg)
+        await db.execute("UPDATE media_users SET libraries_removed_at = now() WHERE id = $1", carol.id)
+        carol.policy["IsDisabled"] = False
+        queue = JobQueue(db, None, settings.queue_name)
+        run = await run_job("sync-users", settings=cfg, resources=JobResources(queue=queue))
+
+    (queued,) = run["result"]["queued"]
+    row = await db.fetchrow(
+        "SELECT job, scope, status FROM job_runs WHERE id = $1", uuid.UUID(queued["run_id"])
+    )
+    assert (row["job"], row["scope"], row["status"]) == (
+        "generate-movie-recommendations",
+        {"user_ids": [carol.id]},
+        "queued",
+    )
