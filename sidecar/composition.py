@@ -56,7 +56,7 @@ def web_app(
         kinds=MEDIA_KINDS,
     )
     webhook_routes.setup_routes(app, MEDIA_KINDS)
-    system_routes.setup_routes(app)
+    system_routes.setup_routes(app, MEDIA_KINDS)
     return app
 
 

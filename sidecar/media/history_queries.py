@@ -25,14 +25,14 @@ RETURNING id
 USERS_TO_PROCESS = """
 SELECT u.id, u.name, w.synced_at AS history_synced_at FROM media_users u
 LEFT JOIN watch_history_watermarks w ON w.user_id = u.id AND w.kind = $2
-WHERE u.enabled AND NOT u.is_disabled AND u.removed_at IS NULL
+WHERE u.{enabled} AND NOT u.is_disabled AND u.removed_at IS NULL
   AND ($1::text[] IS NULL OR u.id = ANY($1::text[]))
 ORDER BY u.name, u.id
 """
 
 SKIPPED_USERS = """
-SELECT id, name, is_disabled, enabled, removed_at IS NOT NULL AS removed FROM media_users
-WHERE (NOT enabled OR is_disabled OR removed_at IS NOT NULL) AND ($1::text[] IS NULL OR id = ANY($1::text[]))
+SELECT id, name, is_disabled, {enabled} AS enabled, removed_at IS NOT NULL AS removed FROM media_users
+WHERE (NOT {enabled} OR is_disabled OR removed_at IS NOT NULL) AND ($1::text[] IS NULL OR id = ANY($1::text[]))
 """
 
 ITEM_IDS = "SELECT id FROM {items}"

@@ -6,11 +6,11 @@
 # $3 = the kind.
 USERS_TO_SYNC = """
 SELECT u.id, u.name,
-       (u.enabled AND NOT u.is_disabled AND u.removed_at IS NULL) AS active,
+       (u.{enabled} AND NOT u.is_disabled AND u.removed_at IS NULL) AS active,
        l.folder_name, l.library_id, l.created_at AS library_created_at
 FROM media_users u
 LEFT JOIN user_libraries l ON l.user_id = u.id AND l.media_type = $3
-WHERE ((u.enabled AND NOT u.is_disabled AND u.removed_at IS NULL) OR l.user_id IS NOT NULL)
+WHERE ((u.{enabled} AND NOT u.is_disabled AND u.removed_at IS NULL) OR l.user_id IS NOT NULL)
   AND ($1::text[] IS NULL OR u.id = ANY($1::text[]))
   AND ($2::text[] IS NULL OR EXISTS (
         SELECT 1 FROM {picks} r WHERE r.user_id = u.id AND r.{item_id} = ANY($2::text[])))

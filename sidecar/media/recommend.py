@@ -214,7 +214,7 @@ async def _generate(
         r["user_id"]: list(r["item_ids"]) for r in await ctx.db.fetch(kind.sql(q.CURRENT_LISTS), user_ids)
     }
     await ctx.db.execute(kind.sql(q.DELETE_REMOVED_ITEMS), user_ids)
-    users = await ctx.db.fetch(q.ENABLED_USERS, user_ids)
+    users = await ctx.db.fetch(kind.sql(q.ENABLED_USERS), user_ids)
     tally = Tally(users=len(users))
     llm = LlmExplainer.from_settings(ctx.settings, kind)
     await ctx.step("Scoring users", total=len(users))

@@ -44,7 +44,7 @@ GROUP BY user_id
 ENABLED_USERS = """
 SELECT id, name, max_recommendations
 FROM media_users
-WHERE enabled AND NOT is_disabled AND removed_at IS NULL
+WHERE {enabled} AND NOT is_disabled AND removed_at IS NULL
   AND ($1::text[] IS NULL OR id = ANY($1::text[]))
 ORDER BY name, id
 """

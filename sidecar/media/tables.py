@@ -16,6 +16,7 @@ class KindTables:
     vectors: str  # ({item_id}, model) embeddings
     picks: str  # (user_id, {item_id}) recommendations, ranked
     item_id: str  # the item column of plays, vectors and picks
+    enabled: str = "enabled"  # the media_users column of a user's switch for this kind (`{enabled}`)
 
     def sql(self, template: str) -> str:
         """`template` with this kind's table names (code constants, never input)."""
@@ -30,4 +31,5 @@ def _format_sql(template: str, tables: KindTables) -> str:
         vectors=tables.vectors,
         picks=tables.picks,
         item_id=tables.item_id,
+        enabled=tables.enabled,
     )

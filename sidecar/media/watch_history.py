@@ -315,8 +315,8 @@ async def sync_watch_history(ctx: JobContext, kind: MediaKind) -> dict[str, Any]
     async with media_client(ctx) as client:
         counts = HistoryCounts()
         await _sync_users(ctx, client, counts)
-        users = await ctx.db.fetch(q.USERS_TO_PROCESS, user_scope, kind.name)
-        skipped = await ctx.db.fetch(q.SKIPPED_USERS, user_scope)
+        users = await ctx.db.fetch(kind.sql(q.USERS_TO_PROCESS), user_scope, kind.name)
+        skipped = await ctx.db.fetch(kind.sql(q.SKIPPED_USERS), user_scope)
         if skipped:
             await ctx.info(
                 f"{len(skipped)} users skipped (disabled on the server, not enabled for picks, or removed)",

@@ -7,6 +7,8 @@ or uploading is a CLI step with the sidecar stopped, never an HTTP route).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import asyncpg
@@ -17,12 +19,29 @@ from sidecar.api.errors import ApiError
 from sidecar.api.jobs import _body, _query
 from sidecar.api.keys import DB, QUEUE, REGISTRY, SETTINGS
 from sidecar.jobs.runs import iso, run_to_api
+from sidecar.media.kind import MediaKind, Step
 from sidecar.mediaserver.base import normalise_id
 from sidecar.system import user_queries as q
 from sidecar.system.backups import list_backups
-from sidecar.system.kinds import KINDS
 
 MAX_USER_ID_CHARS = 64
+
+
+@dataclass(frozen=True)
+class UserQueries:
+    """The users API's SQL for this build's kinds (per-kind counts and library columns)."""
+
+    kinds: tuple[MediaKind, ...]
+    list_users: str
+    get_user: str
+
+    @classmethod
+    def for_kinds(cls, kinds: Sequence[MediaKind]) -> UserQueries:
+        columns = ", ".join([q.USER_COLUMNS, *(k.sql(q.KIND_COLUMNS).replace("$K", k.name) for k in kinds)])
+        return cls(tuple(kinds), q.LIST_USERS.format(columns=columns), q.GET_USER.format(columns=columns))
+
+
+USER_QUERIES = web.AppKey("user_queries", UserQueries)
 
 
 class UsersQuery(BaseModel):
@@ -63,16 +82,16 @@ def _library_status(row: asyncpg.Record, key: str, enabled: bool) -> dict[str, A
     }
 
 
-def user_to_api(row: asyncpg.Record) -> dict[str, Any]:
+def user_to_api(row: asyncpg.Record, kinds: Sequence[MediaKind]) -> dict[str, Any]:
     active = not row["is_disabled"] and row["removed_at"] is None
-    kinds = {}
-    for kind in KINDS:
-        enabled = bool(row[f"{kind.key}_enabled"])
-        kinds[kind.key] = {
+    per_kind = {}
+    for kind in kinds:
+        enabled = bool(row[f"{kind.name}_enabled"])
+        per_kind[kind.name] = {
             "enabled": enabled,
-            "plays": row[f"{kind.key}_plays"],
-            "picks": row[f"{kind.key}_picks"],
-            "library": _library_status(row, kind.key, enabled and active),
+            "plays": row[f"{kind.name}_plays"],
+            "picks": row[f"{kind.name}_picks"],
+            "library": _library_status(row, kind.name, enabled and active),
         }
     return {
         "id": row["id"],
@@ -85,7 +104,7 @@ def user_to_api(row: asyncpg.Record) -> dict[str, Any]:
         "active": active,
         "movies_enabled": row["enabled"],
         "series_enabled": row["series_enabled"],
-        "kinds": kinds,
+        "kinds": per_kind,
     }
 
 
@@ -96,28 +115,30 @@ def _user_id(request: web.Request) -> str:
     return normalise_id(raw)
 
 
-async def _get_user(db: asyncpg.Pool, user_id: str) -> asyncpg.Record:
-    row = await db.fetchrow(q.GET_USER, user_id)
+async def _get_user(request: web.Request, user_id: str) -> dict[str, Any]:
+    queries = request.app[USER_QUERIES]
+    row = await request.app[DB].fetchrow(queries.get_user, user_id)
     if row is None:
         raise ApiError(
             404, "unknown_user", f"no media server user with id {user_id!r}; GET /api/users lists them"
         )
-    return row
+    return user_to_api(row, queries.kinds)
 
 
 async def list_users(request: web.Request) -> web.Response:
     query = _query(request, UsersQuery)
     db = request.app[DB]
-    rows = await db.fetch(q.LIST_USERS, query.status, query.q, query.limit, query.offset)
+    queries = request.app[USER_QUERIES]
+    rows = await db.fetch(queries.list_users, query.status, query.q, query.limit, query.offset)
     total = await db.fetchval(q.COUNT_USERS, query.status, query.q)
     next_offset = query.offset + len(rows) if query.offset + len(rows) < total else None
     return web.json_response(
-        {"users": [user_to_api(r) for r in rows], "total": total, "next_offset": next_offset}
+        {"users": [user_to_api(r, queries.kinds) for r in rows], "total": total, "next_offset": next_offset}
     )
 
 
 async def get_user(request: web.Request) -> web.Response:
-    return web.json_response(user_to_api(await _get_user(request.app[DB], _user_id(request))))
+    return web.json_response(await _get_user(request, _user_id(request)))
 
 
 async def patch_user(request: web.Request) -> web.Response:
@@ -125,22 +146,18 @@ async def patch_user(request: web.Request) -> web.Response:
     apply = _query(request, ApplyQuery).apply
     body = await _body(request, UserSwitches)
     db = request.app[DB]
-    await _get_user(db, user_id)
+    await _get_user(request, user_id)
     await db.execute(q.SET_SWITCHES, user_id, body.movies_enabled, body.series_enabled)
     queued = []
     if apply:
         # The library run empties (switched off) or fills (switched on, picks permitting) the folder.
-        for kind in KINDS:
-            if (
-                getattr(body, f"{kind.key}_enabled") is None
-                or kind.libraries_job not in request.app[REGISTRY]
-            ):
+        for kind in request.app[USER_QUERIES].kinds:
+            job = kind.job(Step.LIBRARIES)
+            if getattr(body, f"{kind.name}_enabled", None) is None or job not in request.app[REGISTRY]:
                 continue
-            row, _ = await request.app[QUEUE].submit(
-                kind.libraries_job, trigger="manual", scope={"user_ids": [user_id]}
-            )
+            row, _ = await request.app[QUEUE].submit(job, trigger="manual", scope={"user_ids": [user_id]})
             queued.append(run_to_api(row))
-    return web.json_response({"user": user_to_api(await _get_user(db, user_id)), "queued": queued})
+    return web.json_response({"user": await _get_user(request, user_id), "queued": queued})
 
 
 async def get_backups(request: web.Request) -> web.Response:
@@ -149,7 +166,8 @@ async def get_backups(request: web.Request) -> web.Response:
     return web.json_response({"directory": str(directory), "backups": [b.to_api() for b in backups]})
 
 
-def setup_routes(app: web.Application) -> None:
+def setup_routes(app: web.Application, kinds: Sequence[MediaKind]) -> None:
+    app[USER_QUERIES] = UserQueries.for_kinds(kinds)
     app.router.add_get("/api/users", list_users)
     app.router.add_get("/api/users/{user_id}", get_user)
     app.router.add_patch("/api/users/{user_id}", patch_user)

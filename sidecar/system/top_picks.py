@@ -17,7 +17,6 @@ enabled user may see.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -26,12 +25,12 @@ from typing import Any
 import asyncpg
 
 from sidecar.jobs.context import JobContext, JobError
-from sidecar.library.entries import build_entries
-from sidecar.library.model import RankedMovie
 from sidecar.library.paths import UnsafePathError, join_server_path
 from sidecar.library.server import ensure_library
 from sidecar.library.writer import ensure_directory, manifest_hash, sync_folder
 from sidecar.media.kind import MediaKind
+from sidecar.media.libraries import _entry_options as entry_options
+from sidecar.media.server import media_client
 from sidecar.mediaserver.base import (
     Library,
     MediaServerAuthError,
@@ -39,11 +38,7 @@ from sidecar.mediaserver.base import (
     MediaServerError,
     normalise_id,
 )
-from sidecar.movies.libraries import _entry_options as entry_options
-from sidecar.movies.libraries import _ranked_movie as ranked_movie
-from sidecar.movies.media_client import media_client
 from sidecar.system import top_picks_queries as q
-from sidecar.system.kinds import KINDS, KindTables
 from sidecar.system.shared_visibility import plan_shared_visibility
 
 TOP_PICKS_DIR = "top-picks"
@@ -69,11 +64,12 @@ def explanation(viewers: int, window_days: int) -> str:
     return f"Watched by {who} here {when}."
 
 
-def _ranked(row: asyncpg.Record, rank: int, window_days: int) -> RankedMovie:
-    # The AI libraries' own row -> entry mapping, so both kinds of library write the same NFO.
-    return dataclasses.replace(
-        ranked_movie(row), rank=rank, explanation=explanation(row["viewers"], window_days)
-    )
+def _entry_rows(rows: list[asyncpg.Record], window_days: int) -> list[dict[str, Any]]:
+    """The ranked rows as the kind's entry builder reads them (rank and explanation added)."""
+    return [
+        {**dict(r), "rank": rank, "explanation": explanation(r["viewers"], window_days)}
+        for rank, r in enumerate(rows, start=1)
+    ]
 
 
 class _Policies:
@@ -109,35 +105,35 @@ class _Policies:
 
 async def _refresh_kind(
     ctx: JobContext,
-    kind: KindTables,
+    kind: MediaKind,
     client: MediaServerClient | None,
     libraries: list[Library],
     policies: _Policies | None,
 ) -> KindCounts:
     settings = ctx.settings
     counts = KindCounts()
-    enabled = {r["id"] for r in await ctx.db.fetch(q.ENABLED_USERS[kind.key])}
+    enabled = {r["id"] for r in await ctx.db.fetch(kind.sql(q.ENABLED_USERS))}
     sources = policies.shared_sources(libraries, enabled) if policies is not None else None
     window = settings.top_picks_window_days
     rows = await ctx.db.fetch(
-        q.POPULAR[kind.key],
+        kind.sql(q.POPULAR),
         dt.datetime.now(dt.UTC) - dt.timedelta(days=window),
         window * HALF_LIFE_SHARE,
         settings.top_picks_min_viewers,
         sources,
         settings.top_picks_count,
     )
-    picks = [_ranked(r, rank, window) for rank, r in enumerate(rows, start=1)]
+    picks = _entry_rows(rows, window)
 
     root = settings.resolved_library_root
-    name_key = f"{TOP_PICKS_DIR}:{kind.key}"
-    parts = (TOP_PICKS_DIR, kind.key)
+    name_key = f"{TOP_PICKS_DIR}:{kind.name}"
+    parts = (TOP_PICKS_DIR, kind.name)
     anchor: dt.datetime = await ctx.db.fetchval(
-        q.RESERVE_SHARED, name_key, kind.key, str(root.joinpath(*parts))
+        q.RESERVE_SHARED, name_key, kind.name, str(root.joinpath(*parts))
     )
     await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
     built = await asyncio.to_thread(
-        build_entries, picks, entry_options(settings), anchor.replace(microsecond=0)
+        kind.library.build_entries, picks, entry_options(settings), anchor.replace(microsecond=0)
     )
     folder = await asyncio.to_thread(ensure_directory, root, *parts)
     stats = await asyncio.to_thread(sync_folder, root, folder, built.entries)
@@ -158,7 +154,7 @@ async def _refresh_kind(
     ensured = await ensure_library(
         client,
         libraries,
-        name=settings.top_picks_library_name.replace("{kind}", kind.label),
+        name=settings.top_picks_library_name.replace("{kind}", kind.name.title()),
         server_path=server_path,
         known_id=known["library_id"] if known else None,
     )
@@ -202,23 +198,23 @@ async def _refresh_kind(
 
 async def refresh_top_picks(ctx: JobContext, kinds: Sequence[MediaKind]) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    await ctx.step("Refreshing Top Picks", total=len(KINDS))
+    await ctx.step("Refreshing Top Picks", total=len(kinds))
     try:
         if ctx.settings.media_server_url or ctx.resources.media_server is not None:
             async with media_client(ctx) as client:
                 libraries = await client.list_libraries()
                 policies = _Policies(client)
                 await policies.load(ctx.settings.media_server_concurrency)
-                for kind in KINDS:
+                for kind in kinds:
                     ctx.raise_if_cancelled()
-                    result[kind.key] = asdict(await _refresh_kind(ctx, kind, client, libraries, policies))
+                    result[kind.name] = asdict(await _refresh_kind(ctx, kind, client, libraries, policies))
                     await ctx.advance()
         else:
             await ctx.warning(
                 "no media server configured (SIDECAR_MEDIA_SERVER_URL): folders are written only"
             )
-            for kind in KINDS:
-                result[kind.key] = asdict(await _refresh_kind(ctx, kind, None, [], None))
+            for kind in kinds:
+                result[kind.name] = asdict(await _refresh_kind(ctx, kind, None, [], None))
                 await ctx.advance()
     except (OSError, UnsafePathError) as exc:
         raise JobError(

@@ -1,45 +1,33 @@
-"""Named SQL of refresh-top-picks, per media kind."""
+"""Named SQL of refresh-top-picks, generic over a media kind (kind.sql() fills `{items}`, `{plays}`,
+`{item_id}`, `{enabled}`)."""
 
-from __future__ import annotations
-
-from sidecar.system.kinds import KINDS, KindTables
-
-
-def _popular(k: KindTables) -> str:
-    # Per title: distinct viewers among the users enabled for this kind (not every server user: the
-    # product's mistake), each weighing 1 for a finished play and 1/2 for a started one, halved every
-    # $2 days since it was last played. Ties: community rating, then title. $1 window start,
-    # $3 minimum viewers, $4 the titles' libraries a shared library may show (null = any), $5 N.
-    return f"""
+# Per title: distinct viewers among the users enabled for this kind (not every server user: the
+# product's mistake), each weighing 1 for a finished play and 1/2 for a started one, halved every
+# $2 days since it was last played. Ties: community rating, then title. $1 window start,
+# $3 minimum viewers, $4 the libraries a shared library may show titles of (null = any), $5 N.
+# Every item column comes along: the kind's entry builder takes what it needs.
+POPULAR = """
 WITH views AS (
-    SELECT p.{k.item_column} AS item_id,
+    SELECT p.{item_id} AS item_id,
            CASE WHEN p.played THEN 1.0 ELSE 0.5 END
              * power(0.5, extract(epoch FROM (now() - p.last_played_at)) / 86400.0 / $2) AS weight
-    FROM {k.plays} p
+    FROM {plays} p
     JOIN media_users u ON u.id = p.user_id
     WHERE p.last_played_at >= $1 AND (p.played OR p.position_ticks > 0)
-      AND u.{k.enabled_column} AND NOT u.is_disabled AND u.removed_at IS NULL
+      AND u.{enabled} AND NOT u.is_disabled AND u.removed_at IS NULL
+), ranked AS (
+    SELECT item_id, count(*) AS viewers, sum(weight) AS score FROM views GROUP BY item_id HAVING count(*) >= $3
 )
-SELECT i.id AS movie_id, 0 AS rank, NULL::text AS explanation, i.title, i.year, i.original_title, i.overview, i.tagline, i.genres, i.studios,
-       i.community_rating, i.critic_rating, i.official_rating, i.runtime_ticks, i.tmdb_id, i.imdb_id,
-       i.provider_ids, i.premiere_date, i.path, count(*) AS viewers, sum(v.weight) AS score
-FROM views v
-JOIN {k.items} i ON i.id = v.item_id AND i.removed_at IS NULL AND i.path IS NOT NULL
+SELECT i.*, i.id AS {item_id}, r.viewers, r.score
+FROM ranked r
+JOIN {items} i ON i.id = r.item_id AND i.removed_at IS NULL AND i.path IS NOT NULL
 WHERE $4::text[] IS NULL OR i.library_id = ANY($4::text[])
-GROUP BY i.id
-HAVING count(*) >= $3
-ORDER BY score DESC, i.community_rating DESC NULLS LAST, i.title, i.id
+ORDER BY r.score DESC, i.community_rating DESC NULLS LAST, i.title, i.id
 LIMIT $5
 """
 
-
-POPULAR = {k.key: _popular(k) for k in KINDS}
-
 # Who may see a kind's shared library: active users enabled for that kind.
-ENABLED_USERS = {
-    k.key: f"SELECT id FROM media_users WHERE {k.enabled_column} AND NOT is_disabled AND removed_at IS NULL"
-    for k in KINDS
-}
+ENABLED_USERS = "SELECT id FROM media_users WHERE {enabled} AND NOT is_disabled AND removed_at IS NULL"
 
 GET_SHARED = """
 SELECT name_key, folder_path, library_id, created_at FROM shared_libraries WHERE name_key = $1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import asyncpg
 from sidecar.jobs.context import JobContext
 from sidecar.library.paths import UnsafePathError, confined
 from sidecar.library.server import find_library
+from sidecar.media.kind import MediaKind
 from sidecar.mediaserver.base import Library, MediaServerClient
 from sidecar.mediaserver.http import MediaServerStatusError
 from sidecar.system import user_queries as q
@@ -63,6 +65,7 @@ async def _delete_on_server(client: MediaServerClient, libraries: list[Library],
 async def remove_user_output(
     ctx: JobContext,
     user: asyncpg.Record,
+    kinds: Sequence[MediaKind],
     *,
     client: MediaServerClient | None,
     libraries: list[Library],
@@ -76,8 +79,8 @@ async def remove_user_output(
         if await asyncio.to_thread(remove_folder, root, Path(row["folder_path"]), empty_parent=True):
             removed.folders_removed += 1
         await ctx.db.execute(q.DELETE_USER_LIBRARY, user["id"], row["media_type"])
-    for delete in q.DELETE_PICKS.values():
-        status = await ctx.db.execute(delete, user["id"])
+    for kind in kinds:
+        status = await ctx.db.execute(kind.sql(q.DELETE_PICKS), user["id"])
         removed.picks_removed += int(status.split()[-1])
     await ctx.db.execute(q.MARK_LIBRARIES_REMOVED, user["id"])
     return removed

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sidecar.system.kinds import KINDS, KindTables
-
 # One statement for every user (2,000 users: one round trip). New users get both switches from the
 # setting; known users keep theirs. Returns the users that were inserted or changed.
 UPSERT_USERS = """
@@ -30,13 +28,12 @@ WHERE removed_at IS NULL AND NOT (id = ANY($1::text[]))
 RETURNING id, name
 """
 
-# Disabled or deleted on the server, and still holding libraries or picks: to clean up. Also the
-# ones cleaned up before (libraries_removed_at) are not listed again unless something came back.
-INACTIVE_WITH_OUTPUT = f"""
+# Disabled or deleted on the server and not cleaned up since (libraries_removed_at is reset when
+# they come back), or still holding a library.
+INACTIVE_USERS = """
 SELECT u.id, u.name FROM media_users u
 WHERE (u.is_disabled OR u.removed_at IS NOT NULL)
-  AND (EXISTS (SELECT 1 FROM user_libraries l WHERE l.user_id = u.id)
-       {"".join(f"OR EXISTS (SELECT 1 FROM {k.picks} p WHERE p.user_id = u.id) " for k in KINDS)})
+  AND (u.libraries_removed_at IS NULL OR EXISTS (SELECT 1 FROM user_libraries l WHERE l.user_id = u.id))
 ORDER BY u.name, u.id
 """
 
@@ -46,7 +43,7 @@ SELECT media_type, folder_path, library_id, library_name FROM user_libraries WHE
 
 DELETE_USER_LIBRARY = "DELETE FROM user_libraries WHERE user_id = $1 AND media_type = $2"
 
-DELETE_PICKS = {k.key: f"DELETE FROM {k.picks} WHERE user_id = $1" for k in KINDS}
+DELETE_PICKS = "DELETE FROM {picks} WHERE user_id = $1"  # per kind: kind.sql()
 
 MARK_LIBRARIES_REMOVED = "UPDATE media_users SET libraries_removed_at = now() WHERE id = $1"
 
@@ -54,27 +51,27 @@ MARK_LIBRARIES_REMOVED = "UPDATE media_users SET libraries_removed_at = now() WH
 RETURNED_USERS = """
 UPDATE media_users SET libraries_removed_at = NULL
 WHERE libraries_removed_at IS NOT NULL AND NOT is_disabled AND removed_at IS NULL
-RETURNING id, enabled, series_enabled
+RETURNING *
 """
 
 
 # --- the users API ------------------------------------------------------------------------------------
-def _kind_columns(k: KindTables) -> str:
-    return f"""
-       u.{k.enabled_column} AS {k.key}_enabled,
-       (SELECT count(*) FROM {k.plays} p WHERE p.user_id = u.id) AS {k.key}_plays,
-       (SELECT count(*) FROM {k.picks} p WHERE p.user_id = u.id) AS {k.key}_picks,
+# Per kind (kind.sql() fills the tables; `$K` becomes the kind's name, a code constant).
+KIND_COLUMNS = """
+       u.{enabled} AS "$K_enabled",
+       (SELECT count(*) FROM {plays} p WHERE p.user_id = u.id) AS "$K_plays",
+       (SELECT count(*) FROM {picks} p WHERE p.user_id = u.id) AS "$K_picks",
        (SELECT to_jsonb(l) FROM (SELECT library_name, library_id, entries, last_synced_at
-            FROM user_libraries WHERE user_id = u.id AND media_type = '{k.key}') l) AS {k.key}_library"""
-
+            FROM user_libraries WHERE user_id = u.id AND media_type = '$K') l) AS "$K_library"
+"""
 
 USER_COLUMNS = (
     "u.id, u.name, u.is_admin, u.is_disabled, u.removed_at, u.last_activity_at, u.created_at, "
-    "u.enabled, u.series_enabled, u.libraries_removed_at," + ",".join(_kind_columns(k) for k in KINDS)
+    "u.enabled, u.series_enabled"
 )
 
-# $1 status filter (null | active | disabled | removed), $2 name search, keyset-free paging by offset.
-_USER_FILTER = """
+# $1 status filter (null | active | disabled | removed), $2 name search; paged by offset.
+USER_FILTER = """
 WHERE ($1::text IS NULL
        OR ($1 = 'active' AND NOT u.is_disabled AND u.removed_at IS NULL)
        OR ($1 = 'disabled' AND u.is_disabled AND u.removed_at IS NULL)
@@ -82,16 +79,13 @@ WHERE ($1::text IS NULL
   AND ($2::text IS NULL OR u.name ILIKE '%' || $2 || '%')
 """
 
-LIST_USERS = f"""
-SELECT {USER_COLUMNS} FROM media_users u
-{_USER_FILTER}
-ORDER BY lower(u.name), u.id
-LIMIT $3 OFFSET $4
-"""
+LIST_USERS = (
+    "SELECT {columns} FROM media_users u " + USER_FILTER + " ORDER BY lower(u.name), u.id LIMIT $3 OFFSET $4"
+)
 
-COUNT_USERS = f"SELECT count(*) FROM media_users u {_USER_FILTER}"
+COUNT_USERS = "SELECT count(*) FROM media_users u " + USER_FILTER
 
-GET_USER = f"SELECT {USER_COLUMNS} FROM media_users u WHERE u.id = $1"
+GET_USER = "SELECT {columns} FROM media_users u WHERE u.id = $1"
 
 # $2/$3: new values or null (unchanged).
 SET_SWITCHES = """

@@ -23,10 +23,9 @@ import asyncpg
 from sidecar.jobs.context import JobContext, JobError
 from sidecar.library.paths import UnsafePathError
 from sidecar.media.kind import MediaKind, Step
+from sidecar.media.server import media_client
 from sidecar.mediaserver import MediaServerAuthError, MediaServerError, MediaUser
-from sidecar.movies.media_client import media_client
 from sidecar.system import user_queries as q
-from sidecar.system.kinds import SWITCH_COLUMNS
 from sidecar.system.user_output import remove_user_output
 
 
@@ -76,8 +75,7 @@ async def _queue_picks(
     belongs to no graph. Inline runs (no queue) only report what they would queue."""
     queued = []
     for kind in kinds:
-        column = SWITCH_COLUMNS.get(kind.name)
-        user_ids = sorted(r["id"] for r in returned if column and r[column])
+        user_ids = sorted(r["id"] for r in returned if r[kind.tables.enabled])
         if not user_ids:
             continue
         job, scope = kind.job(Step.RECOMMENDATIONS), {"user_ids": user_ids}
@@ -104,7 +102,7 @@ async def sync_users(ctx: JobContext, kinds: Sequence[MediaKind]) -> dict[str, A
         await _store_users(ctx, users, counts)
         ctx.raise_if_cancelled()
 
-        inactive = await ctx.db.fetch(q.INACTIVE_WITH_OUTPUT)
+        inactive = await ctx.db.fetch(q.INACTIVE_USERS)
         if inactive:
             await ctx.step("Removing libraries of disabled and deleted users", total=len(inactive))
             libraries = await client.list_libraries()
@@ -113,7 +111,7 @@ async def sync_users(ctx: JobContext, kinds: Sequence[MediaKind]) -> dict[str, A
                 ctx.raise_if_cancelled()
                 try:
                     removed = await remove_user_output(
-                        ctx, user, client=client, libraries=libraries, root=root
+                        ctx, user, kinds, client=client, libraries=libraries, root=root
                     )
                 except MediaServerAuthError:
                     raise

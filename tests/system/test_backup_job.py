@@ -14,6 +14,7 @@ from aiohttp import web
 from sidecar.api.errors import error_middleware
 from sidecar.api.keys import DB, SETTINGS
 from sidecar.backup import verify_backup
+from sidecar.composition import MEDIA_KINDS
 from sidecar.settings import Settings
 from sidecar.system.backups import BackupFile, to_prune
 from sidecar.system.routes import setup_routes
@@ -35,7 +36,7 @@ async def test_backup_is_private_verified_and_listed(
 
     app = web.Application(middlewares=[error_middleware])
     app[DB], app[SETTINGS] = db, settings
-    setup_routes(app)
+    setup_routes(app, MEDIA_KINDS)
     client = await aiohttp_client(app)
     listed = await (await client.get("/api/backups")).json()
     assert listed["backups"] == [

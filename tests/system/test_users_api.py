@@ -10,6 +10,7 @@ from aiohttp import web
 
 from sidecar.api.errors import error_middleware
 from sidecar.api.keys import DB, QUEUE, REGISTRY, SETTINGS
+from sidecar.composition import MEDIA_KINDS
 from sidecar.jobs.queue import JobQueue
 from sidecar.jobs.registry import JobRegistry
 from sidecar.settings import Settings
@@ -22,7 +23,7 @@ async def _client(db: asyncpg.Pool, registry: JobRegistry, settings: Settings, a
     app[SETTINGS] = settings
     app[REGISTRY] = registry
     app[QUEUE] = JobQueue(db, None, settings.queue_name)
-    setup_routes(app)
+    setup_routes(app, MEDIA_KINDS)
     return await aiohttp_client(app)
 
 
