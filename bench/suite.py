@@ -60,6 +60,7 @@ CASES = (
     _case("webhook_latency", max_runs=1),
     _case("webhooks", "webhooks_ingest.json"),
     _case("api"),
+    _case("global"),  # sync-users, Top Picks, backup + verified restore
 )
 
 

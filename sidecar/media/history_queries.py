@@ -1,25 +1,9 @@
-"""Generic SQL of the watch-history step: users, then each user's plays in one COPY + upsert.
+"""Generic SQL of the watch-history step: each user's plays in one COPY + upsert.
 
 `{plays}`, `{items}` and `{item_id}` are the kind's (KindTables); `$kind` parameters its name.
 """
 
 from __future__ import annotations
-
-UPSERT_USERS = """
-INSERT INTO media_users AS u (id, name, is_admin, is_disabled, enabled)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (id) DO UPDATE SET
-    name = EXCLUDED.name, is_admin = EXCLUDED.is_admin, is_disabled = EXCLUDED.is_disabled,
-    removed_at = NULL, updated_at = now()
-WHERE (u.name, u.is_admin, u.is_disabled) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.is_admin, EXCLUDED.is_disabled)
-   OR u.removed_at IS NOT NULL
-"""
-
-MARK_USERS_REMOVED = """
-UPDATE media_users SET removed_at = now(), updated_at = now()
-WHERE removed_at IS NULL AND NOT (id = ANY($1::text[]))
-RETURNING id
-"""
 
 # $1 user ids or null (all), $2 the kind: with each user's watermark for that kind.
 USERS_TO_PROCESS = """

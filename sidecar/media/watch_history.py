@@ -27,12 +27,13 @@ from typing import Any
 import asyncpg
 
 from sidecar.db import relaxed_transaction
-from sidecar.jobs.context import JobCancelled, JobContext
+from sidecar.jobs.context import JobCancelled, JobContext, JobError
 from sidecar.library.paths import in_library_root
 from sidecar.media import history_queries as q
 from sidecar.media.kind import MediaKind, Step
 from sidecar.media.server import media_client
 from sidecar.media.sync import ROW_ERRORS
+from sidecar.media.users import NoUsersListed, store_users
 from sidecar.mediaserver import (
     MediaServerAuthError,
     MediaServerClient,
@@ -92,18 +93,19 @@ def _row(data: UserMovieData) -> tuple[Any, ...]:
 
 
 async def _sync_users(ctx: JobContext, client: MediaServerClient, counts: HistoryCounts) -> None:
+    """The users must be current before their plays are read: stored as sync-users stores them."""
     await ctx.step("Syncing users")
     users = await client.list_users()
     counts.users_on_server = len(users)
-    enabled_default = ctx.settings.new_users_enabled
-    await ctx.db.executemany(
-        q.UPSERT_USERS, [(u.id, u.name, u.is_admin, u.is_disabled, enabled_default) for u in users]
-    )
-    removed = await ctx.db.fetch(q.MARK_USERS_REMOVED, [u.id for u in users])
-    counts.users_removed = len(removed)
-    if removed:
+    try:
+        stored = await store_users(ctx.db, users, new_users_enabled=ctx.settings.new_users_enabled)
+    except NoUsersListed as exc:
+        raise JobError(str(exc)) from None
+    counts.users_removed = len(stored.removed)
+    if stored.removed:
         await ctx.info(
-            f"{len(removed)} users are no longer on the media server", user_ids=[r["id"] for r in removed]
+            f"{len(stored.removed)} users are no longer on the media server",
+            user_ids=[r["id"] for r in stored.removed],
         )
 
 

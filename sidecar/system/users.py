@@ -24,6 +24,7 @@ from sidecar.jobs.context import JobContext, JobError
 from sidecar.library.paths import UnsafePathError
 from sidecar.media.kind import MediaKind, Step
 from sidecar.media.server import media_client
+from sidecar.media.users import NoUsersListed, store_users
 from sidecar.mediaserver import MediaServerAuthError, MediaServerError, MediaUser
 from sidecar.system import user_queries as q
 from sidecar.system.user_output import remove_user_output
@@ -44,26 +45,20 @@ class UserSyncCounts:
 
 
 async def _store_users(ctx: JobContext, users: list[MediaUser], counts: UserSyncCounts) -> None:
-    ids = [u.id for u in users]
-    async with ctx.db.acquire() as conn, conn.transaction():
-        changed = await conn.fetch(
-            q.UPSERT_USERS,
-            ids,
-            [u.name for u in users],
-            [u.is_admin for u in users],
-            [u.is_disabled for u in users],
-            ctx.settings.new_users_enabled,
-            [u.last_activity_at for u in users],
-        )
-        removed = await conn.fetch(q.MARK_USERS_REMOVED, ids)
-    counts.users_added = sum(1 for r in changed if r["inserted"])
-    counts.users_updated = len(changed) - counts.users_added
-    counts.users_removed = len(removed)
-    if removed:
+    try:
+        stored = await store_users(ctx.db, users, new_users_enabled=ctx.settings.new_users_enabled)
+    except NoUsersListed as exc:
+        raise JobError(str(exc)) from None
+    counts.users_added, counts.users_updated, counts.users_removed = (
+        stored.added,
+        stored.updated,
+        len(stored.removed),
+    )
+    if stored.removed:
         await ctx.info(
-            f"{len(removed)} users are no longer on the media server; their libraries are removed, "
+            f"{len(stored.removed)} users are no longer on the media server; their libraries are removed, "
             f"their history is kept for {ctx.settings.deleted_users_retention_days} days",
-            user_ids=[r["id"] for r in removed],
+            user_ids=[r["id"] for r in stored.removed],
         )
 
 
