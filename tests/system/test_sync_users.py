@@ -15,8 +15,9 @@ from sidecar.jobs.queue import JobQueue
 from sidecar.jobs.resources import JobResources
 from sidecar.settings import Settings
 from sidecar.simulator import RunningSimulator, running_simulator
+from tests.factory import set_picks
 from tests.simhelpers import settings_for
-from tests.test_sync_movie_libraries import add_movie, set_picks
+from tests.test_sync_movie_libraries import add_movie
 
 KINDS = ["jellyfin", "emby"]
 
