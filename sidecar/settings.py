@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     # --- libraries ---------------------------------------------------------------------------------
     library_root: Path | None = Field(None, description="default: <data_dir>/libraries")
     library_mode: Literal["symlink", "strm"] = "symlink"
+    library_entry_names: Literal["title", "ranked"] = Field(
+        "title",
+        description="entry folders: `Title (Year)` (an entry keeps its server id, resume point and "
+        "watched state when its rank changes; the rank is in the NFO) or the product's `NN - Title (Year)`",
+    )
     library_name_template: str = "AI Picks – Movies ({user})"
     library_server_root: str | None = Field(
         None, description="the library root as the media server sees it (containers); default: library_root"

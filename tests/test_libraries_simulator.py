@@ -54,6 +54,6 @@ async def test_private_library_per_user_on_the_simulated_server(
         assert scanned <= {lib.item_id for lib in ours.values()} and scanned
         folder = run_settings.resolved_library_root / "users" / "alice" / "ai-movies"
         assert sorted(p.name for p in folder.iterdir()) == [
-            "01 - First Pick (2000)",
-            "02 - Second Pick (2000)",
+            "First Pick (2000)",
+            "Second Pick (2000)",
         ]

@@ -204,11 +204,11 @@ async def test_layout_symlinks_nfo_and_private_libraries(
     assert result["libraries_created"] == 2 and result["failed"] == 0
     folder = user_folder(media, lib_settings, "Alice")
     assert sorted(p.name for p in folder.iterdir()) == [
-        "01 - Film m002 (1991)",
-        "02 - Film m001 (1990)",
-        "03 - Film m003 (1992)",
+        "Film m001 (1990)",
+        "Film m002 (1991)",
+        "Film m003 (1992)",
     ]
-    entry = folder / "01 - Film m002 (1991)"
+    entry = folder / "Film m002 (1991)"
     assert sorted(p.name for p in entry.iterdir()) == ["Film m002 (1991).mkv", "Film m002 (1991).nfo"]
     link = entry / "Film m002 (1991).mkv"
     assert link.is_symlink() and os.readlink(link) == paths["m002"]  # the server's path, not the mapped one
@@ -247,7 +247,7 @@ async def test_layout_symlinks_nfo_and_private_libraries(
     assert server.refreshed == []
 
 
-async def test_rank_change_rewrites_only_the_moved_entries(
+async def test_rank_change_rewrites_only_the_nfos_of_the_moved_entries(
     media: MediaKind,
     db: asyncpg.Pool,
     run_job: Any,
@@ -273,14 +273,18 @@ async def test_rank_change_rewrites_only_the_moved_entries(
     await set_picks(db, alice, ["m001", "m003", "m002", "m004", "m005"])  # swap ranks 2 and 3
     result = await run_libraries(media, run_job, lib_settings, server, scope={"user_ids": [alice, bob]})
 
-    assert result["entries_written"] == 2 and result["entries_removed"] == 2
+    # The folders keep their names (the server keeps the items' ids and resume points): two NFOs change.
+    assert result["entries_written"] == 2 and result["entries_removed"] == 0
     assert result["entries_unchanged"] == 3 + 2
-    assert result["files_written"] == 4
+    assert result["files_written"] == 2
     after = snapshot(alice_dir)
-    for path, state in before_alice.items():
-        if path.startswith(("01 - ", "04 - ", "05 - ")):
-            assert after[path] == state, f"{path} was touched"
-    assert "02 - Film m003 (2000)" in after and "02 - Film m002 (2000)" not in after
+    assert after.keys() == before_alice.keys()
+    files = [path for path in after if "/" in path]  # entry folders' mtimes move with their files
+    changed = sorted(path for path in files if before_alice[path] != after[path])
+    assert changed == ["Film m002 (2000)/Film m002 (2000).nfo", "Film m003 (2000)/Film m003 (2000).nfo"]
+    assert all(after[path][0] == before_alice[path][0] for path in after if "/" not in path)
+    nfo = ET.parse(alice_dir / "Film m003 (2000)" / "Film m003 (2000).nfo").getroot()
+    assert nfo.findtext("sorttitle") == "02 Film m003"
     assert snapshot(bob_dir) == before_bob
     alice_lib = next(lib for lib in await server.list_libraries() if lib.name.endswith("(Alice)"))
     assert server.refreshed == [alice_lib.item_id]  # only the changed library is rescanned
@@ -312,8 +316,8 @@ async def test_stale_entries_removed_and_gone_picks_leave_an_empty_library(
 
     assert result["entries_removed"] == 2
     assert sorted(p.name for p in user_folder(media, lib_settings, "Alice").iterdir()) == [
-        "01 - Film m001 (2000)",
-        "02 - Film m002 (2000)",
+        "Film m001 (2000)",
+        "Film m002 (2000)",
     ]
     bob_dir = user_folder(media, lib_settings, "Bob")
     assert bob_dir.is_dir() and list(bob_dir.iterdir()) == []
@@ -361,7 +365,7 @@ async def test_strm_mode_with_stream_url_and_with_server_path(
 
     url_settings = url_settings.model_copy(update={"media_server_api_key": SecretStr("k3y")})
     await run_libraries(media, run_job, url_settings, None)
-    entry = user_folder(media, lib_settings, "Eve") / "01 - Answer (1984)"
+    entry = user_folder(media, lib_settings, "Eve") / "Answer (1984)"
     assert sorted(p.name for p in entry.iterdir()) == ["Answer (1984).nfo", "Answer (1984).strm"]
     strm = entry / "Answer (1984).strm"
     assert not strm.is_symlink()
@@ -401,8 +405,8 @@ async def test_hostile_titles_stay_inside_the_user_folder(
     folder = users[0] / "ai-movies"
     names = sorted(p.name for p in folder.iterdir())
     assert len(names) == 6
-    assert "04 - Émilie 🎬 千と千尋 (2000)" in names
-    assert "01 - AC-DC - Let There Be Rock (2000)" in names
+    assert "Émilie 🎬 千と千尋 (2000)" in names
+    assert "AC-DC - Let There Be Rock (2000)" in names
     for path in root.rglob("*"):
         assert path.resolve(strict=False).is_relative_to(root) or path.is_symlink()
         assert len(path.name.encode()) <= 200
@@ -423,10 +427,10 @@ async def test_missing_file_is_skipped_and_ranks_stay_consecutive(
     await set_picks(db, "u1", ["m001", "m002", "m003"])
     result = await run_libraries(media, run_job, lib_settings, None)
     assert result["picks_skipped"] == 1
-    assert sorted(p.name for p in user_folder(media, lib_settings, "Finn").iterdir()) == [
-        "01 - Film m001 (2000)",
-        "02 - Film m003 (2000)",
-    ]
+    finn = user_folder(media, lib_settings, "Finn")
+    assert sorted(p.name for p in finn.iterdir()) == ["Film m001 (2000)", "Film m003 (2000)"]
+    nfo = ET.parse(finn / "Film m003 (2000)" / "Film m003 (2000).nfo").getroot()
+    assert nfo.findtext("sorttitle") == "02 Film m003"
     logs = await db.fetch("SELECT message FROM job_run_logs WHERE level = 'warning'")
     assert any("SIDECAR_PATH_MAPPINGS" in r["message"] for r in logs)
 

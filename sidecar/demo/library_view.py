@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 _RANKED_ENTRY = re.compile(r"^(?P<rank>\d+) - (?P<title>.+)$")
+_RANKED_SORT_TITLE = re.compile(r"^(?P<rank>\d+) ")
+
+
+def _nfo_rank(entry: Path) -> int | None:
+    """The rank an entry's NFO carries in its sort title (`07 Title`), as the server reads it."""
+    for nfo in entry.glob("*.nfo"):
+        match = _RANKED_SORT_TITLE.match(ET.parse(nfo).getroot().findtext("sorttitle") or "")
+        if match:
+            return int(match.group("rank"))
+    return None
 
 
 def read_entries(folder: Path) -> dict[str, int]:
-    """`Title (Year)` -> rank for every `NN - Title (Year)` entry folder (empty if there is no folder)."""
+    """`Title (Year)` -> rank for every entry folder (empty if there is no folder): the rank from a
+    `NN - Title (Year)` folder name (ranked layout) or from the entry's NFO (the default layout)."""
     if not folder.is_dir():
         return {}
     entries = {}
     for child in folder.iterdir():
+        if not child.is_dir() or child.name.startswith("."):
+            continue
         match = _RANKED_ENTRY.match(child.name)
-        if match and child.is_dir():
+        if match:
             entries[match.group("title")] = int(match.group("rank"))
+        elif (rank := _nfo_rank(child)) is not None:
+            entries[child.name] = rank
     return entries
 
 

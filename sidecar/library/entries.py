@@ -16,14 +16,18 @@ Two ways to put a playable "video entry" in a folder (`SIDECAR_LIBRARY_MODE`):
   anyone who can read the library folder (and by every client the server hands the path to): use a
   dedicated key, restrict the folder, or prefer symlinks.
 
-Entries are numbered by position among the picks that could be written (a pick whose file is missing
-is skipped, not left as a gap), zero-padded so name order = rank order.
+Entry folders are named `Title (Year)` (`SIDECAR_LIBRARY_ENTRY_NAMES=title`, the default): the
+server derives an item's id from its path, so a folder that keeps its name when its rank changes keeps
+the user's resume point and watched state, and a re-rank rewrites NFOs only. The rank lives in the
+NFO's sort title and date added, so the server still lists the picks best first. The product's
+documented layout, `NN - Title (Year)` (`ranked`), numbers entries by position among the picks that
+could be written (a pick whose file is missing is skipped, not left as a gap).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -41,6 +45,7 @@ class EntryOptions:
     strm_url_template: str | None = None
     api_key: str | None = None  # only substituted into `{api_key}` of the STRM template
     check_files_exist: bool = True
+    ranked_folders: bool = False  # `NN - Title (Year)` instead of `Title (Year)`
 
 
 @dataclass(frozen=True)
@@ -98,15 +103,35 @@ def build_entries(
             usable.append((movie, base, video))
 
     width = names.rank_width(len(usable))
+    shared = _shared_names(base for _, base, _ in usable)
     entries: list[DesiredEntry] = []
     for position, (movie, base, video) in enumerate(usable, start=1):
         nfo = build_movie_nfo(
             movie, position=position, width=width, date_added=date_added_for_rank(date_anchor, position)
         )
+        if options.ranked_folders:
+            folder = names.entry_folder_name(position, width, base)
+        elif base.casefold() in shared:
+            folder = names.disambiguated(base, _id_tag(movie))
+        else:
+            folder = base
         entries.append(
-            DesiredEntry(
-                folder=names.entry_folder_name(position, width, base),
-                files=(video, EntryFile(names.file_name(base, ".nfo"), content=nfo)),
-            )
+            DesiredEntry(folder=folder, files=(video, EntryFile(names.file_name(base, ".nfo"), content=nfo)))
         )
     return BuiltEntries(entries, skipped)
+
+
+def _shared_names(bases: Iterable[str]) -> set[str]:
+    """Names (case-folded: SMB and macOS shares ignore case) that more than one pick would take."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for base in bases:
+        key = base.casefold()
+        (shared if key in seen else seen).add(key)
+    return shared
+
+
+def _id_tag(movie: RankedMovie) -> str:
+    tmdb = movie.tmdb_id or movie.provider_ids.get("tmdb")
+    imdb = movie.imdb_id or movie.provider_ids.get("imdb")
+    return f"tmdbid-{tmdb}" if tmdb else f"imdbid-{imdb}" if imdb else movie.movie_id[:12]

@@ -91,9 +91,16 @@ def rank_width(count: int) -> int:
 
 
 def entry_folder_name(position: int, width: int, base_name: str) -> str:
-    """`NN - Title (Year)`: the zero-padded prefix makes plain name order the rank order."""
+    """`NN - Title (Year)` (the ranked layout): the zero-padded prefix makes name order the rank order."""
     prefix = f"{position:0{width}d} - "
     return prefix + truncate_utf8(base_name, MAX_COMPONENT_BYTES - len(prefix.encode())).rstrip(" .")
+
+
+def disambiguated(base_name: str, tag: str) -> str:
+    """`Title (Year) [tag]`: a second entry with the same name, told apart by its item's own id (never
+    by rank, so the name stays when ranks change; `[tmdbid-N]` is also a hint the server understands)."""
+    suffix = f" [{sanitize_component(tag, max_bytes=40)}]"
+    return truncate_utf8(base_name, _BASE_NAME_BYTES - len(suffix.encode())).rstrip(" .") + suffix
 
 
 def file_name(base_name: str, extension: str) -> str:

@@ -9,7 +9,11 @@ or a half-finished earlier run is repaired, and no state file can drift from rea
   so the server never scans a half-written folder;
 * changed entry (same folder, other bytes): each differing file is written to a temporary name in
   the entry folder and `os.replace`d over the old one; identical files stay as they are;
-* stale entry: removed (a symlink entry is unlinked, never followed).
+* stale entry: removed (a symlink entry is unlinked, never followed);
+* moved entry (a stale folder holding the video a missing entry wants): renamed into place, then
+  updated like a changed entry. The server derives an item's id from its path, so a rename is the
+  one change that costs the user their resume point; the layout avoids renames (no rank in folder
+  names) and this keeps a layout change (or a re-rank in the ranked layout) from rewriting files.
 
 Files are not fsynced: a crash can at worst leave a temporary name or an old file, and the next run
 repairs both. Every path is checked to stay inside the library root before anything is written.
@@ -68,7 +72,7 @@ class EntryFile:
 @dataclass(frozen=True)
 class DesiredEntry:
     folder: str
-    files: tuple[EntryFile, ...]
+    files: tuple[EntryFile, ...]  # the first is the playable one: it names the entry wherever it moves
 
     def __post_init__(self) -> None:
         check_component(self.folder)
@@ -80,17 +84,22 @@ class DesiredEntry:
     def content_hash(self) -> str:
         return _hash_digests(f.digest() for f in self.files)
 
+    @property
+    def identity(self) -> str:
+        return self.files[0].digest()
+
 
 @dataclass
 class FolderStats:
     written: int = 0  # entries created or changed
     unchanged: int = 0
     removed: int = 0
+    moved: int = 0  # renamed into place (layout change, or a re-rank in the ranked layout)
     files_written: int = 0
 
     @property
     def changed(self) -> bool:
-        return self.written > 0 or self.removed > 0
+        return self.written > 0 or self.removed > 0 or self.moved > 0
 
 
 def _hash_digests(digests: Iterable[str]) -> str:
@@ -193,6 +202,21 @@ def _update_entry(entry_dir: Path, entry: DesiredEntry, on_disk: dict[str, str])
     return written
 
 
+def _moves(folder: Path, stale: list[str], missing: list[DesiredEntry]) -> dict[str, str]:
+    """stale folder name -> wanted folder name, where the stale folder holds the wanted entry's video."""
+    wanted = {entry.identity: entry.folder for entry in missing}
+    moves: dict[str, str] = {}
+    for name in stale:
+        if not wanted or not (folder / name).is_dir() or (folder / name).is_symlink():
+            continue
+        for digest in _disk_files(folder / name).values():
+            target = wanted.pop(digest, None)
+            if target is not None:
+                moves[name] = target
+                break
+    return moves
+
+
 def sync_folder(root: Path, folder: Path, entries: Sequence[DesiredEntry]) -> FolderStats:
     """Make `folder` (an existing directory inside `root`) hold exactly `entries`.
 
@@ -207,13 +231,20 @@ def sync_folder(root: Path, folder: Path, entries: Sequence[DesiredEntry]) -> Fo
         raise ValueError("two entries share a folder name")
     stats = FolderStats()
 
-    existing: dict[str, os.DirEntry[str]] = {}
+    existing: dict[str, bool] = {}  # name -> is a real directory
     with os.scandir(real_folder) as scan:
         for item in scan:
             if item.name.startswith(TEMP_PREFIX):
                 _remove(real_folder / item.name)
             elif not item.name.startswith("."):
-                existing[item.name] = item
+                existing[item.name] = item.is_dir(follow_symlinks=False)
+
+    stale = [name for name in existing if name not in desired]
+    missing = [entry for name, entry in desired.items() if name not in existing]
+    for old, new in _moves(real_folder, stale, missing).items():
+        os.rename(real_folder / old, real_folder / new)
+        existing[new] = existing.pop(old)
+        stats.moved += 1
 
     for name in existing:
         if name not in desired:
@@ -221,8 +252,8 @@ def sync_folder(root: Path, folder: Path, entries: Sequence[DesiredEntry]) -> Fo
             stats.removed += 1
 
     for name, entry in desired.items():
-        item = existing.get(name)
-        if item is not None and item.is_dir(follow_symlinks=False):
+        is_dir = existing.get(name)
+        if is_dir:
             entry_dir = real_folder / name
             on_disk = _disk_files(entry_dir)
             if _hash_digests(on_disk.values()) == entry.content_hash:
@@ -230,7 +261,7 @@ def sync_folder(root: Path, folder: Path, entries: Sequence[DesiredEntry]) -> Fo
                 continue
             stats.files_written += _update_entry(entry_dir, entry, on_disk)
         else:
-            if item is not None:  # a file or symlink squatting on the entry's name
+            if is_dir is not None:  # a file or symlink squatting on the entry's name
                 _remove(real_folder / name)
             stats.files_written += _create_entry(real_folder, entry)
         stats.written += 1

@@ -57,6 +57,7 @@ class LibrarySyncCounts:
     entries_written: int = 0
     entries_unchanged: int = 0
     entries_removed: int = 0
+    entries_moved: int = 0  # folders renamed in place (a layout change)
     files_written: int = 0
     picks_skipped: int = 0  # picks with no usable file
     libraries_created: int = 0
@@ -98,6 +99,7 @@ def _entry_options(settings: Settings) -> EntryOptions:
         path_mappings=settings.path_mappings,
         strm_url_template=settings.strm_url_template,
         api_key=api_key,
+        ranked_folders=settings.library_entry_names == "ranked",
     )
 
 
@@ -170,6 +172,7 @@ class _LibrarySync:
         self.counts.entries_written += stats.written
         self.counts.entries_unchanged += stats.unchanged
         self.counts.entries_removed += stats.removed
+        self.counts.entries_moved += stats.moved
         self.counts.files_written += stats.files_written
         self.counts.picks_skipped += len(built.skipped)
         if built.skipped:
