@@ -49,3 +49,10 @@ WHERE user_id = $1 AND media_type = $7
 SERVER_LIBRARIES = """
 SELECT user_id, media_type, library_id, library_guid FROM user_libraries WHERE library_id IS NOT NULL
 """
+
+# The ids the server gave our libraries (any of its three), so a sync never reads one as a source
+# even when its folder and name no longer look like ours (renamed, or another mount path).
+OWN_LIBRARY_IDS = """
+SELECT unnest(array_remove(ARRAY[library_id, library_item_id, library_guid], NULL)) AS id
+FROM user_libraries
+"""

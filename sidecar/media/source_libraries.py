@@ -2,13 +2,14 @@
 kind's collection type.
 
 The sidecar's own "AI Picks" libraries look like ordinary libraries (copies of real items); they are
-never sources, whatever the configuration says. A library is ours when one of its folders lies in
-the library root, or when its name starts like the library name template of any registered kind.
+never sources, whatever the configuration says. A library is ours when the server's id for it is
+one we recorded, when one of its folders lies in the library root, or when its name starts like the
+library name template of any registered kind (in that order: ids survive renames and mount changes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sidecar.library.paths import in_library_root
@@ -30,18 +31,27 @@ def own_name_prefixes(settings: Settings, kinds: Sequence[MediaKind]) -> set[str
     return {prefix for prefix in prefixes if prefix}
 
 
-def is_own(library: Library, settings: Settings, kinds: Sequence[MediaKind]) -> bool:
+def is_own(
+    library: Library, settings: Settings, kinds: Sequence[MediaKind], own_ids: Collection[str] = ()
+) -> bool:
+    if own_ids and {library.id, library.item_id, library.guid} & set(own_ids):
+        return True
     if any(in_library_root(location, settings) for location in library.locations):
         return True
     return any(library.name.startswith(prefix) for prefix in own_name_prefixes(settings, kinds))
 
 
 def select_libraries(
-    libraries: list[Library], settings: Settings, kind: MediaKind, every_kind: Sequence[MediaKind] = ()
+    libraries: list[Library],
+    settings: Settings,
+    kind: MediaKind,
+    every_kind: Sequence[MediaKind] = (),
+    own_ids: Collection[str] = (),
 ) -> LibrarySelection:
-    """`every_kind`: the registered kinds (whose library names mark our own libraries too)."""
+    """`every_kind`: the registered kinds (whose library names mark our own libraries too);
+    `own_ids`: the server ids of the libraries we registered."""
     kinds = [kind, *(k for k in every_kind if k != kind)]
-    own = [lib for lib in libraries if is_own(lib, settings, kinds)]
+    own = [lib for lib in libraries if is_own(lib, settings, kinds, own_ids)]
     candidates = [lib for lib in libraries if lib not in own]
     configured = kind.source_libraries(settings)
     if not configured:

@@ -17,6 +17,7 @@ import asyncpg
 
 from sidecar.db import relaxed_transaction
 from sidecar.jobs.context import JobContext, JobError
+from sidecar.media import library_queries
 from sidecar.media import sync_queries as q
 from sidecar.media.kind import CatalogueRow, MediaKind, Step
 from sidecar.media.server import media_client
@@ -134,7 +135,10 @@ async def _known_items(db: asyncpg.Pool, kind: MediaKind, ids: list[str] | None 
 
 
 async def _enabled_libraries(ctx: JobContext, kind: MediaKind, client: MediaServerClient) -> list[Library]:
-    selection = select_libraries(await client.list_libraries(), ctx.settings, kind, ctx.resources.kinds)
+    own_ids = {normalise_id(r["id"]) for r in await ctx.db.fetch(library_queries.OWN_LIBRARY_IDS)}
+    selection = select_libraries(
+        await client.list_libraries(), ctx.settings, kind, ctx.resources.kinds, own_ids
+    )
     setting = kind.source_libraries_setting
     if selection.unmatched:
         await ctx.warning(

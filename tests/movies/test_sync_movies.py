@@ -11,6 +11,7 @@ from sidecar.jobs.runs import cancel_run
 from sidecar.media.kind import MediaKind, Step
 from sidecar.settings import Settings
 from sidecar.simulator import running_simulator
+from tests.factory import add_user, add_user_library
 from tests.simhelpers import settings_for
 
 KINDS = ["jellyfin", "emby"]
@@ -93,6 +94,35 @@ async def test_sample_skips_tv_and_own_libraries(
         assert row["status"] == "completed", row["error"]
         assert row["result"]["added"] == 4
         titles = {r["title"] for r in await db.fetch(media.sql("SELECT title FROM {items}"))}
+        assert titles == {"The Matrix", "Inception", "Spirited Away", "Arrival"}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_library_we_registered_is_never_a_source_even_renamed_and_elsewhere(
+    media: MediaKind, kind: str, db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
+    async with running_simulator(kind, "sample") as sim:
+        cfg = settings_for(settings, sim)
+        # An AI library the admin renamed, on a mount path the sidecar does not know.
+        ours = sim.state.add_library("Alice's picks", "movies", ["/mnt/other/alice"])
+        sim.state.add_movie(library_id=ours.item_id, name="The Matrix (copy)", path="/mnt/other/alice/m.mkv")
+        titles_sql = media.sql("SELECT title FROM {items}")
+        await run_job(media.job(Step.SYNC), settings=cfg)
+        assert "The Matrix (copy)" in {r["title"] for r in await db.fetch(titles_sql)}
+
+        await db.execute(media.sql("TRUNCATE {items} CASCADE"))
+        await add_user(db, "u1", "Alice")
+        await add_user_library(
+            db,
+            "u1",
+            kind=media,
+            library_id=ours.folder_id if kind == "emby" else ours.item_id,
+            library_item_id=ours.item_id,
+            library_guid=ours.guid,
+        )
+        row = await run_job(media.job(Step.SYNC), settings=cfg)
+        assert row["status"] == "completed", row["error"]
+        titles = {r["title"] for r in await db.fetch(titles_sql)}
         assert titles == {"The Matrix", "Inception", "Spirited Away", "Arrival"}
 
 
