@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,11 @@ SHARED_FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def embedded_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    data_dir = tmp_path_factory.mktemp("embedded")
+def embedded_urls() -> Iterator[tuple[str, str]]:
+    # Not under pytest's basetemp: every pytest session chmods /tmp/pytest-of-<user> to 0700, and the
+    # embedded PostgreSQL runs as its own system user when we are root, so a second test session on
+    # the machine would lock the first one's server out of its data directory.
+    data_dir = Path(tempfile.mkdtemp(prefix="sidecar-tests-"))
     database_url, pg = start_postgres(data_dir)
     redis_url, valkey = start_valkey(data_dir)
     asyncio.run(migrate(database_url))
@@ -34,6 +39,7 @@ def embedded_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     finally:
         valkey.stop()
         pg.cleanup()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
