@@ -157,6 +157,25 @@ async def test_every_operation_answers_as_the_openapi_document_says(
     poster = await client.get(f"/api/items/{item}/poster", headers=AUTH)
     assert poster.content_type == "image/png"
     await c.check("/api/items/{item_id}/poster", "get", poster)
+    users = await c.check("/api/users", "get", await client.get("/api/users?limit=2", headers=AUTH))
+    assert users["total"] >= 2 and len(users["users"]) == 2
+    await c.check("/api/users", "get", await client.get("/api/users?limit=0", headers=AUTH))
+    path = "/api/users/{user_id}"
+    one = await c.check(path, "get", await client.get(f"/api/users/{user}", headers=AUTH))
+    assert (
+        one["kinds"]["movies"]["picks"] == PICKS_PER_USER
+        and one["kinds"]["movies"]["library"]["status"] == "ok"
+    )
+    await c.check(path, "get", await client.get("/api/users/" + "f" * 32, headers=AUTH))
+    await c.check(path, "get", await client.get("/api/users/a;b", headers=AUTH))
+    patched = await c.check(
+        path,
+        "patch",
+        await client.patch(f"/api/users/{user}?apply=true", json={"movies_enabled": True}, headers=AUTH),
+    )
+    assert [r["job"] for r in patched["queued"]] == ["sync-movie-libraries"]
+    await c.check(path, "patch", await client.patch(f"/api/users/{user}", json={}, headers=AUTH))
+    await c.check("/api/backups", "get", await client.get("/api/backups", headers=AUTH))
     await c.check("/metrics", "get", await client.get("/metrics", headers=AUTH))
     for server, fixture in (
         ("jellyfin", "jellyfin-webhook-playbackstop.json"),

@@ -64,7 +64,7 @@ async def test_an_admin_opens_a_user_and_sees_their_picks(
 
     # A list when the sidecar has GET /api/users; a user id otherwise.
     users_link = page.locator(f'#user-list a[data-user-id="{user["id"]}"]')
-    form = page.locator("#user-form")
+    form = page.locator("#user-form:not([hidden])")  # the page keeps the form, hidden, beside a list
     await expect(users_link.or_(form)).to_be_visible(timeout=UI_WAIT_MS)
     if await users_link.count():
         await users_link.click()

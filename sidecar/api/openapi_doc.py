@@ -160,6 +160,61 @@ SCHEMAS: dict[str, Any] = {
             _obj({"accepted": {"const": False}, "ignored": STR}),
         ]
     },
+    "UserKind": _obj(
+        {
+            "enabled": BOOL,
+            "plays": INT,
+            "picks": INT,
+            "library": _obj(
+                {"status": {"enum": ["ok", "pending", "none"]}},
+                name=_nullable(STR),
+                entries=_nullable(INT),
+                last_synced_at=_nullable(TIME),
+            ),
+        }
+    ),
+    "User": _obj(
+        {
+            "id": STR,
+            "name": STR,
+            "is_admin": BOOL,
+            "is_disabled": BOOL,
+            "removed_at": _nullable(TIME),
+            "last_activity_at": _nullable(TIME),
+            "first_seen_at": TIME,
+            "active": BOOL,
+            "movies_enabled": BOOL,
+            "series_enabled": BOOL,
+            "kinds": {"type": "object", "additionalProperties": _ref("UserKind")},
+        }
+    ),
+    "UserPage": _obj(
+        {"users": {"type": "array", "items": _ref("User")}, "total": INT, "next_offset": _nullable(INT)}
+    ),
+    "UserPatched": _obj({"user": _ref("User"), "queued": {"type": "array", "items": _ref("Run")}}),
+    "UserSwitches": {
+        "type": "object",
+        "properties": {"movies_enabled": BOOL, "series_enabled": BOOL},
+        "minProperties": 1,
+        "additionalProperties": False,
+    },
+    "BackupList": _obj(
+        {
+            "directory": STR,
+            "backups": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "name": STR,
+                        "size_bytes": INT,
+                        "created_at": TIME,
+                        "verified": _nullable(BOOL),
+                        "verify_error": _nullable(STR),
+                    }
+                ),
+            },
+        }
+    ),
     "RunRequest": {"type": "object", "properties": {"variant": STR}, "additionalProperties": False},
     "ScheduleRequest": {
         "type": "object",
@@ -301,6 +356,35 @@ PATHS: dict[str, Any] = {
             422,
             parameters=[_param("cron", "query", STR, True), _param("timezone", "query", STR)],
         ),
+    },
+    "/api/users": {
+        "get": _op(
+            "the media server's users by name, with per-kind plays, picks and library",
+            _answer("200", "UserPage", "a page"),
+            422,
+            parameters=[
+                _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}),
+                _param("offset", "query", {"type": "integer", "minimum": 0}),
+                _param("q", "query", STR),
+                _param("status", "query", {"enum": ["active", "disabled", "removed"]}),
+            ],
+        ),
+    },
+    "/api/users/{user_id}": {
+        "parameters": [_param("user_id", "path", STR)],
+        "get": _op("one user", _answer("200", "User", "the user"), 400, 404),
+        "patch": _op(
+            "switch a kind's picks on or off for the user (apply=true queues their library runs)",
+            _answer("200", "UserPatched", "the user, and the runs queued"),
+            400,
+            404,
+            422,
+            parameters=[_param("apply", "query", BOOL)],
+            requestBody=_body("UserSwitches"),
+        ),
+    },
+    "/api/backups": {
+        "get": _op("the database backups on disk, newest first", _answer("200", "BackupList", "the backups")),
     },
     "/api/users/{user_id}/recommendations": {
         "parameters": [_param("user_id", "path", STR)],

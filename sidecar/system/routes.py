@@ -7,6 +7,7 @@ or uploading is a CLI step with the sidecar stopped, never an HTTP route).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -69,6 +70,11 @@ class ApplyQuery(BaseModel):
     apply: bool = False
 
 
+def _iso_text(value: str | None) -> str | None:
+    """A timestamp from to_jsonb (the session's offset) in the API's form (UTC, Z)."""
+    return iso(dt.datetime.fromisoformat(value)) if value else None
+
+
 def _library_status(row: asyncpg.Record, key: str, enabled: bool) -> dict[str, Any]:
     library = row[f"{key}_library"]
     if library is None:
@@ -78,7 +84,7 @@ def _library_status(row: asyncpg.Record, key: str, enabled: bool) -> dict[str, A
         "status": "ok" if registered else "pending",
         "name": library.get("library_name"),
         "entries": library.get("entries"),
-        "last_synced_at": library.get("last_synced_at"),
+        "last_synced_at": _iso_text(library.get("last_synced_at")),
     }
 
 

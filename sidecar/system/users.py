@@ -119,9 +119,12 @@ async def sync_users(ctx: JobContext, kinds: Sequence[MediaKind]) -> dict[str, A
                 counts.libraries_deleted += removed.libraries_deleted
                 counts.folders_removed += removed.folders_removed
                 counts.picks_removed += removed.picks_removed
-                await ctx.info(
-                    f"libraries and picks of {user['name']} removed", user_id=user["id"], **asdict(removed)
-                )
+                if removed.libraries_deleted or removed.folders_removed or removed.picks_removed:
+                    await ctx.info(
+                        f"libraries and picks of {user['name']} removed",
+                        user_id=user["id"],
+                        **asdict(removed),
+                    )
                 await ctx.advance()
 
     returned = await ctx.db.fetch(q.RETURNED_USERS)
