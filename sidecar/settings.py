@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     # --- libraries ---------------------------------------------------------------------------------
     library_root: Path | None = Field(None, description="default: <data_dir>/libraries")
     library_mode: Literal["symlink", "strm"] = "symlink"
+    mark_originals_played: bool = Field(
+        True,
+        description="a play (or favourite) of a copy in an AI Picks library marks the original played "
+        "(favourite) for that user on the server too, so it shows as watched in the main library and "
+        "Next Up (Jellyfin >= 10.11 keeps watch state per item); never un-marks anything",
+    )
     library_entry_names: Literal["title", "ranked"] = Field(
         "title",
         description="entry folders: `Title (Year)` (an entry keeps its server id, resume point and "

@@ -112,18 +112,18 @@ async def test_a_scan_makes_one_copy_per_entry_from_the_nfo_and_removes_vanished
         state = c.state
         root = c.settings.resolved_library_root / "users"
         for user, keys in (("alice", ["arrival"]), ("bob", ["matrix", "spirited"])):
-            copies = sorted(c.copies_of(user), key=lambda m: m.path or "")
+            copies = {Path(m.path or "").parent.name: m for m in c.copies_of(user)}
             assert len(copies) == len(keys)
-            for rank, (copy, key) in enumerate(zip(copies, keys, strict=True), start=1):
+            for key in keys:
                 original = c.seeded[key]
+                copy = copies[f"{original.name} ({original.year})"]  # the entry folder: no rank in it
                 assert copy.id != original.id
                 assert (copy.name, copy.year) == (original.name, original.year)
                 assert copy.provider_ids == {
                     "Tmdb": original.provider_ids["Tmdb"],
                     "Imdb": original.provider_ids["Imdb"],
                 }
-                folder = root / user / "ai-movies" / f"{rank:02d} - {original.name} ({original.year})"
-                assert Path(copy.path or "").parent == folder
+                assert Path(copy.path or "").parent.parent == root / user / "ai-movies"
                 assert _link_target(copy.path or "") == original.path  # the link the server follows
         assert not any(lib.name.endswith("(kids)") for lib in state.libraries)  # no picks, no library
         # The seeded library kept its items; the scan announced each copy once.
@@ -240,27 +240,29 @@ async def test_watch_history_counts_a_played_copy_for_its_original(
         )
         assert played is True
         assert await db.fetchval("SELECT count(*) FROM movie_plays WHERE movie_id = $1", copy.id) == 0
-        # A copy is not an unknown movie: it is the original's play, already counted.
+        # A copy is not an unknown movie: its play is the original's.
         assert row["result"]["skipped_unknown_movies"] == 0, row["result"]
-        assert row["result"]["copies_skipped"] == 1 and row["result"]["users_failed"] == 0
+        assert row["result"]["copies_counted"] == 1 and row["result"]["users_failed"] == 0
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_a_watch_history_run_scoped_to_a_copy_id_is_quiet_and_harmless(
+async def test_a_watch_history_run_scoped_to_a_copy_id_counts_the_play_for_the_original(
     kind: str, copies_factory: Any, db: asyncpg.Pool, run_job: Any
 ) -> None:
-    """What a copy play becomes when the planner cannot map it (its original is not synced yet)."""
+    """What a copy play becomes when the planner could not map it (it names the copy alone)."""
     async with copies_factory(kind) as c:
-        bob, copy = c.users["bob"], c.copy_of("bob", "matrix")
+        bob, original, copy = c.users["bob"], c.seeded["matrix"], c.copy_of("bob", "matrix")
+        played = "SELECT played FROM movie_plays WHERE user_id = $1 AND movie_id = $2"
+        assert await db.fetchval(played, bob, original.id) is None
         c.state.record_play(bob, copy.id)
-        before = await db.fetch("SELECT * FROM movie_plays ORDER BY user_id, movie_id")
         row = await run_job(
             "sync-movie-watch-history", settings=c.settings, scope={"user_ids": [bob], "item_ids": [copy.id]}
         )
         assert row["status"] == "completed", row["error"]
         assert row["result"]["users_failed"] == 0 and row["result"]["plays_removed"] == 0
-        assert (row["result"]["copies_skipped"], row["result"]["skipped_unknown_movies"]) == (1, 0)
-        assert await db.fetch("SELECT * FROM movie_plays ORDER BY user_id, movie_id") == before
+        assert (row["result"]["copies_counted"], row["result"]["skipped_unknown_movies"]) == (1, 0)
+        assert await db.fetchval(played, bob, original.id) is True
+        assert await db.fetchval(played, bob, copy.id) is None
 
 
 @pytest.mark.parametrize("kind", KINDS)

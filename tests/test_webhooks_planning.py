@@ -178,7 +178,8 @@ async def test_a_play_of_an_ai_library_copy_counts_for_the_original_movie(
     decision = await planner.decide_with_library_check(db, settings, MEDIA_KINDS, copy_play)
     [work] = decision.work
     assert work.job == "sync-movie-watch-history"
-    assert work.scope == {"user_ids": [copy_play.user_id], "item_ids": [original]}
+    # the copy too: per-item watch state (Jellyfin >= 10.11) keeps the play on the copy alone
+    assert work.scope == {"user_ids": [copy_play.user_id], "item_ids": [original, copy_play.item_id]}
 
     # A play of the original itself is planned as it came; so is one of a movie the sync has not seen.
     await _store_movie(db, copy_play.item_id, MATRIX_TMDB, "tt0133093")
@@ -197,7 +198,7 @@ async def test_emby_play_inside_our_library_is_mapped_not_ignored_but_its_librar
     play_doc["Item"] = {**play_doc["Item"], "Path": copy_path, "ProviderIds": {"Imdb": "tt0133093"}}
     play = parse_emby(play_doc)
     [work] = (await planner.decide_with_library_check(db, settings, MEDIA_KINDS, play)).work
-    assert work.scope == {"user_ids": [play.user_id], "item_ids": ["48000"]}
+    assert work.scope == {"user_ids": [play.user_id], "item_ids": ["48000", play.item_id]}
 
     added_doc = fixture_json("emby-webhook-library-new.json")
     added_doc["Item"] = {**added_doc["Item"], "Path": copy_path}

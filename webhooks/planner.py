@@ -105,9 +105,10 @@ async def decide_with_library_check(
 
     An item announced inside an AI Picks library is ignored (writing a library must not trigger
     syncs). A *play* of such a copy is real, though, and the most common way a pick gets watched: the
-    copy is another item with the original's provider ids (from our NFO), and both servers keep user
-    data per provider-id key, so the original's played state changed too. The run is planned for
-    the original item instead.
+    copy is another item with the original's provider ids (from our NFO). The run is planned for the
+    original and the copy: Jellyfin >= 10.11 (and, we assume, Emby) keep user data per item, so only
+    the copy holds the play, and the watch-history step counts it for the original
+    (`sidecar.media.copies`).
     """
     decision = decide(event, kinds)
     if not decision.work:
@@ -123,7 +124,7 @@ async def decide_with_library_check(
     )
     if original is None or original == event.item_id:
         return decision  # an item we know, or one the sync has not seen yet (the run re-reads it)
-    scope = {"user_ids": [event.user_id], "item_ids": [original]}
+    scope = {"user_ids": [event.user_id], "item_ids": [original, event.item_id]}
     return Decision(work=(PlannedWork(kind.job(Step.WATCH_HISTORY), scope),))
 
 

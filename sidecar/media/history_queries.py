@@ -19,7 +19,8 @@ SELECT id, name, is_disabled, {enabled} AS enabled, removed_at IS NOT NULL AS re
 WHERE (NOT {enabled} OR is_disabled OR removed_at IS NOT NULL) AND ($1::text[] IS NULL OR id = ANY($1::text[]))
 """
 
-ITEM_IDS = "SELECT id FROM {items}"
+# Every catalogue id, with the provider ids that find the original of a copy in an AI Picks library.
+ITEM_IDS = "SELECT id, tmdb_id, imdb_id FROM {items}"
 
 # The item a watch event is about: the event's item itself when it is a row, else the item with the
 # same provider ids (the event came from an AI Picks copy, whose NFO carries the original's uniqueids).

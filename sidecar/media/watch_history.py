@@ -28,8 +28,8 @@ import asyncpg
 
 from sidecar.db import relaxed_transaction
 from sidecar.jobs.context import JobCancelled, JobContext, JobError
-from sidecar.library.paths import in_library_root
 from sidecar.media import history_queries as q
+from sidecar.media.copies import Originals, fold_copies, mark_originals
 from sidecar.media.kind import MediaKind, Step
 from sidecar.media.server import media_client
 from sidecar.media.sync import ROW_ERRORS
@@ -55,7 +55,10 @@ class HistoryCounts:
     plays_written: int = 0
     plays_removed: int = 0
     skipped_unknown_movies: int = 0
-    copies_skipped: int = 0  # plays of our own copies: the original's identical play is counted instead
+    copies_counted: int = 0  # copies in AI Picks libraries whose state was counted for their originals
+    copies_orphaned: int = 0  # copies whose original is not in the catalogue
+    originals_marked: int = 0  # originals marked played / favourite on the server for their copy's play
+    marks_failed: int = 0
     changed_user_ids: set[str] = field(default_factory=set)  # whose stored plays differ after the run
 
     def as_result(self) -> dict[str, Any]:
@@ -68,7 +71,10 @@ class HistoryCounts:
             "plays_written": self.plays_written,
             "plays_removed": self.plays_removed,
             "skipped_unknown_movies": self.skipped_unknown_movies,
-            "copies_skipped": self.copies_skipped,
+            "copies_counted": self.copies_counted,
+            "copies_orphaned": self.copies_orphaned,
+            "originals_marked": self.originals_marked,
+            "marks_failed": self.marks_failed,
             "users_changed": len(self.changed_user_ids),
         }
 
@@ -131,13 +137,34 @@ class UserHistorySync:
     """
 
     def __init__(
-        self, ctx: JobContext, kind: MediaKind, client: MediaServerClient, known_movies: set[str]
+        self, ctx: JobContext, kind: MediaKind, client: MediaServerClient, originals: Originals
     ) -> None:
         self.ctx = ctx
         self.kind = kind
         self.client = client
-        self.known_movies = known_movies
+        self.originals = originals
         self.counts = HistoryCounts()
+
+    async def _fold_copies(self, user_id: str, plays: dict[str, UserMovieData]) -> dict[str, UserMovieData]:
+        """Count the user's plays of copies for their originals, and mark the originals on the server."""
+
+        async def read_originals(ids: list[str]) -> list[UserMovieData]:
+            return await self.kind.history.get_user_data(self.client, user_id, ids)
+
+        folded = await fold_copies(plays, self.originals, self.ctx.settings, read_originals)
+        self.counts.copies_counted += folded.copies
+        self.counts.copies_orphaned += folded.orphans
+        if folded.marks and self.ctx.settings.mark_originals_played:
+            made, errors = await mark_originals(self.client, folded.marks)
+            self.counts.originals_marked += made
+            self.counts.marks_failed += len(errors)
+            if errors:
+                await self.ctx.warning(
+                    f"could not mark {len(errors)} original(s) played for user {user_id} on the media "
+                    f"server (the plays are counted here): {errors[0]}",
+                    user_id=user_id,
+                )
+        return folded.plays
 
     async def fetch_history(self, user: asyncpg.Record, *, full: bool) -> UserResult:
         started = dt.datetime.now(dt.UTC)
@@ -159,7 +186,7 @@ class UserHistorySync:
         return UserResult(
             user["id"],
             user["name"],
-            plays,
+            await self._fold_copies(user["id"], plays),
             keep_only=full,
             favourites_read=iter_favourites is not None,
             watermark=started,
@@ -170,25 +197,16 @@ class UserHistorySync:
         found = {
             d.movie_id: d for d in await self.kind.history.get_user_data(self.client, user["id"], item_ids)
         }
-        gone = [i for i in item_ids if i not in found or _is_empty(found[i])]
+        found = await self._fold_copies(user["id"], found)
+        gone = [i for i in item_ids if i in self.originals.ids and (i not in found or _is_empty(found[i]))]
         return UserResult(user["id"], user["name"], found, delete_ids=gone)
 
     async def write(self, results: list[UserResult]) -> None:
         rows: list[tuple[Any, ...]] = []
-        unknown = copies = 0
+        unknown = 0
         for result in results:
-            known = [d for d in result.plays.values() if d.movie_id in self.known_movies]
-            # A copy in an AI Picks library shares its user data with the original (same TMDb/IMDb
-            # key on the server), so the original's entry carries the play: the copy is no news.
-            own = sum(
-                1
-                for d in result.plays.values()
-                if d.movie_id not in self.known_movies
-                and d.path
-                and in_library_root(d.path, self.ctx.settings)
-            )
-            copies += own
-            unknown += len(result.plays) - len(known) - own
+            known = [d for d in result.plays.values() if d.movie_id in self.originals.ids]
+            unknown += len(result.plays) - len(known)
             rows.extend(_row(d) for d in known if not _is_empty(d))
         deletes = [(r.user_id, i) for r in results for i in r.delete_ids]
         marks = [(r.user_id, r.watermark) for r in results if r.watermark is not None]
@@ -222,7 +240,6 @@ class UserHistorySync:
         self.counts.plays_removed += removed
         self.counts.changed_user_ids.update(changed)
         self.counts.skipped_unknown_movies += unknown
-        self.counts.copies_skipped += copies
 
 
 WRITE_BATCH_USERS = 50
@@ -324,8 +341,8 @@ async def sync_watch_history(ctx: JobContext, kind: MediaKind) -> dict[str, Any]
                 f"{len(skipped)} users skipped (disabled on the server, not enabled for picks, or removed)",
                 user_ids=[r["id"] for r in skipped],
             )
-        known_items = {r["id"] for r in await ctx.db.fetch(kind.sql(q.ITEM_IDS))}
-        sync = UserHistorySync(ctx, kind, client, known_items)
+        originals = Originals.from_rows(await ctx.db.fetch(kind.sql(q.ITEM_IDS)))
+        sync = UserHistorySync(ctx, kind, client, originals)
         sync.counts = counts
         counts.users_skipped = len(skipped)
         await ctx.step("Syncing watch history", total=len(users), reset_counts=True)

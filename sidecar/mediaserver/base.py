@@ -7,7 +7,7 @@ and undashed forms), Emby ids stay numeric strings (items) or 32-hex (users).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -104,6 +104,7 @@ class UserMovieData:
     position_ticks: int
     # As the server sees it: tells the sidecar's own copies (items in its AI Picks libraries) apart.
     path: str | None = None
+    provider_ids: Mapping[str, str] = field(default_factory=dict)  # a copy's name its original
 
 
 class MediaServerClient(Protocol):

@@ -24,7 +24,8 @@ T = TypeVar("T")
 IDS_PER_REQUEST = 100  # ~3.3 kB of ids in a URL: far below any server's limit
 INCREMENTAL_FIRST_PAGE = 50  # a regular history walk usually stops within the newest few plays
 # With user data: the path tells copies in the AI libraries apart; numbers and show come unasked.
-USER_DATA_FIELDS = "Path"
+# Path and ProviderIds tell the sidecar's own copies apart and name their originals.
+USER_DATA_FIELDS = "Path,ProviderIds"
 
 
 class ItemPage(list[T], Generic[T]):

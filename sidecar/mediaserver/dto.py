@@ -29,6 +29,12 @@ MOVIE_FIELDS = (
 )
 
 
+def provider_ids(item: dict[str, Any]) -> dict[str, str]:
+    """ProviderIds with lower-cased keys (`tmdb`, `imdb`, `tvdb`, ...), empty values dropped."""
+    raw = item.get("ProviderIds") if isinstance(item.get("ProviderIds"), dict) else {}
+    return {str(k).lower(): str(v) for k, v in raw.items() if v not in (None, "")}
+
+
 def parse_datetime(value: Any) -> dt.datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -97,8 +103,7 @@ def parse_movie(item: dict[str, Any], library_id: str | None = None) -> MovieIte
     title = _str_or_none(item.get("Name")) or _str_or_none(item.get("OriginalTitle")) or item_id
     taglines = item.get("Taglines")
     tags = _names(item.get("Tags")) or _names(item.get("TagItems"))
-    raw_providers = item.get("ProviderIds") if isinstance(item.get("ProviderIds"), dict) else {}
-    provider_ids = {str(k).lower(): str(v) for k, v in raw_providers.items() if v not in (None, "")}
+    providers = provider_ids(item)
     image_tags = item.get("ImageTags") if isinstance(item.get("ImageTags"), dict) else {}
     premiere = parse_datetime(item.get("PremiereDate"))
     return MovieItem(
@@ -117,7 +122,7 @@ def parse_movie(item: dict[str, Any], library_id: str | None = None) -> MovieIte
         critic_rating=_number_or_none(item.get("CriticRating")),
         official_rating=_str_or_none(item.get("OfficialRating")),
         runtime_ticks=_int_or_none(item.get("RunTimeTicks")),
-        provider_ids=provider_ids,
+        provider_ids=providers,
         path=_str_or_none(item.get("Path")),
         image_tags={str(k): str(v) for k, v in image_tags.items()},
         premiere_date=premiere.date() if premiere else None,
@@ -142,6 +147,7 @@ def parse_user_data(user_id: str, item: dict[str, Any]) -> UserMovieData | None:
         user_rating=None if rating is None else max(0.0, min(10.0, rating)),
         position_ticks=_int_or_none(data.get("PlaybackPositionTicks")) or 0,
         path=_str_or_none(item.get("Path")),
+        provider_ids=provider_ids(item),
     )
 
 

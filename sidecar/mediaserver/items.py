@@ -29,17 +29,12 @@ from sidecar.mediaserver.dto import (
     _str_or_none,
     parse_datetime,
     parse_movie,
+    provider_ids,
 )
 
 SERIES_FIELDS = ("DateCreated", "Genres", "OriginalTitle", "Overview", "Path", "People", "ProviderIds",
                  "SortName", "Studios", "Tags")  # fmt: skip
 EPISODE_FIELDS = ("DateCreated", "Overview", "Path", "ProviderIds")  # never People (see above)
-
-
-def provider_ids(item: dict[str, Any]) -> dict[str, str]:
-    """ProviderIds with lower-cased keys (`tmdb`, `imdb`, `tvdb`, ...), empty values dropped."""
-    raw = item.get("ProviderIds") if isinstance(item.get("ProviderIds"), dict) else {}
-    return {str(k).lower(): str(v) for k, v in raw.items() if v not in (None, "")}
 
 
 def _id(item: dict[str, Any], key: str = "Id") -> str | None:
