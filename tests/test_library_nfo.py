@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 
-from sidecar.library.model import RankedMovie
-from sidecar.library.nfo import build_movie_nfo, date_added_for_rank
+from sidecar.library.nfo import date_added_for_rank
+from sidecar.movies.model import RankedMovie
+from sidecar.movies.nfo import build_movie_nfo
 
 ANCHOR = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 

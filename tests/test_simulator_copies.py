@@ -18,8 +18,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from sidecar.library.model import RankedMovie
-from sidecar.library.nfo import build_movie_nfo
+from sidecar.movies.model import RankedMovie
+from sidecar.movies.nfo import build_movie_nfo
 from sidecar.settings import Settings
 from sidecar.simulator import RunningSimulator, SimMovie, running_simulator
 from sidecar.simulator.model import Event, SimState

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -90,6 +92,16 @@ def merge_scopes(current: dict[str, Any] | None, new: dict[str, Any] | None) -> 
     return merged
 
 
+@contextlib.asynccontextmanager
+async def _connection(db: asyncpg.Connection | asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """The connection itself, or one from the pool for the duration of the block."""
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn:
+            yield conn
+    else:
+        yield db
+
+
 async def create_run(
     conn: asyncpg.Connection | asyncpg.Pool,
     job: str,
@@ -108,51 +120,42 @@ async def create_run(
     past the run's `latest_start`: `max_slide` after the start its creator asked for, so a steady
     stream of requests cannot postpone it forever.
     """
-    if isinstance(conn, asyncpg.Pool):
-        async with conn.acquire() as connection:
-            return await create_run(
-                connection,
-                job,
-                variant=variant,
-                trigger=trigger,
-                scope=scope,
-                depends_on=depends_on,
-                not_before=not_before,
-                max_slide=max_slide,
-            )
-    latest_start = not_before + max_slide if not_before is not None and max_slide is not None else None
-    for _ in range(3):  # the queued run may start between our insert and our select
-        async with conn.transaction():
-            row = await conn.fetchrow(
-                queries.INSERT_RUN,
-                uuid.uuid4(),
-                job,
-                variant,
-                trigger,
-                scope,
-                depends_on,
-                not_before,
-                latest_start,
-            )
-            if row is not None:
-                return row, True
-            existing = await conn.fetchrow(queries.LOCK_QUEUED_FOR_JOB, job, variant)
-            if existing is None:
-                continue
-            new_scope = merge_scopes(existing["scope"], scope)
-            new_not_before = existing["not_before"]
-            if not_before is not None and (new_not_before is None or not_before > new_not_before):
-                new_not_before = not_before
-                if existing["latest_start"] is not None:
-                    new_not_before = max(existing["not_before"], min(not_before, existing["latest_start"]))
-            if new_scope == existing["scope"] and new_not_before == existing["not_before"]:
-                return existing, False
-            merged = await conn.fetchrow(
-                queries.MERGE_QUEUED_SCOPE, existing["id"], new_scope, new_not_before
-            )
-            if merged is not None:
-                return merged, False
-    raise RuntimeError(f"could not queue {job}: the queue changed too fast, try again")
+    async with _connection(conn) as connection:
+        latest_start = not_before + max_slide if not_before is not None and max_slide is not None else None
+        for _ in range(3):  # the queued run may start between our insert and our select
+            async with connection.transaction():
+                row = await connection.fetchrow(
+                    queries.INSERT_RUN,
+                    uuid.uuid4(),
+                    job,
+                    variant,
+                    trigger,
+                    scope,
+                    depends_on,
+                    not_before,
+                    latest_start,
+                )
+                if row is not None:
+                    return row, True
+                existing = await connection.fetchrow(queries.LOCK_QUEUED_FOR_JOB, job, variant)
+                if existing is None:
+                    continue
+                new_scope = merge_scopes(existing["scope"], scope)
+                new_not_before = existing["not_before"]
+                if not_before is not None and (new_not_before is None or not_before > new_not_before):
+                    new_not_before = not_before
+                    if existing["latest_start"] is not None:
+                        new_not_before = max(
+                            existing["not_before"], min(not_before, existing["latest_start"])
+                        )
+                if new_scope == existing["scope"] and new_not_before == existing["not_before"]:
+                    return existing, False
+                merged = await connection.fetchrow(
+                    queries.MERGE_QUEUED_SCOPE, existing["id"], new_scope, new_not_before
+                )
+                if merged is not None:
+                    return merged, False
+        raise RuntimeError(f"could not queue {job}: the queue changed too fast, try again")
 
 
 async def get_run(conn: asyncpg.Connection | asyncpg.Pool, run_id: uuid.UUID) -> asyncpg.Record | None:

@@ -1,9 +1,10 @@
-"""Turn a user's ranked picks into desired library entries (folder + video entry + NFO).
+"""Turn a user's ranked picks into desired library entries (folder + video entry + NFO), for kinds
+whose entry is one folder per pick (movies); what goes in the NFO and the names is the kind's.
 
 Two ways to put a playable "video entry" in a folder (`SIDECAR_LIBRARY_MODE`):
 
-* `symlink` (default): `Title (Year).<ext>` is a symbolic link to the movie file. The link target is
-  the movie's path **as the media server sees it** (`movies.path`, unmapped), because the server is
+* `symlink` (default): `Title (Year).<ext>` is a symbolic link to the item's file. The link target is
+  the item's path **as the media server sees it** (the items table's `path`, unmapped), because the server is
   the one that follows the link: it resolves the target inside its own filesystem namespace when it
   scans and plays. `SIDECAR_PATH_MAPPINGS` (server prefix -> sidecar prefix) is used only to find the
   file from the sidecar and check that it exists; when both processes share the mount layout (the
@@ -27,13 +28,12 @@ could be written (a pick whose file is missing is skipped, not left as a gap).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from sidecar.library import names
-from sidecar.library.model import RankedMovie
-from sidecar.library.nfo import build_movie_nfo, date_added_for_rank
+from sidecar.library.nfo import date_added_for_rank
 from sidecar.library.paths import file_extension, is_existing_file, server_to_local
 from sidecar.library.writer import DesiredEntry, EntryFile
 
@@ -49,8 +49,21 @@ class EntryOptions:
 
 
 @dataclass(frozen=True)
+class PickEntry:
+    """What one pick's entry is made from, whatever the kind."""
+
+    item_id: str
+    rank: int
+    title: str
+    path: str | None  # the file, as the media server sees it
+    base_name: str  # the name every file of the entry shares ("Title (Year)")
+    id_tag: str  # tells two picks with the same base name apart ("tmdbid-603")
+    nfo: Callable[[int, int, dt.datetime], bytes]  # (position, rank width, date added) -> the NFO
+
+
+@dataclass(frozen=True)
 class SkippedPick:
-    movie_id: str
+    item_id: str
     title: str
     reason: str
 
@@ -61,58 +74,56 @@ class BuiltEntries:
     skipped: list[SkippedPick]
 
 
-def _stream_url(template: str, movie_id: str, api_key: str | None) -> str:
-    return template.replace("{item_id}", movie_id).replace("{api_key}", api_key or "")
+def _stream_url(template: str, item_id: str, api_key: str | None) -> str:
+    return template.replace("{item_id}", item_id).replace("{api_key}", api_key or "")
 
 
-def _video_file(movie: RankedMovie, base: str, options: EntryOptions) -> EntryFile | str:
+def _video_file(pick: PickEntry, options: EntryOptions) -> EntryFile | str:
     """The entry's video file, or the reason it cannot be made."""
+    base = pick.base_name
     if options.mode == "strm" and options.strm_url_template:
-        line = _stream_url(options.strm_url_template, movie.movie_id, options.api_key)
+        line = _stream_url(options.strm_url_template, pick.item_id, options.api_key)
         return EntryFile(names.file_name(base, ".strm"), content=(line + "\n").encode("utf-8"))
-    if not movie.path:
-        return "the media server reported no file path for this movie"
+    if not pick.path:
+        return "the media server reported no file path for this item"
     if options.check_files_exist:
-        local = server_to_local(movie.path, options.path_mappings)
+        local = server_to_local(pick.path, options.path_mappings)
         if not is_existing_file(local):
             return (
-                f"file not found at {local} (server path {movie.path}); "
+                f"file not found at {local} (server path {pick.path}); "
                 "check SIDECAR_PATH_MAPPINGS and that the media folder is mounted in the sidecar"
             )
     if options.mode == "strm":
-        return EntryFile(names.file_name(base, ".strm"), content=(movie.path + "\n").encode("utf-8"))
-    extension = file_extension(movie.path)
+        return EntryFile(names.file_name(base, ".strm"), content=(pick.path + "\n").encode("utf-8"))
+    extension = file_extension(pick.path)
     if not extension:
-        return f"the movie's path {movie.path} has no file extension"
-    return EntryFile(names.file_name(base, extension), link_target=movie.path)
+        return f"the item's path {pick.path} has no file extension"
+    return EntryFile(names.file_name(base, extension), link_target=pick.path)
 
 
 def build_entries(
-    picks: Sequence[RankedMovie], options: EntryOptions, date_anchor: dt.datetime
+    picks: Sequence[PickEntry], options: EntryOptions, date_anchor: dt.datetime
 ) -> BuiltEntries:
     """Desired entries for one user, best pick first."""
-    ordered = sorted(picks, key=lambda pick: pick.rank)
-    usable: list[tuple[RankedMovie, str, EntryFile]] = []
+    usable: list[tuple[PickEntry, EntryFile]] = []
     skipped: list[SkippedPick] = []
-    for movie in ordered:
-        base = names.movie_base_name(movie.title, movie.year)
-        video = _video_file(movie, base, options)
+    for pick in sorted(picks, key=lambda p: p.rank):
+        video = _video_file(pick, options)
         if isinstance(video, str):
-            skipped.append(SkippedPick(movie.movie_id, movie.title, video))
+            skipped.append(SkippedPick(pick.item_id, pick.title, video))
         else:
-            usable.append((movie, base, video))
+            usable.append((pick, video))
 
     width = names.rank_width(len(usable))
-    shared = _shared_names(base for _, base, _ in usable)
+    shared = _shared_names(pick.base_name for pick, _ in usable)
     entries: list[DesiredEntry] = []
-    for position, (movie, base, video) in enumerate(usable, start=1):
-        nfo = build_movie_nfo(
-            movie, position=position, width=width, date_added=date_added_for_rank(date_anchor, position)
-        )
+    for position, (pick, video) in enumerate(usable, start=1):
+        base = pick.base_name
+        nfo = pick.nfo(position, width, date_added_for_rank(date_anchor, position))
         if options.ranked_folders:
             folder = names.entry_folder_name(position, width, base)
         elif base.casefold() in shared:
-            folder = names.disambiguated(base, _id_tag(movie))
+            folder = names.disambiguated(base, pick.id_tag)
         else:
             folder = base
         entries.append(
@@ -129,9 +140,3 @@ def _shared_names(bases: Iterable[str]) -> set[str]:
         key = base.casefold()
         (shared if key in seen else seen).add(key)
     return shared
-
-
-def _id_tag(movie: RankedMovie) -> str:
-    tmdb = movie.tmdb_id or movie.provider_ids.get("tmdb")
-    imdb = movie.imdb_id or movie.provider_ids.get("imdb")
-    return f"tmdbid-{tmdb}" if tmdb else f"imdbid-{imdb}" if imdb else movie.movie_id[:12]

@@ -180,7 +180,7 @@ class _LibrarySync:
             await ctx.warning(
                 f"{len(built.skipped)} pick(s) of {user.name} left out: {first.title}: {first.reason}",
                 user_id=user.id,
-                item_ids=[s.movie_id for s in built.skipped],
+                item_ids=[s.item_id for s in built.skipped],
             )
         if stats.changed:
             await ctx.debug(

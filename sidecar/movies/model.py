@@ -1,4 +1,4 @@
-"""What one library entry is made from: a recommended movie, with its metadata, at a rank."""
+"""What one movie library entry is made from: a recommended movie, with its metadata, at a rank."""
 
 from __future__ import annotations
 
