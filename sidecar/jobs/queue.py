@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Unpack
 
 import asyncpg
 import structlog
@@ -33,28 +33,11 @@ class JobQueue:
         self.redis = redis
         self.queue_name = queue_name
 
-    async def submit(
-        self,
-        job: str,
-        *,
-        variant: str = "regular",
-        trigger: str = "manual",
-        scope: dict[str, Any] | None = None,
-        depends_on: uuid.UUID | None = None,
-        not_before: dt.datetime | None = None,
-        max_slide: dt.timedelta | None = None,
-    ) -> tuple[asyncpg.Record, bool]:
-        """Queue a run (or join the one already queued) and wake the worker. Returns (run, created)."""
-        row, created = await runs.create_run(
-            self.db,
-            job,
-            variant=variant,
-            trigger=trigger,
-            scope=scope,
-            depends_on=depends_on,
-            not_before=not_before,
-            max_slide=max_slide,
-        )
+    async def submit(self, job: str, **options: Unpack[runs.RunOptions]) -> tuple[asyncpg.Record, bool]:
+        """Queue a run (or join the one already queued) and wake the worker. Returns (run, created).
+
+        Options as `runs.create_run`: variant, trigger, scope, depends_on, not_before, max_slide."""
+        row, created = await runs.create_run(self.db, job, **options)
         await self.wake(row["id"], row["not_before"])
         return row, created
 

@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypedDict
 
 import asyncpg
 
@@ -90,6 +90,17 @@ def merge_scopes(current: dict[str, Any] | None, new: dict[str, Any] | None) -> 
         else:
             merged[key] = b if b is not None else a
     return merged
+
+
+class RunOptions(TypedDict, total=False):
+    """What `create_run` (and `JobQueue.submit`) take besides the job; every key optional."""
+
+    variant: str
+    trigger: str
+    scope: dict[str, Any] | None
+    depends_on: uuid.UUID | None
+    not_before: dt.datetime | None
+    max_slide: dt.timedelta | None
 
 
 @contextlib.asynccontextmanager
