@@ -420,10 +420,13 @@ class MediaServerSimulator:
 
     async def get_image(self, request: web.Request) -> web.Response:
         kind = request.match_info.get("imageType") or request.match_info["Type"]
-        movie = self.state.movies.get(_norm(request.match_info.get("itemId") or request.match_info["Id"]))
-        if movie is None or kind.lower() != "primary" or movie.image_tag is None:
+        item_id = _norm(request.match_info.get("itemId") or request.match_info["Id"])
+        movie = self.state.movies.get(item_id)
+        # Every series, season and episode renders a Primary tag (tv_render.image_tag); movies may have none.
+        has_image = movie.image_tag is not None if movie is not None else self.state.tv.get(item_id) is not None
+        if kind.lower() != "primary" or not has_image:
             raise web.HTTPNotFound(text="Image not found")
-        return web.Response(body=poster_png(movie.id), content_type="image/png")
+        return web.Response(body=poster_png(item_id), content_type="image/png")
 
     def _visible(self, user: SimUser, movie: SimMovie) -> bool:
         library = self.state.library(movie.library_id)

@@ -347,7 +347,8 @@ function renderCard(job) {
   part(root, "next-run").replaceChildren(nextRunText(job));
   let result = "—";
   if (last) result = last.status === "completed" ? summarize(last.result) : last.status;
-  if (last && last.status === "cancelled" && last.error) result = `cancelled: ${last.error}`; // failed: see the error box
+  // Failed runs show their error in the error box; a cancelled one says why on the result line.
+  if (last && last.status === "cancelled" && last.error) result = /cancel/i.test(last.error) ? last.error : `cancelled: ${last.error}`;
   part(root, "last-result").textContent = result;
   renderLive(root, job, job.current_run);
   const failed = last && last.status === "failed" && !job.current_run;
