@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from sidecar.composition import web_app
 from sidecar.settings import Settings
-from tests.movie_world import PICKS_PER_USER, World, movie_world
+from tests.movie_world import PICKS_PER_USER, SEED_MOVIES, World, movie_world
 from tests.page_support import browser, no_serious_violations, shot
 
 __all__ = ["browser"]
@@ -108,3 +108,33 @@ async def test_an_admin_opens_a_user_and_sees_their_picks(
     await shot(page, "users_page_03_dark")
     await context.close()
     assert errors == []
+
+
+async def test_cards_say_in_one_line_what_the_real_movie_jobs_did(
+    server: TestServer, browser: Browser, world: World
+) -> None:
+    """The result dicts of a real pipeline run read as people's words on the cards, with job icons."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    await context.add_init_script(f"sessionStorage.setItem('sidecar-api-key', '{API_KEY}')")
+    page = await context.new_page()
+    await page.goto(str(server.make_url("/")))
+    users = world.results["sync-movie-watch-history"]["users_processed"]
+    picks = world.results["generate-movie-recommendations"]["recommendations_written"]
+    expected = {
+        "sync-movies": f"{SEED_MOVIES} added · 0 failed",
+        "generate-movie-embeddings": f"{SEED_MOVIES} embedded · 0 failed",
+        "generate-movie-recommendations": f"{users} users · {picks} picks · 0 failed",
+        "sync-movie-libraries": f"{users} users · {picks} entries written · {users} libraries created · 0 failed",
+    }
+    for job, line in expected.items():
+        result = page.locator(f'article[data-job="{job}"] [data-role="last-result"]')
+        await expect(result).to_have_text(line, timeout=UI_WAIT_MS)
+    raw = await page.locator("#jobs").text_content() or ""
+    assert "follow_ups" not in raw and "replaced_models" not in raw  # raw keys stay in the run details
+    await expect(page.locator('article[data-job="full-reset-movie-recommendations"]')).to_contain_text(
+        "Manual only"
+    )
+    await expect(page.get_by_role("button", name="Run the movies pipeline")).to_be_visible()
+    await no_serious_violations(page, "jobs view of the real jobs")
+    await shot(page, "users_page_00_real_jobs")
+    await context.close()

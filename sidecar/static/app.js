@@ -178,14 +178,15 @@ function badge(node, state) {
 const RESULT_LABELS = [
   ["embedded", "embedded"], ["added", "added"], ["updated", "updated"], ["removed", "removed"],
   ["restored", "restored"], ["deleted", "deleted"], ["users_processed", "users"], ["users", "users"],
-  ["recommendations_written", "picks"], ["plays_written", "plays"], ["users_changed", "users changed"],
+  ["recommendations_written", "picks"], ["plays_written", "plays"],
   ["entries_written", "entries written"], ["entries_removed", "entries removed"],
   ["libraries_created", "libraries created"],
 ];
 const FAILED_KEYS = ["failed", "users_failed", "items_failed"];
 // Counts that explain but do not summarise a run (still listed in the run's details).
-const QUIET_KEYS = new Set(["unchanged", "skipped", "requests", "tokens", "dimensions", "mean_ms_per_user",
-  "users_on_server", "users_unaffected", "users_skipped", "skipped_no_history", "copies_counted", "copies_orphaned", "originals_marked", "marks_failed",
+const QUIET_KEYS = new Set(["unchanged", "users_changed", "skipped", "requests", "tokens", "dimensions", "mean_ms_per_user",
+  "users_on_server", "users_unaffected", "users_skipped", "skipped_no_history", "copies_skipped", "copies_counted",
+  "copies_orphaned", "originals_marked", "marks_failed",
   "skipped_unknown_movies", "entries_unchanged", "files_written", "picks_skipped", "scans_requested",
   "policies_updated", "libraries_recreated", "plays_removed", "users_removed"]);
 const MAX_PARTS = 3;
