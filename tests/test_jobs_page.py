@@ -387,6 +387,7 @@ async def test_jobs_page_end_to_end(
             overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, view
             await shot(page, f"jobs_page_09_phone_{view.split('/')[0]}")
+            await page.evaluate("window.scrollTo(0, 0)")
             await shot(page, f"jobs_page_09_phone_{view.split('/')[0]}_screen", full_page=False)
         queue_box = await page.locator("#queue").bounding_box()
         await page.goto(f"{base}#jobs")

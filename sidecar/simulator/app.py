@@ -423,7 +423,9 @@ class MediaServerSimulator:
         item_id = _norm(request.match_info.get("itemId") or request.match_info["Id"])
         movie = self.state.movies.get(item_id)
         # Every series, season and episode renders a Primary tag (tv_render.image_tag); movies may have none.
-        has_image = movie.image_tag is not None if movie is not None else self.state.tv.get(item_id) is not None
+        has_image = (
+            movie.image_tag is not None if movie is not None else self.state.tv.get(item_id) is not None
+        )
         if kind.lower() != "primary" or not has_image:
             raise web.HTTPNotFound(text="Image not found")
         return web.Response(body=poster_png(item_id), content_type="image/png")

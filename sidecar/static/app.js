@@ -867,9 +867,13 @@ async function loadPosters(ids) {
 
 // ---- Views (hash routes: #jobs, #history/<job>, #users/<id>) ----
 
+let currentView = null;
+
 function route() {
   const [view, arg] = (location.hash.slice(1) || "jobs").split("/");
   const name = ["jobs", "history", "users"].includes(view) ? view : "jobs";
+  if (name !== currentView) window.scrollTo(0, 0); // a new view starts at its top
+  currentView = name;
   for (const section of document.querySelectorAll(".view")) section.hidden = section.dataset.view !== name;
   for (const tab of document.querySelectorAll(".tabs a")) {
     if (tab.dataset.view === name) tab.setAttribute("aria-current", "page");
