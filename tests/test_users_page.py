@@ -62,15 +62,12 @@ async def test_an_admin_opens_a_user_and_sees_their_picks(
     page.on("request", lambda req: seen_urls.append(req.url))
     await page.goto(str(server.make_url("/#users")))
 
-    # A list when the sidecar has GET /api/users; a user id otherwise.
+    # The users from GET /api/users, each with their picks and library status; one click opens the picks.
     users_link = page.locator(f'#user-list a[data-user-id="{user["id"]}"]')
-    form = page.locator("#user-form:not([hidden])")  # the page keeps the form, hidden, beside a list
-    await expect(users_link.or_(form)).to_be_visible(timeout=UI_WAIT_MS)
-    if await users_link.count():
-        await users_link.click()
-    else:
-        await page.get_by_label("User id").fill(user["id"])
-        await page.get_by_role("button", name="Show picks").click()
+    await expect(page.locator("#user-list a")).to_have_count(3, timeout=UI_WAIT_MS)
+    await expect(users_link).to_contain_text(f"movies: {PICKS_PER_USER} picks · library ok")
+    await users_link.click()
+    await expect(users_link).to_have_attribute("aria-current", "true")
 
     picks = page.locator("#picks li.pick")
     await expect(picks).to_have_count(PICKS_PER_USER, timeout=UI_WAIT_MS)

@@ -734,7 +734,6 @@ async function saveSchedule(event) {
 
 // ---- Users and their picks ----
 
-let usersAvailable = null;
 let userId = null;
 const posterUrls = new Map(); // item id -> object URL (null when the server has none)
 
@@ -754,7 +753,6 @@ async function loadUsers(more = false) {
   if (!more) usersOffset = 0;
   try {
     const data = await api("GET", `/api/users?${new URLSearchParams({ limit: "50", offset: String(usersOffset) })}`);
-    usersAvailable = true;
     const users = data.users || [];
     const items = users.map((u) => {
       const link = el("a", { href: `#users/${enc(u.id)}`, "data-user-id": u.id }, [
@@ -766,22 +764,21 @@ async function loadUsers(more = false) {
     });
     if (more) $("user-list").append(...items);
     else $("user-list").replaceChildren(...items);
-    if (!more && !users.length) $("user-list").replaceChildren(el("li", { class: "muted", text: "No users yet: run the watch history sync." }));
+    if (!more && !users.length) $("user-list").replaceChildren(el("li", { class: "muted", text: "No users yet: run the Sync users job." }));
     usersOffset = data.next_offset ?? null;
     $("users-more").hidden = usersOffset === null || usersOffset === undefined;
   } catch (err) {
-    // Before GET /api/users exists (404), a user is opened by id; other errors are shown.
-    usersAvailable = !(err instanceof ApiError && err.status === 404);
-    if (usersAvailable) showError(err.message);
-    $("user-list").replaceChildren();
+    showError(err.message);
     $("users-more").hidden = true;
   }
-  $("user-form").hidden = usersAvailable !== false;
 }
 
 async function openUser(id) {
   userId = id;
-  for (const link of $("user-list").querySelectorAll("a")) link.toggleAttribute("aria-current", link.dataset.userId === id);
+  for (const link of $("user-list").querySelectorAll("a")) {
+    if (link.dataset.userId === id) link.setAttribute("aria-current", "true");
+    else link.removeAttribute("aria-current");
+  }
   $("picks").replaceChildren();
   $("picks-meta").textContent = "Loading…";
   let data;
@@ -962,7 +959,6 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("schedule-timezone").addEventListener("input", schedulePreviewSoon);
   $("schedule-enabled").addEventListener("change", preview);
   for (const chip of document.querySelectorAll(".presets [data-cron]")) chip.addEventListener("click", () => { $("schedule-cron").value = chip.dataset.cron; preview(); });
-  $("user-form").addEventListener("submit", (event) => { event.preventDefault(); location.hash = `#users/${enc($("user-id").value.trim())}`; });
   const toggle = $("alerts-toggle");
   toggle.checked = alertsOn();
   toggle.addEventListener("change", () => localStorage.setItem(ALERTS_STORAGE, toggle.checked ? "on" : "off"));
