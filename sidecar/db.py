@@ -21,6 +21,14 @@ _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 # consistent either way; a crash can only lose the last commits.
 RELAXED_COMMIT = "SET LOCAL synchronous_commit = off"
 
+# PostgreSQL unreachable (connect refused, connection lost, pool closing, server restarting).
+DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    OSError,
+    TimeoutError,
+)
 # Any constant works; it only has to be the same in every process that migrates this database.
 _MIGRATION_LOCK_ID = 0x51DECA2
 

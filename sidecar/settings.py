@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "ai-picks-sidecar"
 
@@ -35,7 +35,14 @@ class Settings(BaseSettings):
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="embedded databases, logs and default library root")
 
     # --- web ---------------------------------------------------------------------------------------
-    host: str = "0.0.0.0"
+    host: str = Field(
+        "127.0.0.1",
+        description="address to listen on; anything but loopback without an API key logs a warning",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names (besides loopback) the web app answers without an API key (DNS rebinding)",
+    )
     port: int = Field(8787, ge=1, le=65535)
     api_key: SecretStr | None = Field(None, description="required as Bearer token on /api/* when set")
     webhook_token: SecretStr | None = Field(None, description="required on /webhooks/*; unset = webhooks off")
@@ -138,12 +145,22 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(None, description="base URL of this sidecar for links in notifications")
 
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        """`sidecar.lan, 192.168.1.5` in the environment; names compared without case or port."""
+        if isinstance(value, str):
+            value = [part for part in value.split(",")]
+        if isinstance(value, list):
+            return [str(part).strip().lower() for part in value if str(part).strip()]
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(
                 f"unknown timezone {value!r}; use an IANA name such as 'Europe/Berlin'"
             ) from None

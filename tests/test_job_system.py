@@ -349,10 +349,15 @@ async def test_api_errors_use_the_json_shape(
     assert await error_of(
         await client.post(
             "/api/jobs/quick-a/runs",
-            headers=auth,
+            headers={**auth, "Content-Type": "application/json"},
             data=b"{nope",
         )
     ) == (400, "malformed_json")
+    # A body not declared as JSON (a cross-site form could send it without a preflight).
+    assert await error_of(await client.post("/api/jobs/quick-a/runs", headers=auth, data=b"{}")) == (
+        415,
+        "unsupported_media_type",
+    )
     assert await error_of(await client.post("/api/jobs/quick-a/runs", headers=auth, json={"colour": 1})) == (
         422,
         "invalid_body",

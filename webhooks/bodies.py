@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from sidecar.untrusted import UntrustedInputError, clean_json, parse_json
 from webhooks.errors import PayloadError, PayloadTooLarge
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -41,13 +41,14 @@ async def read_body(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes:
 
 
 def _json_object(text: str | bytes, where: str | None) -> dict[str, Any]:
+    """A JSON object within bounds (depth, 64-bit numbers), its text cleaned of NUL and surrogates."""
     try:
-        document = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(where, f"not valid JSON ({exc})") from None
+        document = parse_json(text)
+    except UntrustedInputError as exc:
+        raise PayloadError(where, str(exc)) from None
     if not isinstance(document, dict):
         raise PayloadError(where, f"expected a JSON object, got {type(document).__name__}")
-    return document
+    return clean_json(document)
 
 
 def _form_fields(body: bytes) -> dict[str, str]:
@@ -55,7 +56,7 @@ def _form_fields(body: bytes) -> dict[str, str]:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise PayloadError(None, "form body is not UTF-8") from None
-    return dict(parse_qsl(text, keep_blank_values=True))
+    return clean_json(dict(parse_qsl(text, keep_blank_values=True)))
 
 
 def _multipart_fields(body: bytes, content_type: str) -> dict[str, str]:
@@ -70,7 +71,13 @@ def _multipart_fields(body: bytes, content_type: str) -> dict[str, str]:
         if not isinstance(name, str):
             continue
         raw = part.get_payload(decode=True) or b""
-        fields[name] = raw.decode(part.get_content_charset() or "utf-8", errors="replace")
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            fields[name] = raw.decode(charset, errors="replace")
+        except LookupError:
+            raise PayloadError(
+                name, "part declares a charset this sidecar does not know; send UTF-8"
+            ) from None
     return fields
 
 

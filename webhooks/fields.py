@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator
 
 from sidecar.mediaserver.base import normalise_id
+from sidecar.untrusted import INT64_MAX, INT64_MIN
 
 _EMPTY_GUID = "0" * 32
 
@@ -33,13 +34,26 @@ def _jellyfin_guid(value: str) -> str | None:
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
-    """A timestamp without an offset is taken as UTC (both servers send UTC with a `Z`)."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    """A timestamp without an offset is taken as UTC (both servers send UTC with a `Z`).
+
+    0001-01-01T00:00+01:00 or 9999-12-31T23:59-14:00 fall outside the years Python can hold in UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("timestamp outside the years 1 to 9999 once converted to UTC") from None
+
+
+def _int64(value: int | None) -> int | None:
+    if value is not None and not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError("number outside the 64-bit integer range")
+    return value
 
 
 OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
 OptionalBool = Annotated[bool | None, BeforeValidator(_blank_to_none)]
-OptionalInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
+OptionalInt = Annotated[int | None, BeforeValidator(_blank_to_none), AfterValidator(_int64)]
 OptionalTimestamp = Annotated[
     dt.datetime | None,
     BeforeValidator(_blank_to_none),

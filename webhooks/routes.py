@@ -7,19 +7,20 @@ Answers follow the README's API section: 202 once the event is stored (accepted,
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import asyncpg
 import structlog
 from aiohttp import hdrs, web
 
+from sidecar.api.auth import secret_matches
 from sidecar.api.errors import error_response
 from sidecar.api.keys import DB, QUEUE, SETTINGS
+from sidecar.db import DATABASE_DOWN
 from sidecar.jobs.runs import iso
 from sidecar.media.kind import MediaKind
 from sidecar.mediaserver.base import ServerKind
+from sidecar.untrusted import clean_text
 from webhooks.bodies import MAX_BODY_BYTES, emby_document, jellyfin_document, read_body
 from webhooks.coalesce import CoalescingSubmitter
 from webhooks.emby import parse_emby
@@ -34,15 +35,6 @@ log = structlog.get_logger(__name__)
 SUBMITTER = web.AppKey("webhook_submitter", CoalescingSubmitter)
 KINDS = web.AppKey("webhook_media_kinds", tuple[MediaKind, ...])
 TOKEN_HEADER = "X-Webhook-Token"
-# Postgres unreachable (connect refused, pool closed, server restarting): 503, nothing acknowledged.
-DATABASE_DOWN = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.InterfaceError,
-    OSError,
-    TimeoutError,
-)
-
 _Decoder = Callable[[bytes, str], dict[str, Any]]
 _Parser = Callable[[dict[str, Any]], WebhookEvent]
 # A body posted to the wrong endpoint: say so instead of only "field required".
@@ -59,10 +51,10 @@ def _token_problem(request: web.Request) -> web.Response | None:
             "webhooks are off: set SIDECAR_WEBHOOK_TOKEN to a long random secret, restart the sidecar, "
             f"and send it as ?token=<secret> or header {TOKEN_HEADER}",
         )
-    expected = configured.get_secret_value().encode()
+    expected = configured.get_secret_value()
     offered = [t for t in (request.headers.get(TOKEN_HEADER), request.query.get("token")) if t is not None]
     # Evaluate every candidate (no short-circuit) so timing says nothing about which one matched.
-    matches = [hmac.compare_digest(expected, candidate.encode()) for candidate in offered]
+    matches = [secret_matches(candidate, expected) for candidate in offered]
     if any(matches):
         return None
     return error_response(
@@ -109,7 +101,7 @@ async def _receive(
         )
     if not body.strip():
         return error_response(400, "invalid_payload", f"empty body: expected a {server.capitalize()} webhook")
-    content_type = request.headers.get(hdrs.CONTENT_TYPE, "")
+    content_type = clean_text(request.headers.get(hdrs.CONTENT_TYPE, ""))  # stored: no NUL, no surrogates
     document: dict[str, Any] | None = None
     try:
         document = decode(body, content_type)

@@ -15,6 +15,14 @@ OPEN_PATHS = frozenset({"/api/health"})
 KEYED_PATHS = frozenset({"/metrics"})
 
 
+def secret_matches(offered: str, expected: str) -> bool:
+    """Constant-time comparison that takes any header text: aiohttp hands non-UTF-8 header bytes
+    over as surrogates, which a plain `.encode()` refuses (that was a 500 instead of a 401)."""
+    return hmac.compare_digest(
+        offered.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
 def presented_key(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
@@ -35,6 +43,6 @@ async def api_key_middleware(
         return error_response(
             401, "unauthorized", "this API needs a key: send 'Authorization: Bearer <SIDECAR_API_KEY>'"
         )
-    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+    if not secret_matches(given, expected.get_secret_value()):
         return error_response(401, "unauthorized", "the API key is not valid")
     return await handler(request)

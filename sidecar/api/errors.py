@@ -9,6 +9,8 @@ import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
+from sidecar.db import DATABASE_DOWN
+
 log = structlog.get_logger(__name__)
 
 _DEFAULT_CODES = {
@@ -60,6 +62,11 @@ async def error_middleware(
         code = _DEFAULT_CODES.get(exc.status, "error")
         message = exc.reason if exc.status != 404 else f"no such endpoint: {request.method} {request.path}"
         return error_response(exc.status, code, message)
+    except DATABASE_DOWN as exc:
+        log.error("request failed: database unreachable", path=request.path, error=type(exc).__name__)
+        return error_response(
+            503, "database_unavailable", "PostgreSQL is unreachable; check it, then try again"
+        )
     except Exception as exc:
         log.exception("unhandled error", path=request.path, error_type=type(exc).__name__)
         return error_response(500, "internal_error", "the sidecar hit an unexpected error; see its log")

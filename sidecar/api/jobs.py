@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any, TypeVar
 
@@ -10,6 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from sidecar.api.errors import ApiError, validation_message
+from sidecar.api.inputs import JSON_BODY
 from sidecar.api.keys import DB, QUEUE, REGISTRY
 from sidecar.api.models import LogsQuery, RunRequest, RunsQuery, ScheduleRequest
 from sidecar.jobs import runs, schedules
@@ -37,15 +37,12 @@ def _run_id(request: web.Request) -> uuid.UUID:
 
 
 async def _body(request: web.Request, model: type[Model], *, optional: bool = False) -> Model:
-    raw = await request.read()
-    if not raw.strip():
+    """The body input_middleware parsed, validated by `model`."""
+    data = request.get(JSON_BODY)
+    if data is None:
         if optional:
             return model()
         raise ApiError(400, "missing_body", "this endpoint needs a JSON body")
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "the body must be a JSON object")
     try:

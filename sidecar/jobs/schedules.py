@@ -12,12 +12,16 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
-from croniter import croniter
+import structlog
+from croniter import CroniterBadDateError, croniter
 
 from sidecar.jobs import queries
 from sidecar.jobs.registry import JobRegistry
 
+log = structlog.get_logger(__name__)
+
 NEXT_RUNS = 3  # fire times a card and the schedule editor preview
+MAX_TIMEZONE_CHARS = 64  # the longest IANA name is 32; more is not a zone
 _DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
 
@@ -25,14 +29,34 @@ class InvalidSchedule(ValueError):
     """A cron expression or timezone the worker could not evaluate."""
 
 
-def validate(cron: str, timezone: str) -> None:
-    if not croniter.is_valid(cron) or len(cron.split()) != 5:
-        raise InvalidSchedule(f"invalid cron expression {cron!r}: use five fields, e.g. '0 3 * * *'")
+# What evaluating a stored row can raise: a cron that never fires, an unknown or absurd timezone.
+SCHEDULE_ERRORS = (CroniterBadDateError, ValueError, KeyError, OSError)
+
+
+def _zone(timezone: str) -> ZoneInfo:
+    """ZoneInfo raises OSError for names longer than a file name and ValueError for odd paths."""
+    if len(timezone) > MAX_TIMEZONE_CHARS:
+        raise InvalidSchedule(f"unknown timezone: names are at most {MAX_TIMEZONE_CHARS} characters")
     try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidSchedule(
             f"unknown timezone {timezone!r}: use an IANA name such as 'Europe/Berlin'"
+        ) from None
+
+
+def validate(cron: str, timezone: str, now: dt.datetime | None = None) -> None:
+    """A five-field cron that fires within a year, in a known timezone; InvalidSchedule otherwise.
+
+    A cron that never fires (`0 0 31 2 *`) is valid syntax, but nothing could show or plan it."""
+    if len(cron.split()) != 5 or not croniter.is_valid(cron):
+        raise InvalidSchedule(f"invalid cron expression {cron!r}: use five fields, e.g. '0 3 * * *'")
+    local_now = (now or dt.datetime.now(dt.UTC)).astimezone(_zone(timezone))
+    try:
+        croniter(cron, local_now, max_years_between_matches=1).get_next(dt.datetime)
+    except CroniterBadDateError:
+        raise InvalidSchedule(
+            f"cron expression {cron!r} never fires within a year (e.g. 31 February); pick a date that exists"
         ) from None
 
 
@@ -85,14 +109,20 @@ def schedule_to_api(row: asyncpg.Record | None, now: dt.datetime | None = None) 
     from sidecar.jobs.runs import iso
 
     now = now or dt.datetime.now(dt.UTC)
-    upcoming = next_fire_times(row["cron"], row["timezone"], max(now, row["last_fired_at"] or now), NEXT_RUNS)
-    nxt = upcoming[0]
+    try:
+        upcoming = next_fire_times(
+            row["cron"], row["timezone"], max(now, row["last_fired_at"] or now), NEXT_RUNS
+        )
+        description = describe(row["cron"])
+    except SCHEDULE_ERRORS:
+        # A row stored before validation existed (or edited by hand): show it, never fail the card.
+        upcoming, description = [], f"cron {row['cron']} never fires: set a new schedule"
     return {
         "cron": row["cron"],
         "enabled": row["enabled"],
         "timezone": row["timezone"],
-        "next_run_at": iso(nxt) if row["enabled"] else None,
-        "description": describe(row["cron"]),
+        "next_run_at": iso(upcoming[0]) if row["enabled"] and upcoming else None,
+        "description": description,
         "next_runs": [iso(t) for t in upcoming] if row["enabled"] else [],
     }
 
@@ -124,7 +154,13 @@ async def claim_due(db: asyncpg.Pool, registry: JobRegistry, now: dt.datetime) -
         if definition is None or definition.manual_only or not row["enabled"]:
             continue
         last = row["last_fired_at"] or row["updated_at"]
-        if next_due(row["cron"], row["timezone"], last) > now:
+        try:
+            due_at = next_due(row["cron"], row["timezone"], last)
+        except SCHEDULE_ERRORS as exc:
+            # One bad row must not stop the other schedules (nor the rest of the tick).
+            log.warning("schedule cannot be evaluated; skipped", job=job, cron=row["cron"], error=str(exc))
+            continue
+        if due_at > now:
             continue
         claimed = await db.execute(queries.MARK_SCHEDULE_FIRED, job, now, row["last_fired_at"])
         if claimed.endswith(" 1"):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from sidecar.media import user_queries as q
+from sidecar.media.sync import ROW_ERRORS
 from sidecar.mediaserver import MediaUser
 
 
@@ -26,6 +27,7 @@ class StoredUsers:
     added: int
     updated: int
     removed: list[asyncpg.Record]  # id, name of the users no longer on the server
+    failed: dict[str, str]  # user id -> why the database refused that user (the others were stored)
 
 
 async def store_users(
@@ -36,16 +38,33 @@ async def store_users(
             "the media server listed no users; nothing was changed. Check the API key's rights"
         )
     ids = [u.id for u in users]
-    async with db.acquire() as conn, conn.transaction():
-        changed = await conn.fetch(
+    failed: dict[str, str] = {}
+    try:
+        changed = await _upsert(db, users, new_users_enabled)
+    except ROW_ERRORS:
+        # One user the database refuses must not cost every other user: store them one by one.
+        changed = []
+        for user in users:
+            try:
+                changed += await _upsert(db, [user], new_users_enabled)
+            except ROW_ERRORS as exc:
+                failed[user.id] = f"{type(exc).__name__}: {exc}"
+    removed = await db.fetch(q.MARK_USERS_REMOVED, ids)
+    added = sum(1 for r in changed if r["inserted"])
+    return StoredUsers(added=added, updated=len(changed) - added, removed=list(removed), failed=failed)
+
+
+async def _upsert(
+    db: asyncpg.Pool, users: Sequence[MediaUser], new_users_enabled: bool
+) -> list[asyncpg.Record]:
+    return list(
+        await db.fetch(
             q.UPSERT_USERS,
-            ids,
+            [u.id for u in users],
             [u.name for u in users],
             [u.is_admin for u in users],
             [u.is_disabled for u in users],
             new_users_enabled,
             [u.last_activity_at for u in users],
         )
-        removed = await conn.fetch(q.MARK_USERS_REMOVED, ids)
-    added = sum(1 for r in changed if r["inserted"])
-    return StoredUsers(added=added, updated=len(changed) - added, removed=list(removed))
+    )

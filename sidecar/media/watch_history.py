@@ -107,6 +107,9 @@ async def _sync_users(ctx: JobContext, client: MediaServerClient, counts: Histor
         stored = await store_users(ctx.db, users, new_users_enabled=ctx.settings.new_users_enabled)
     except NoUsersListed as exc:
         raise JobError(str(exc)) from None
+    for user_id, problem in stored.failed.items():
+        counts.users_failed += 1
+        await ctx.warning("user skipped: the database refused it", user_id=user_id, error=problem)
     counts.users_removed = len(stored.removed)
     if stored.removed:
         await ctx.info(

@@ -18,6 +18,7 @@ import aiohttp
 import structlog
 
 from sidecar.mediaserver.base import MediaServerAuthError, MediaServerError
+from sidecar.untrusted import clean_json, may_hold_unclean_text
 
 log = structlog.get_logger(__name__)
 
@@ -146,7 +147,9 @@ class MediaServerHttp:
                         if not body.strip():
                             return None
                         try:
-                            return await response.json(content_type=None)
+                            document = await response.json(content_type=None)
+                            # Server text (user names, titles) may hold NUL, which PostgreSQL refuses.
+                            return clean_json(document) if may_hold_unclean_text(body) else document
                         except ValueError as exc:
                             raise MediaServerError(
                                 f"{what}: the media server sent a body that is not JSON ({exc})"

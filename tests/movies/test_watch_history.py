@@ -298,3 +298,42 @@ async def test_an_unscoped_run_asks_for_the_picks_of_exactly_the_users_whose_pla
         assert changed["result"]["follow_ups"] == [
             {"job": media.job(RECS), "variant": "regular", "scope": {"user_ids": [BOB_JF]}}
         ]
+
+
+@pytest.mark.parametrize("kind", ["jellyfin", "emby"])
+async def test_nul_in_a_server_user_name_is_cleaned_at_the_boundary(
+    kind: str, db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
+    async with running_simulator(kind, "sample") as sim:
+        bob = next(u for u in sim.state.users.values() if u.name == "bob")
+        bob.name = "b\x00ob"
+        cfg = settings_for(settings, sim)
+        await run_job("sync-movies", settings=cfg)
+        row = await run_job("sync-movie-watch-history", settings=cfg)
+        assert row["status"] == "completed", row["error"]
+        assert row["result"]["users_processed"] == 3 and row["result"]["users_failed"] == 0
+        assert {r["name"] for r in await db.fetch("SELECT name FROM media_users")} == {"alice", "bob", "kids"}
+
+
+async def test_a_user_the_database_refuses_is_counted_and_skipped(
+    db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
+    # A real refusal by PostgreSQL for one row (whatever the cause), the others must still be saved.
+    await db.execute(
+        "CREATE FUNCTION refuse_kids() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.name = 'kids' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$"
+    )
+    await db.execute(
+        "CREATE TRIGGER refuse_kids BEFORE INSERT OR UPDATE ON media_users FOR EACH ROW EXECUTE FUNCTION refuse_kids()"
+    )
+    try:
+        async with running_simulator("jellyfin", "sample") as sim:
+            cfg = settings_for(settings, sim)
+            await run_job("sync-movies", settings=cfg)
+            row = await run_job("sync-movie-watch-history", settings=cfg)
+        assert row["status"] == "completed", row["error"]
+        assert row["result"]["users_failed"] >= 1
+        assert {r["name"] for r in await db.fetch("SELECT name FROM media_users")} == {"alice", "bob"}
+    finally:
+        await db.execute("DROP TRIGGER IF EXISTS refuse_kids ON media_users")
+        await db.execute("DROP FUNCTION IF EXISTS refuse_kids()")
