@@ -3,7 +3,8 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    SIDECAR_DATA_DIR=/data SIDECAR_LOG_FORMAT=json
+    SIDECAR_DATA_DIR=/data SIDECAR_LOG_FORMAT=json \
+    SIDECAR_HOST=0.0.0.0 SIDECAR_ALLOWED_HOSTS=localhost,127.0.0.1
 
 RUN useradd --create-home --uid 1000 sidecar && mkdir -p /data /libraries && chown sidecar /data /libraries
 WORKDIR /app

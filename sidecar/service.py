@@ -52,6 +52,8 @@ async def serving(
     then the web app.
     """
     from sidecar import composition
+    from sidecar.api.guard import is_loopback_address
+    from sidecar.api.protocol import JsonErrorAppRunner
     from sidecar.db import migrate
 
     await migrate(database_url)
@@ -65,12 +67,19 @@ async def serving(
             app = composition.web_app(
                 settings, database_url=database_url, redis_url=redis_url, registry=registry
             )
-            runner = aioweb.AppRunner(app, access_log=None, handle_signals=False)
+            runner = JsonErrorAppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
             await aioweb.TCPSite(runner, settings.host, settings.port if port is None else port).start()
             bound_port = runner.addresses[0][1]
             service.web_url = local_url(settings.host, bound_port)
             log.info("web listening", url=f"http://{settings.host}:{bound_port}/")
+            if settings.api_key is None and not is_loopback_address(settings.host):
+                log.warning(
+                    "listening beyond this machine without SIDECAR_API_KEY: anyone who can reach the "
+                    "port can start and cancel jobs; set SIDECAR_API_KEY (only Host names in "
+                    "SIDECAR_ALLOWED_HOSTS are answered meanwhile)",
+                    host=settings.host,
+                )
         if worker:
             arq_worker = composition.worker(
                 settings,

@@ -23,6 +23,8 @@ from sidecar.api import (
 )
 from sidecar.api.auth import api_key_middleware
 from sidecar.api.errors import error_middleware
+from sidecar.api.guard import stranger_middleware
+from sidecar.api.inputs import input_middleware
 from sidecar.api.keys import DB, QUEUE, REGISTRY, SETTINGS
 from sidecar.db import create_pool, migrate
 from sidecar.jobs import schedules
@@ -42,7 +44,10 @@ def create_app(
     registry: JobRegistry,
     kinds: Sequence[MediaKind],
 ) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, api_key_middleware], client_max_size=MAX_BODY_BYTES)
+    # Outermost first: every answer in the error shape; strangers refused before the key is checked;
+    # bodies parsed only for callers that passed both.
+    middlewares = [error_middleware, stranger_middleware, api_key_middleware, input_middleware]
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
     app[REGISTRY] = registry
 
