@@ -16,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from sidecar.api.app import create_app
+from sidecar.composition import MEDIA_KINDS, web_app
 from sidecar.jobs.registry import JobRegistry
 from sidecar.settings import Settings
 from tests.webhook_support import TOKEN, fixture_bytes, fixture_json, split_http_request
@@ -66,7 +66,7 @@ async def client(
     db: Any,
 ) -> TestClient:
     return await aiohttp_client(
-        create_app(hardened, database_url=database_url, redis_url=flushed_redis, registry=registry)
+        web_app(hardened, database_url=database_url, redis_url=flushed_redis, registry=registry)
     )
 
 
@@ -333,7 +333,9 @@ async def test_a_bad_schedule_row_already_stored_spares_the_cards_and_the_tick(
     card = {c["name"]: c for c in (await response.json())["jobs"]}["sync-movies"]
     assert card["schedule"]["next_run_at"] is None and "never fires" in card["schedule"]["description"]
     # The tick still fires the other (due) schedule.
-    queued = await run_tick(db, JobQueue(db, None, hardened.queue_name), registry, settings=hardened)
+    queued = await run_tick(
+        db, JobQueue(db, None, hardened.queue_name), registry, settings=hardened, kinds=MEDIA_KINDS
+    )
     jobs = {
         r["job"]
         for r in await db.fetch(

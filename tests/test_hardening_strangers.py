@@ -10,7 +10,7 @@ import structlog
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from sidecar.api.app import create_app
+from sidecar.composition import web_app
 from sidecar.jobs.registry import JobRegistry
 from sidecar.settings import Settings
 from tests.webhook_support import TOKEN, fixture_bytes
@@ -20,7 +20,7 @@ async def _client(
     aiohttp_client: Any, settings: Settings, database_url: str, redis_url: str, registry: JobRegistry
 ) -> TestClient:
     return await aiohttp_client(
-        create_app(settings, database_url=database_url, redis_url=redis_url, registry=registry)
+        web_app(settings, database_url=database_url, redis_url=redis_url, registry=registry)
     )
 
 
