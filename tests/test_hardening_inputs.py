@@ -39,6 +39,9 @@ API_ROUTES = [
     ("GET", "/api/queue"),
     ("POST", "/api/pipelines/movies"),
     ("GET", "/api/users/someone/recommendations"),
+    ("GET", "/api/pipelines"),
+    ("GET", "/api/schedules/preview?cron=0+3+*+*+*"),
+    ("GET", "/api/items/someitem/poster"),
 ]
 JSON_ROUTES = [(m, p) for m, p in API_ROUTES if m in ("POST", "PUT")]
 WEBHOOK_ROUTES = ["/webhooks/jellyfin", "/webhooks/emby"]
@@ -132,7 +135,8 @@ async def test_non_utf8_webhook_token_is_401(client: TestClient, db: asyncpg.Poo
 async def test_nul_in_query_is_400_on_every_route(
     client: TestClient, db: asyncpg.Pool, method: str, path: str
 ) -> None:
-    response = await client.request(method, path + "?job=x%00y&token=" + TOKEN, headers=AUTH)
+    separator = "&" if "?" in path else "?"
+    response = await client.request(method, path + separator + "job=x%00y&token=" + TOKEN, headers=AUTH)
     await _error(response, 400)
     await _nothing_stored(db)
 
@@ -141,6 +145,7 @@ async def test_nul_in_query_is_400_on_every_route(
     "path",
     [
         "/api/users/%00/recommendations",
+        "/api/items/%00/poster",
         "/api/jobs/sync%00movies",
         "/api/runs?job=x%00y",
     ],
@@ -290,6 +295,13 @@ async def test_timestamps_at_the_edges_are_400(
 
 
 # --- schedules ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query", ["cron=0+0+31+2+*", "cron=0+3+*+*+*&timezone=" + "A" * 5000, "cron=0+3+*+*+*&timezone=x%00y"]
+)
+async def test_schedule_preview_of_a_schedule_that_cannot_fire_is_4xx(client: TestClient, query: str) -> None:
+    await _error(await client.get("/api/schedules/preview?" + query, headers=AUTH), 400, 422)
 
 
 async def _schedule_row(db: asyncpg.Pool) -> Any:
