@@ -15,7 +15,7 @@ from aiohttp import web
 from sidecar.api.errors import ApiError
 from sidecar.untrusted import UntrustedInputError, has_unclean_text, is_clean, parse_json
 
-JSON_BODY = web.RequestKey("json_body", object)  # the parsed body; absent when the body was empty
+JSON_BODY = web.RequestKey("json_body", object)  # the parsed body (None: empty); set once read
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_MIME = "application/json"
 API_PREFIX = "/api/"
@@ -58,13 +58,19 @@ async def _json_body(request: web.Request) -> Any | None:
     return data
 
 
+async def request_json(request: web.Request) -> Any | None:
+    """The request's JSON body, parsed and checked once (None when empty); handlers call this, so
+    they are safe in an app without the middleware too."""
+    if JSON_BODY not in request:
+        request[JSON_BODY] = await _json_body(request)
+    return request[JSON_BODY]
+
+
 @web.middleware
 async def input_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     _check_path_and_query(request)
     if needs_json_body(request):
-        body = await _json_body(request)
-        if body is not None:
-            request[JSON_BODY] = body
+        await request_json(request)
     return await handler(request)

@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from sidecar.api.errors import ApiError, validation_message
-from sidecar.api.inputs import JSON_BODY
+from sidecar.api.inputs import request_json
 from sidecar.api.keys import DB, QUEUE, REGISTRY
 from sidecar.api.models import LogsQuery, RunRequest, RunsQuery, ScheduleRequest
 from sidecar.jobs import runs, schedules
@@ -37,8 +37,8 @@ def _run_id(request: web.Request) -> uuid.UUID:
 
 
 async def _body(request: web.Request, model: type[Model], *, optional: bool = False) -> Model:
-    """The body input_middleware parsed, validated by `model`."""
-    data = request.get(JSON_BODY)
+    """The body, parsed within bounds (sidecar.api.inputs), validated by `model`."""
+    data = await request_json(request)
     if data is None:
         if optional:
             return model()
