@@ -36,6 +36,7 @@ import math
 import random
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -81,6 +82,8 @@ _FORMATS: tuple[tuple[str, tuple[str, ...], tuple[int, int], tuple[int, int], tu
     ("miniseries", ("Drama", "Crime", "Mystery", "War & Politics"), (1, 1), (3, 8), (50, 65), 0.04),
 )  # fmt: skip
 _AFFINITIES = 12  # hidden taste clusters (collaborative signal)
+_TASTE_SHARPNESS = 4.0  # how strongly fit (vs popularity) decides which shows a viewer starts
+_AFFINITY_SHARPNESS = 2.5  # how concentrated a viewer's hidden clusters are
 _TAG_POOL = ("based on novel or book", "small town", "detective", "time travel", "dystopia",
              "workplace comedy", "serial killer", "high school", "family relationships", "space",
              "supernatural", "politics", "true crime", "cooking", "competition", "historical drama",
@@ -494,27 +497,47 @@ def movielens_viewers() -> tuple[Viewer, ...]:
         if years.get(movie):
             eras.setdefault(user, []).append(years[movie] or 0)
     most = max(counts.values())
+    affinities = _movie_factor_affinities(data)
     viewers = []
     for user in data.user_ids:
-        # The hidden affinity is a function of the user's *movie* genre profile, so users with similar
-        # movie taste share it: a collaborative signal that follows taste without being the genres.
-        profile = _normalise(dict(lens_genres.get(user, {})))
-        ordered = sorted(profile, key=lambda g: (-profile[g], g))[:3]
-        seed = sum((i + 1) * sum(map(ord, g)) for i, g in enumerate(ordered))
-        affinity = [0.05] * _AFFINITIES
-        affinity[seed % _AFFINITIES] += 0.6
-        affinity[(seed // 7) % _AFFINITIES] += 0.35
         era_list = eras.get(user) or [1995]
         viewers.append(
             Viewer(
                 name=f"user{user}",
                 taste=_normalise(dict(taste.get(user, {"Drama": 1.0}))),
-                affinity=tuple(affinity),
+                affinity=affinities[user],
                 era=sum(era_list) / len(era_list),
                 activity=math.log1p(counts[user]) / math.log1p(most),
             )
         )
     return tuple(viewers)
+
+
+def _movie_factor_affinities(data: Any) -> dict[int, tuple[float, ...]]:
+    """Each user's weights over the hidden clusters, from their *movie ratings*: the top latent
+    factors of the centred user x movie rating matrix (a truncated SVD), each factor's two signs
+    being two clusters. Users who rate the same films alike share clusters, so the TV history gets
+    a collaborative structure that follows movie taste (which a movie-taste cold start can use) but
+    is not the genres (which is all a content-only scorer sees)."""
+    from scipy.sparse import csr_matrix
+
+    users = {u: i for i, u in enumerate(data.user_ids)}
+    movies = {m.movie_id: i for i, m in enumerate(data.movies)}
+    rows = np.array([users[r[0]] for r in data.ratings])
+    values = np.array([r[2] for r in data.ratings])
+    means = np.bincount(rows, weights=values) / np.maximum(np.bincount(rows), 1)
+    centred = csr_matrix(
+        (values - means[rows], (rows, [movies[r[1]] for r in data.ratings])), shape=(len(users), len(movies))
+    )
+    # Left singular vectors from the small user x user Gram matrix (sparse product, then eigh).
+    eigenvalues, vectors = np.linalg.eigh((centred @ centred.T).toarray())
+    top = np.argsort(eigenvalues)[::-1][: _AFFINITIES // 2]
+    factors = vectors[:, top] * np.sqrt(np.maximum(eigenvalues[top], 0.0))
+    factors /= factors.std(0) + 1e-9
+    signed = np.concatenate([np.maximum(factors, 0), np.maximum(-factors, 0)], axis=1)
+    weights = np.exp(_AFFINITY_SHARPNESS * signed)
+    weights /= weights.max(1, keepdims=True)
+    return {user: tuple(float(w) for w in weights[row]) for user, row in users.items()}
 
 
 def _matches(viewers: tuple[Viewer, ...], shows: tuple[TvShow, ...]) -> np.ndarray:
@@ -542,7 +565,7 @@ def _watch(
     specials = [e for e in episodes if e.season == 0 and not e.virtual]
     binge = 1 + rng.expovariate(1 / (1.5 + 3 * viewer.activity))
     gap_days = rng.uniform(0.6, 6.0)
-    keep = min(0.995, 0.95 + 0.03 * match)  # per-episode chance to go on
+    keep = min(0.99, 0.93 + 0.015 * match)  # per-episode chance to go on
     plays: list[TvPlay] = []
     at = start
     for position, episode in enumerate(regular):
@@ -553,7 +576,7 @@ def _watch(
             at = aired + dt.timedelta(hours=rng.uniform(1, 72))
         if at >= now:
             break
-        if position < 3 and rng.random() > 0.82 + 0.1 * match:  # the pilot did not hook them
+        if position < 3 and rng.random() > 0.78 + 0.05 * match:  # the pilot did not hook them
             plays.append(_play(viewer, show, episode, at, rng, finished=rng.random() < 0.7))
             break
         finished = True
@@ -587,7 +610,10 @@ def build_history(
     rng = random.Random(seed * 31 + len(viewers))
     now = dt.datetime.combine(catalogue.anchor, dt.time(0), dt.UTC)
     shows = catalogue.shows
-    popularity = np.array([0.2 + s.popularity for s in shows])
+    # Viewing is Zipf-like: a few shows reach most viewers (TvShow.popularity orders them).
+    order = np.argsort([-s.popularity for s in shows], kind="stable")
+    popularity = np.empty(len(shows))
+    popularity[order] = (np.arange(len(shows)) + 15.0) ** -0.9
     fit = _matches(viewers, shows)
     plays: list[TvPlay] = []
     favourites: list[tuple[str, int]] = []
@@ -595,7 +621,7 @@ def build_history(
         if rng.random() < 0.08:
             continue  # watches no TV: picks for them come from their movie taste
         matches = fit[row].tolist()
-        cumulative = np.cumsum(np.exp(2.2 * fit[row]) * popularity).tolist()
+        cumulative = np.cumsum(np.exp(_TASTE_SHARPNESS * fit[row]) * popularity).tolist()
         wanted = max(1, int(rng.lognormvariate(math.log(4 + 22 * viewer.activity), 0.5)))
         started: set[int] = set()
         for pick in rng.choices(range(len(shows)), cum_weights=cumulative, k=wanted * 3):
