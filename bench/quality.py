@@ -1,6 +1,6 @@
 """Recommendation quality harness: replay MovieLens and compare popularity, reference and ours.
 
-Protocol (spec/recommender.md): per user (≥ 10 ratings) sort ratings by time; the last 20 % (at
+Protocol: per user (≥ 10 ratings) sort ratings by time; the last 20 % (at
 least 1) are the future, everything before is the history the sidecar sees (each rating a play at
 its time, rating ≥ 4.0 a favourite, the rating ×2 as the user's own 0-10 rating). Recommendations
 come from the history only; a hit is a future movie in the top N. All algorithms run in the same

@@ -106,7 +106,7 @@ def verify_backup(path: Path) -> str | None:
     """None when pg_restore can read the whole file, else what it said.
 
     A full read to /dev/null: `pg_restore --list` reads only the table of contents, so a dump cut
-    short still lists cleanly (spec/global-jobs.md 2.3).
+    short still lists cleanly (reproduced with PostgreSQL 15 tools).
     """
     command = [pg_tool("pg_restore"), "--file", os.devnull, str(path)]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)

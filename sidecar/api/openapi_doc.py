@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of the job API and the webhook routes (spec/api.md), written by hand.
+"""The OpenAPI 3.1 document of the job API and the webhook routes, written by hand.
 
 Schemas list every field the API sends today and allow more (`additionalProperties` is open: the
 contract says fields are added, never renamed). tests/test_openapi.py validates real responses of

@@ -5,7 +5,7 @@ The generic catalogue calls (`catalog.py`) take an `ItemType`, so a media kind n
 which libraries hold it, which `Fields` to ask for, the stable sort to page by, and how to parse
 one DTO; `real_only` types (episodes) also drop virtual items (missing or not yet aired).
 
-Server facts used here (see `series.md` in the shared spec): the season number of an episode is its
+Server facts used here: the season number of an episode is its
 `ParentIndexNumber`; `SeriesId`, `SeriesName`, `IndexNumber`, `IndexNumberEnd` and `LocationType`
 come back without asking; Jellyfin's `isMissing=false` removes virtual episodes on the server, Emby
 documents no such filter so the client drops `LocationType == "Virtual"` or a missing `Path` itself;

@@ -4,8 +4,8 @@ Dialect-neutral: ids are minted in the server's style (Jellyfin 32-hex GUIDs, Em
 but rendering to JSON happens in `render.py`. Mutations notify `listeners` with small event dicts so
 a webhook sender can be plugged in later.
 
-User data is stored per *user-data key*, not per item, as Jellyfin does (`Video.GetUserDataKeys`,
-spec/mediaserver.md §4.4): the TMDb id, else the IMDb id, else the item id. Two items with the same
+User data is stored per *user-data key*, not per item, as Jellyfin does (`Video.GetUserDataKeys`):
+the TMDb id, else the IMDb id, else the item id. Two items with the same
 TMDb id (a movie and its copy in an AI Picks library, made from our NFO) therefore share played
 state, play count, favourite and rating. We assume Emby behaves the same (its user data is keyed by
 provider ids too; not verified against a real server). Every read goes through `user_data_of`, every

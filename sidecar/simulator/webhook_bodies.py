@@ -1,4 +1,4 @@
-"""Simulator events -> the webhook bodies each server really sends (spec/mediaserver.md §1.4–1.5, §2.3).
+"""Simulator events -> the webhook bodies each server really sends (Jellyfin webhook plugin, Emby).
 
 Jellyfin (plugin, Generic destination) has two modes: "Send All Properties" (flat PascalCase dict,
 32-hex GUIDs, JSON booleans, `text/plain` content type) and a template (what our suggested template

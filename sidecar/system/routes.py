@@ -1,4 +1,4 @@
-"""The users and backups API of the global jobs (spec/api.md error shape, validated input).
+"""The users and backups API of the global jobs (the API's one error shape, validated input).
 
 GET /api/users (paged), GET /api/users/{id}, PATCH /api/users/{id} (the per-kind switches; with
 `?apply=true` that user's library runs are queued at once), GET /api/backups (read-only: restoring
