@@ -2,7 +2,7 @@
 and the worker, and wires them together. Everything else receives what it needs from here.
 
 A new media kind is its package plus one line in `MEDIA_KINDS`; a global job is one entry in
-`GLOBAL_JOBS` (see sidecar/media/kind.py for the kind checklist).
+`GLOBAL_JOBS` (sidecar/README.md has the checklist).
 """
 
 from __future__ import annotations
