@@ -50,6 +50,9 @@ class MediaUser:
     is_disabled: bool
     is_hidden: bool = False
     last_activity_at: dt.datetime | None = None  # LastActivityDate (else LastLoginDate)
+    # The complete Policy as listed (both servers list it with each user): one listing instead of a
+    # GET per user when every user's policy is needed. Empty when the answer had none.
+    policy: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,7 @@ def parse_user(user: dict[str, Any]) -> MediaUser | None:
         is_hidden=bool(policy.get("IsHidden")),
         last_activity_at=parse_datetime(user.get("LastActivityDate"))
         or parse_datetime(user.get("LastLoginDate")),
+        policy=dict(policy),
     )
 
 

@@ -73,7 +73,7 @@ def _entry_rows(rows: list[asyncpg.Record], window_days: int) -> list[dict[str, 
 
 
 class _Policies:
-    """Every server user's policy, read once per run (with a few requests in flight)."""
+    """Every server user's policy, read once per run (from the user listing)."""
 
     def __init__(self, client: MediaServerClient) -> None:
         self.client = client
@@ -87,7 +87,9 @@ class _Policies:
             async with gate:
                 self.by_user[user_id] = await self.client.get_user_policy(user_id)
 
-        await asyncio.gather(*(read(u.id) for u in users))
+        # The listing carries each user's policy; a user listed without one is read on its own.
+        self.by_user = {u.id: dict(u.policy) for u in users if u.policy}
+        await asyncio.gather(*(read(u.id) for u in users if not u.policy))
 
     def shared_sources(self, libraries: list[Library], enabled: set[str]) -> list[str] | None:
         """Item ids of the libraries every enabled user may see; None = all of them."""
