@@ -344,6 +344,15 @@ async def test_jobs_page_end_to_end(
             "Stopped at Step two: step two broke"
         )
         await shot(page, "jobs_page_08_pipeline_stopped")
+        # A tab that did not start it (or a pruned history) shows each step's own last run instead.
+        await page.evaluate("sessionStorage.removeItem('sidecar-pipeline-runs')")
+        await page.reload()
+        box = page.locator('.pipeline[data-kind="demo"]')
+        await expect(box.locator('li[data-job="step-two"]')).to_have_attribute(
+            "data-state", "failed", timeout=UI_WAIT_MS
+        )
+        await expect(box.locator('[data-role="status"]')).to_contain_text("each step's last run")
+        await expect(page.get_by_role("button", name="Run the demo pipeline")).to_be_enabled()
 
         # Keyboard only: Tab reaches a Run button, Enter runs the job.
         run_quick = card(page, "quick-a").get_by_role("button", name="Run Quick-A", exact=True)

@@ -435,15 +435,35 @@ async function startPipeline(p) {
   });
 }
 
+function forgetPipeline(kind) {
+  delete pipelineRuns[kind];
+  pipelineState.delete(kind);
+  sessionStorage.setItem(PIPELINE_STORAGE, JSON.stringify(pipelineRuns));
+}
+
 async function refreshPipelines() {
   for (const p of pipelines) {
     const ids = pipelineRuns[p.kind];
     if (!ids) continue;
     const known = pipelineState.get(p.kind) || [];
     const active = !known.length || known.some((r) => r.status === "queued" || r.status === "running");
-    if (active) pipelineState.set(p.kind, await Promise.all(ids.map((id) => api("GET", `/api/runs/${enc(id)}`))));
+    if (!active) continue;
+    try {
+      pipelineState.set(p.kind, await Promise.all(ids.map((id) => api("GET", `/api/runs/${enc(id)}`))));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) forgetPipeline(p.kind); // pruned from the history
+      else throw err;
+    }
   }
-  for (const p of pipelines) renderPipeline(p, pipelineState.get(p.kind) || []);
+  for (const p of pipelines) renderPipeline(p, pipelineState.get(p.kind) || lastRunsOf(p));
+}
+
+// Not started from this tab: each step's own last run (or its current one) tells where things stand.
+function lastRunsOf(p) {
+  const byName = new Map(jobList.map((job) => [job.name, job]));
+  const runs = p.steps.map((s) => byName.get(s.job)).filter(Boolean).map((job) => job.current_run || job.last_run).filter(Boolean);
+  runs.untracked = true;
+  return runs;
 }
 
 function renderPipeline(p, runs) {
@@ -461,9 +481,14 @@ function renderPipeline(p, runs) {
   }
   const status = part(box, "status");
   const button = box.querySelector("button[data-kind]");
-  const busy = runs.some((r) => r.status === "queued" || r.status === "running");
+  const busy = !runs.untracked && runs.some((r) => r.status === "queued" || r.status === "running");
   button.disabled = busy;
-  if (!runs.length) { status.textContent = "Runs every step in order; each starts only after the previous one completed."; return; }
+  status.classList.remove("run-error");
+  if (!runs.length || runs.untracked) {
+    status.textContent = "Runs every step in order; each starts only after the previous one completed."
+      + (runs.length ? " The dots show each step's last run." : "");
+    return;
+  }
   const stopped = runs.find((r) => r.status === "failed") || runs.find((r) => r.status === "cancelled");
   const current = runs.findIndex((r) => r.status === "running");
   if (stopped) status.textContent = `Stopped at ${titleOf(stopped.job)}: ${stopped.error || stopped.status}`;
