@@ -241,8 +241,9 @@ async def test_jobs_page_end_to_end(
         await expect(failed_card.locator('[data-role="check"]')).to_contain_text("What to check")
         await no_serious_violations(page, "jobs view with an alert")
         await shot(page, "jobs_page_04_failure_alert")
-        await alert.get_by_role("button", name="Dismiss").click()
+        await alert.get_by_role("button", name="Dismiss the alert about Fails").click()
         await expect(alert).to_have_count(0)
+        await expect(page.locator("#main")).to_be_focused()  # focus is not lost with the button
         await page.reload()
         await expect(card(page, "fails").locator('[data-role="error-box"]')).to_be_visible(timeout=UI_WAIT_MS)
         await page.wait_for_timeout(2500)  # a poll later: that run is not announced again

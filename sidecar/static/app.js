@@ -531,7 +531,13 @@ function showAlert(job, run) {
     el("p", { class: "small", text: `What to check: ${whatToCheck(run.error)}` }),
     el("div", { class: "alert-actions" }, [open, dismiss]),
   ]);
-  dismiss.addEventListener("click", () => box.remove());
+  dismiss.append(el("span", { class: "sr-only", text: ` the alert about ${job.title}` }));
+  dismiss.addEventListener("click", () => {
+    // Focus goes to the next alert, or to the content, never lost on a removed button.
+    const next = box.nextElementSibling || box.previousElementSibling;
+    box.remove();
+    (next ? next.querySelector("button") : $("main")).focus();
+  });
   open.addEventListener("click", () => openLog(run));
   $("alerts").prepend(box);
 }
