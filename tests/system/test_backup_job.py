@@ -98,3 +98,26 @@ async def test_the_job_keeps_the_last_n(db: asyncpg.Pool, settings: Settings, ru
     assert remaining == sorted(names[1:])
     assert run["result"]["deleted"] == [names[0]]
     assert await db.fetchval("SELECT count(*) FROM database_backups") == 2
+
+
+async def test_listing_says_which_files_failed_their_check_and_which_the_job_never_wrote(
+    db: asyncpg.Pool, settings: Settings, aiohttp_client: Any
+) -> None:
+    directory = settings.resolved_backup_dir
+    directory.mkdir(parents=True)
+    (directory / "sidecar-20261201T020000Z.dump").write_bytes(b"PGDMP truncated")
+    (directory / "by-hand.dump").write_bytes(b"PGDMP")
+    await db.execute(
+        """INSERT INTO database_backups (name, size_bytes, verified, verify_error)
+           VALUES ('sidecar-20261201T020000Z.dump', 15, false, 'could not read from input file: end of file')"""
+    )
+    app = web.Application(middlewares=[error_middleware])
+    app[DB], app[SETTINGS] = db, settings
+    setup_routes(app, MEDIA_KINDS)
+    client = await aiohttp_client(app)
+
+    listed = {b["name"]: b for b in (await (await client.get("/api/backups")).json())["backups"]}
+
+    failed = listed["sidecar-20261201T020000Z.dump"]
+    assert failed["verified"] is False and "end of file" in failed["verify_error"]
+    assert listed["by-hand.dump"]["verified"] is None and listed["by-hand.dump"]["size_bytes"] == 5
