@@ -24,7 +24,9 @@ RELAXED_COMMIT = "SET LOCAL synchronous_commit = off"
 # PostgreSQL unreachable (connect refused, connection lost, pool closing, server restarting).
 DATABASE_DOWN: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,  # a restart ended the session
+    asyncpg.CrashShutdownError,
     asyncpg.InterfaceError,
     OSError,
     TimeoutError,

@@ -1,7 +1,9 @@
 """The ARQ worker: one run at a time (max_jobs=1), Postgres holds every run's state.
 
 ARQ jobs are only wake-ups (see sidecar.jobs.queue); `execute_next_run` claims the oldest runnable run
-from Postgres, so the queue is FIFO by submission whatever order ARQ delivers in.
+from Postgres, so the queue is FIFO by submission whatever order ARQ delivers in. A PostgreSQL
+advisory lock (worker/lock.py) makes this the only worker of its database; worker/resilient.py keeps
+it running through a Redis outage.
 """
 
 from __future__ import annotations
@@ -10,16 +12,18 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import signal
 import socket
 from collections.abc import Sequence
 from typing import Any
 
 import structlog
 from arq import cron
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis
 from arq.worker import Worker, func
+from redis.asyncio import ConnectionPool
 
-from sidecar.db import create_pool
+from sidecar.db import DATABASE_DOWN, create_pool
 from sidecar.jobs import queries, schedules
 from sidecar.jobs.executor import execute_run
 from sidecar.jobs.queue import WORKER_FUNCTION, JobQueue
@@ -27,7 +31,9 @@ from sidecar.jobs.registry import JobRegistry
 from sidecar.jobs.resources import JobResources
 from sidecar.media.kind import MediaKind
 from sidecar.settings import Settings
-from worker.recovery import recover
+from worker.lock import WorkerLock, WorkerLockLost
+from worker.recovery import clear_stale_in_progress, interrupt_orphaned_runs, recover
+from worker.resilient import ResilientWorker
 from worker.tick import run_tick
 
 log = structlog.get_logger(__name__)
@@ -35,6 +41,11 @@ log = structlog.get_logger(__name__)
 HEARTBEAT_SECONDS = 5.0
 TICK_SECONDS = {0, 30}
 JOB_TIMEOUT = dt.timedelta(days=2)  # ARQ's default (5 min) would kill a long embedding run
+# How long a run whose database went away keeps trying to record that it failed (then the tick does).
+OUTAGE_FINISH_SECONDS = 300.0
+OUTAGE_ERROR = (
+    "PostgreSQL became unreachable during this run, so it stopped; check the database, then run it again"
+)
 
 
 def worker_id() -> str:
@@ -44,7 +55,12 @@ def worker_id() -> str:
 async def _heartbeat(ctx: dict[str, Any]) -> None:
     while True:
         try:
+            await ctx["lock"].check()
             await ctx["db"].execute(queries.HEARTBEAT, ctx["worker_id"])
+        except WorkerLockLost as exc:
+            log.error(str(exc))
+            ctx["arq_worker"].handle_sig(signal.SIGTERM)
+            return
         except Exception as exc:  # a database blip must not kill the heartbeat
             log.warning("heartbeat failed", error=str(exc))
         await asyncio.sleep(HEARTBEAT_SECONDS)
@@ -54,12 +70,15 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
     registry: JobRegistry = ctx["registry"]
     ctx["worker_id"] = worker_id()
+    ctx["lock"] = WorkerLock(ctx["database_url"])
+    await ctx["lock"].acquire()  # waits while another worker runs: nothing below may overlap
     ctx["db"] = await create_pool(ctx["database_url"], max_size=5)
     ctx["queue"] = JobQueue(ctx["db"], ctx["redis"], settings.queue_name)
     # The backup job dumps the database the worker uses (embedded or configured).
     ctx["resources"] = JobResources(queue=ctx["queue"], kinds=ctx["kinds"], database_url=ctx["database_url"])
     await schedules.seed(ctx["db"], registry, settings.timezone)
-    recovered = await recover(ctx["db"], ctx["queue"])
+    await ctx["db"].execute(queries.HEARTBEAT, ctx["worker_id"])
+    recovered = await recover(ctx["db"], ctx["queue"], ctx["worker_id"])
     ctx["heartbeat"] = asyncio.create_task(_heartbeat(ctx))
     log.info("worker started", worker_id=ctx["worker_id"], **recovered)
 
@@ -71,22 +90,58 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await heartbeat
     if "db" in ctx:
-        await ctx["db"].execute(queries.DELETE_HEARTBEAT, ctx["worker_id"])
+        with contextlib.suppress(*DATABASE_DOWN):
+            await ctx["db"].execute(queries.DELETE_HEARTBEAT, ctx["worker_id"])
         await ctx["db"].close()
+    if "lock" in ctx:
+        await ctx["lock"].release()
     log.info("worker stopped")
 
 
+async def on_redis_back(ctx: dict[str, Any]) -> None:
+    """After a Redis outage: markers of wake-ups nobody runs go, every queued run is woken again."""
+    worker: ResilientWorker = ctx["arq_worker"]
+    cleared = await clear_stale_in_progress(ctx["queue"], keep=set(worker.tasks))
+    resent = await ctx["queue"].sweep()
+    log.info("queue resumed after the redis outage", wakeups_resent=resent, stale_markers_cleared=cleared)
+
+
+async def _record_outage_failure(ctx: dict[str, Any], run_id: Any) -> None:
+    """The run's end could not be written: keep trying while PostgreSQL comes back, then give up
+    (the tick's recovery fails it once the database answers)."""
+    deadline = asyncio.get_running_loop().time() + OUTAGE_FINISH_SECONDS
+    delay = 0.5
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            await ctx["db"].execute(queries.FAIL_RUNNING_RUN, run_id, OUTAGE_ERROR)
+            log.error("run failed: database unreachable during the run", run_id=str(run_id))
+            return
+        except DATABASE_DOWN:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
 async def execute_next_run(ctx: dict[str, Any]) -> str | None:
+    if not ctx["lock"].held:
+        return None  # the heartbeat is re-taking the lock (or stopping us): claim nothing meanwhile
     run = await ctx["db"].fetchrow(queries.CLAIM_NEXT_RUN, ctx["worker_id"])
     if run is None:
-        return None  # a stale wake-up: its run was cancelled, merged or already done
-    final = await execute_run(
-        run, registry=ctx["registry"], settings=ctx["settings"], db=ctx["db"], resources=ctx["resources"]
-    )
+        return None  # a stale wake-up: its run was cancelled, merged, waits for a step, or is done
+    try:
+        final = await execute_run(
+            run, registry=ctx["registry"], settings=ctx["settings"], db=ctx["db"], resources=ctx["resources"]
+        )
+    except DATABASE_DOWN:
+        await _record_outage_failure(ctx, run["id"])
+        return f"{run['job']} failed: database unreachable"
+    # Steps waiting for this one were skipped by the claim until now: wake them.
+    for step in await ctx["db"].fetch(queries.QUEUED_DEPENDENTS, run["id"]):
+        await ctx["queue"].wake(step["id"], step["not_before"])
     return f"{final['job']} {final['status']}"
 
 
 async def scheduler_tick(ctx: dict[str, Any]) -> None:
+    await interrupt_orphaned_runs(ctx["db"], ctx["worker_id"])
     await run_tick(ctx["db"], ctx["queue"], ctx["registry"], settings=ctx["settings"], kinds=ctx["kinds"])
 
 
@@ -100,10 +155,12 @@ def build_worker(
     handle_signals: bool = True,
 ) -> Worker:
     """The worker running `registry`'s jobs; `kinds` lets its tick re-plan stored webhook events."""
-    return Worker(
+    # A pool that connects on first use: the worker starts, and keeps running, while Redis is down.
+    redis = ArqRedis(ConnectionPool.from_url(redis_url), default_queue_name=settings.queue_name)
+    return ResilientWorker(
         functions=[func(execute_next_run, name=WORKER_FUNCTION, max_tries=1)],
         cron_jobs=[cron(scheduler_tick, second=TICK_SECONDS, run_at_startup=True, unique=True)],
-        redis_settings=RedisSettings.from_dsn(redis_url),
+        redis_pool=redis,
         queue_name=settings.queue_name,
         max_jobs=1,
         keep_result=0,
@@ -114,10 +171,11 @@ def build_worker(
         on_startup=startup,
         on_shutdown=shutdown,
         handle_signals=handle_signals,
+        on_redis_back=on_redis_back,
         ctx={
             "settings": settings,
             "registry": registry,
-            "kinds": tuple(kinds),
             "database_url": database_url,
+            "kinds": tuple(kinds),
         },
     )

@@ -31,17 +31,23 @@ RETURNING {RUN_COLUMNS}
 
 GET_RUN = f"SELECT {RUN_COLUMNS} FROM job_runs WHERE id = $1"
 
-# The worker always takes the oldest runnable run, whatever ARQ job woke it: FIFO by seq.
+# The worker always takes the oldest runnable run, whatever ARQ job woke it: FIFO by seq. A pipeline
+# step is runnable only once its prerequisite ended (a debounced first step must not be overtaken).
 CLAIM_NEXT_RUN = f"""
 UPDATE job_runs SET status = 'running', started_at = now(), worker_id = $1
 WHERE id = (
-    SELECT id FROM job_runs
-    WHERE status = 'queued' AND (not_before IS NULL OR not_before <= now())
-    ORDER BY seq LIMIT 1
-    FOR UPDATE SKIP LOCKED
+    SELECT r.id FROM job_runs r
+    WHERE r.status = 'queued' AND (r.not_before IS NULL OR r.not_before <= now())
+      AND NOT EXISTS (
+          SELECT 1 FROM job_runs p WHERE p.id = r.depends_on AND p.status IN ('queued', 'running'))
+    ORDER BY r.seq LIMIT 1
+    FOR UPDATE OF r SKIP LOCKED
 )
 RETURNING {RUN_COLUMNS}
 """
+
+# Steps that waited for this run: woken when it ends (their earlier wake-ups found them blocked).
+QUEUED_DEPENDENTS = "SELECT id, not_before FROM job_runs WHERE depends_on = $1 AND status = 'queued'"
 
 CLAIM_RUN = f"""
 UPDATE job_runs SET status = 'running', started_at = now(), worker_id = $2
@@ -117,11 +123,24 @@ SELECT j.job,
 FROM unnest($1::text[]) AS j(job)
 """
 
-INTERRUPT_RUNNING = f"""
-UPDATE job_runs SET status = 'failed', finished_at = now(),
-    error = 'interrupted: worker restarted while this run was running; run it again'
-WHERE status = 'running'
+# Runs left `running` by a worker without a fresh heartbeat ($2), or by this worker ($1) at a moment
+# it runs nothing (start-up, its tick: one ARQ job at a time), e.g. after PostgreSQL came back.
+INTERRUPT_ORPHANED_RUNS = f"""
+UPDATE job_runs r SET status = 'failed', finished_at = now(),
+    error = 'interrupted: worker restarted or lost the database while this run was running; run it again'
+WHERE r.status = 'running'
+  AND (r.worker_id = $1 OR NOT EXISTS (
+      SELECT 1 FROM worker_heartbeats h
+      WHERE h.worker_id = r.worker_id AND h.last_seen_at > now() - $2::interval))
 RETURNING {RUN_COLUMNS}
+"""
+
+# Start-up, with the worker lock held: any other worker's heartbeat is a dead worker's.
+FORGET_OTHER_WORKERS = "DELETE FROM worker_heartbeats WHERE worker_id <> $1"
+
+FAIL_RUNNING_RUN = """
+UPDATE job_runs SET status = 'failed', finished_at = now(), error = $2
+WHERE id = $1 AND status = 'running'
 """
 
 HEARTBEAT = """

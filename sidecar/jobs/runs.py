@@ -15,6 +15,8 @@ from sidecar.jobs import queries
 ACTIVE = ("queued", "running")
 FINISHED = ("completed", "failed", "cancelled")
 TRIGGERS = ("manual", "schedule", "webhook", "pipeline")
+# Workers beat every 5 s; one silent this long is gone (health reports it, recovery frees its runs).
+WORKER_STALE_AFTER = dt.timedelta(seconds=30)
 
 
 def iso(value: dt.datetime | None) -> str | None:
