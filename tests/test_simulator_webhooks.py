@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
@@ -138,3 +139,24 @@ async def test_wrong_token_is_recorded_as_401_not_retried(
         await sender.close()
     assert [s.status for s in sender.sent] == [401]
     assert await stored_events(db) == []
+
+
+async def test_a_receiver_that_is_gone_is_recorded_not_raised() -> None:
+    """Ctrl-C on `sidecar demo` stops the web app while webhooks are still queued: each failed
+    delivery is recorded (and logged without clashing with structlog's `event` argument)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens
+    state = MediaServerSimulator("jellyfin", seed="sample").state
+    sender = WebhookSender(state, f"http://127.0.0.1:{port}/webhooks/jellyfin", "token").attach()
+    try:
+        user = next(iter(state.users.values()))
+        state.record_play(user.id, next(iter(state.movies)))
+        await asyncio.wait_for(sender.drain(), 10)  # the clash left later deliveries unsent for ever
+        assert sender._worker is not None
+        await asyncio.wait_for(asyncio.shield(sender._worker), 5)  # ended without an exception
+    finally:
+        await sender.close()
+    assert sender.sent and all(s.status is None and s.error for s in sender.sent)

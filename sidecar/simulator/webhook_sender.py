@@ -114,7 +114,7 @@ class WebhookSender:
                 await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             error = f"{type(exc).__name__}: {exc}"
-            log.warning("simulator webhook failed", event=body.event, error=error)
+            log.warning("simulator webhook failed", webhook_event=body.event, error=error)
         self.sent.append(
             SentWebhook(
                 body.event,
