@@ -38,6 +38,7 @@ class WorkerLock:
     def __init__(self, database_url: str) -> None:
         self._database_url = database_url
         self._conn: asyncpg.Connection | None = None
+        self._holder: dict[str, object] = {}  # who held the lock at the last refused attempt
 
     @property
     def held(self) -> bool:
