@@ -41,6 +41,7 @@ class EnsuredLibrary:
     library: Library
     created: bool
     recreated: bool  # we had one, and someone deleted it on the server
+    path_added: bool = False  # the folder was linked now: the library needs a refresh
 
 
 async def ensure_library(
@@ -58,9 +59,10 @@ async def ensure_library(
     if known_id:
         library = find_library(libraries, known_id)
         if library is not None:
-            if not any(_same_location(loc, server_path) for loc in library.locations):
+            linked = any(_same_location(loc, server_path) for loc in library.locations)
+            if not linked:
                 await client.add_library_path(library, server_path)
-            return EnsuredLibrary(library, created=False, recreated=False)
+            return EnsuredLibrary(library, created=False, recreated=False, path_added=not linked)
 
     for library in libraries:
         if library.name.casefold() != name.casefold():
@@ -72,7 +74,7 @@ async def ensure_library(
             )
         if not library.locations:
             await client.add_library_path(library, server_path)
-        return EnsuredLibrary(library, created=False, recreated=False)
+        return EnsuredLibrary(library, created=False, recreated=False, path_added=not library.locations)
 
     if not create:
         return None

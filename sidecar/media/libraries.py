@@ -146,6 +146,7 @@ class _LibrarySync:
         self.options = _entry_options(ctx.settings)
         self.server_root = _server_root(ctx.settings, root)
         self.libraries: list[Library] = []
+        self.refreshed: set[str] = set()  # item ids of the libraries refreshed in this run
         self.counts = LibrarySyncCounts()
 
     async def sync_user(self, user: UserToSync) -> None:
@@ -224,7 +225,10 @@ class _LibrarySync:
             what = "recreated (it was deleted on the server)" if ensured.recreated else "created"
             self.counts.libraries_recreated += int(ensured.recreated)
             await self.ctx.info(f"library {library.name!r} {what}", user_id=user.id, path=server_path)
-        if ensured.created or changed:
+        # Created and linked without a scan (refreshLibrary=false restarts the server's full scan of
+        # every library): refresh this library, once per run, when anything in it changed.
+        if (ensured.created or ensured.path_added or changed) and library.item_id not in self.refreshed:
+            self.refreshed.add(library.item_id)
             await self.client.refresh_library(library)
             self.counts.scans_requested += 1
 

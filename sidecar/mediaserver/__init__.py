@@ -11,7 +11,7 @@ from sidecar.mediaserver.base import (
     UserMovieData,
     normalise_id,
 )
-from sidecar.mediaserver.factory import detect_kind, open_client
+from sidecar.mediaserver.factory import detect_kind, forget_probes, open_client, probe_server
 
 __all__ = [
     "Library",
@@ -23,6 +23,8 @@ __all__ = [
     "ServerInfo",
     "UserMovieData",
     "detect_kind",
+    "forget_probes",
     "normalise_id",
     "open_client",
+    "probe_server",
 ]

@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
 from typing import Any, ClassVar
+
+import structlog
 
 from sidecar.mediaserver.base import (
     Library,
+    MediaServerAuthError,
     MediaServerError,
     MediaUser,
     MovieItem,
@@ -29,8 +33,10 @@ from sidecar.mediaserver.catalog import (
     chunks,
 )
 from sidecar.mediaserver.dto import MOVIE_FIELDS, parse_library, parse_movie, parse_user_data
-from sidecar.mediaserver.http import MediaServerHttp
+from sidecar.mediaserver.http import MediaServerHttp, MediaServerStatusError
 from sidecar.mediaserver.paging import iter_pages, iter_pages_sequential
+
+log = structlog.get_logger(__name__)
 
 MOVIE_LIBRARY_TYPES = ("movies", None)  # a movie lives in a movie library or a mixed one
 
@@ -58,6 +64,7 @@ class DialectClient(CatalogCalls):
         self.page_size = page_size
         self.concurrency = concurrency
         self._libraries: list[Library] | None = None
+        self.server_version = ""  # as probed by `open_client` (e.g. "10.11.11"); "" when not probed
 
     # --- dialect hooks --------------------------------------------------------------------------------
     def _param(self, name: str) -> str:
@@ -227,23 +234,52 @@ class DialectClient(CatalogCalls):
 
     # --- library management ------------------------------------------------------------------------------
     async def create_library(self, name: str, path: str) -> Library:
-        """Create it, then find it: the one library that is new (Jellyfin may have named it Name2)."""
+        """Create it, then find it: the one new library holding `path` (Jellyfin may have named it
+        Name2). A create is never blindly repeated: when its answer is lost (timeout, 5xx) the
+        server may have done it, so the libraries are re-read and only what is missing is made."""
         before = {lib.id for lib in await self.list_libraries()}
-        await self._post_create_library(name, path)
-        libraries = await self.list_libraries()
-        new = [lib for lib in libraries if lib.id not in before]
-        with_path = [lib for lib in new or libraries if path in lib.locations]
-        chosen = [lib for lib in with_path if lib.name == name] or with_path
-        if not chosen:
-            raise MediaServerError(
-                f"library {name!r} was created but is not listed with folder {path!r}; "
-                "check the media server's log"
-            )
-        return chosen[-1]
+        for attempt in range(self.http.retries + 1):
+            try:
+                await self._post_create_library(name, path)
+                failure: MediaServerError | None = None
+            except (MediaServerAuthError, MediaServerStatusError):
+                raise  # refused: nothing was made
+            except MediaServerError as exc:
+                failure = exc
+            libraries = await self.list_libraries()
+            created = _created_library(libraries, before, name, path)
+            if created is not None:
+                if path not in created.locations:  # made, but the answer was lost before its folder
+                    await self.add_library_path(created, path)
+                    return replace(created, locations=(*created.locations, path))
+                return created
+            if failure is None:
+                raise MediaServerError(
+                    f"library {name!r} was created but is not listed with folder {path!r}; "
+                    "check the media server's log"
+                )
+            log.warning("creating a library failed and nothing was made; trying again",
+                        library=name, attempt=attempt + 1, problem=str(failure))  # fmt: skip
+        assert failure is not None
+        raise failure
 
     async def add_library_path(self, library: Library, path: str) -> None:
+        """Link `path` to the library once: after a lost answer, re-read and link only if missing."""
         params, body = self._add_path_request(library, path)
-        await self.http.post("/Library/VirtualFolders/Paths", params, body)
+        for attempt in range(self.http.retries + 1):
+            try:
+                await self.http.post("/Library/VirtualFolders/Paths", params, body)
+                return
+            except (MediaServerAuthError, MediaServerStatusError):
+                raise
+            except MediaServerError as exc:
+                failure = exc
+            current = next((lib for lib in await self.list_libraries() if lib.id == library.id), None)
+            if current is not None and path in current.locations:
+                return
+            log.warning("adding a library folder failed and it is not linked; trying again",
+                        library=library.name, attempt=attempt + 1, problem=str(failure))  # fmt: skip
+        raise failure
 
     async def get_user_policy(self, user_id: str) -> dict[str, Any]:
         user = await self.http.get_json(f"/Users/{user_id}")
@@ -252,17 +288,27 @@ class DialectClient(CatalogCalls):
         return dict(user["Policy"])
 
     async def set_user_policy(self, user_id: str, policy: dict[str, Any]) -> None:
-        await self.http.post(f"/Users/{user_id}/Policy", None, policy)
+        await self.http.post(f"/Users/{user_id}/Policy", None, policy, idempotent=True)  # a full replace
 
     async def refresh_library(self, library: Library) -> None:
-        await self.http.post(f"/Items/{library.item_id}/Refresh", self._refresh_params())
+        # Queued by the server and answered at once; a second one in the queue changes nothing.
+        await self.http.post(f"/Items/{library.item_id}/Refresh", self._refresh_params(), idempotent=True)
 
     async def scan_all_libraries(self) -> None:
         """POST /Library/Refresh: queue the server's full "Scan Media Library" task."""
-        await self.http.post("/Library/Refresh")
+        await self.http.post("/Library/Refresh", idempotent=True)
 
     async def close(self) -> None:
         await self.http.close()
+
+
+def _created_library(libraries: list[Library], before: set[str], name: str, path: str) -> Library | None:
+    """The library a create made: new since `before`, by its folder, else by its name."""
+    new = [lib for lib in libraries if lib.id not in before]
+    with_path = [lib for lib in new if path in lib.locations]
+    named = [lib for lib in new if lib.name == name]
+    chosen = [lib for lib in with_path if lib.name == name] or with_path or named
+    return chosen[-1] if chosen else None
 
 
 def _is_movie(item: dict[str, Any]) -> bool:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from sidecar.mediaserver.base import Library, MediaServerError, MediaUser, ServerKind
 from sidecar.mediaserver.client import DialectClient
 from sidecar.mediaserver.dto import parse_user
+from sidecar.mediaserver.library_options import ai_library_options
 
 BASE_PATH = "/emby"
 
@@ -34,21 +35,22 @@ class EmbyClient(DialectClient):
         return result["Items"]
 
     async def _post_create_library(self, name: str, path: str) -> None:
+        # RefreshLibrary=false, as on Jellyfin: the caller refreshes this one library instead.
         await self.http.post(
             "/Library/VirtualFolders",
             None,
             {
                 "Name": name,
                 "CollectionType": "movies",
-                "RefreshLibrary": True,
+                "RefreshLibrary": False,
                 "Paths": [path],
-                "LibraryOptions": {"EnableRealtimeMonitor": True, "PathInfos": [{"Path": path}]},
+                "LibraryOptions": ai_library_options("emby", path),
             },
         )
 
     def _add_path_request(self, library: Library, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
         # Emby 4.8 names the library by its virtual-folder Id (4.1 used Name).
-        return {}, {"Id": library.id, "Path": path, "PathInfo": {"Path": path}, "RefreshLibrary": True}
+        return {}, {"Id": library.id, "Path": path, "PathInfo": {"Path": path}, "RefreshLibrary": False}
 
     def _refresh_params(self) -> dict[str, Any]:
         return {

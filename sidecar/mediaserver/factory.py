@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import aiohttp
@@ -41,7 +42,41 @@ def _server_root(url: str) -> str:
     return root
 
 
+def _probe_key(settings: Settings) -> tuple[str, str]:
+    """Which server a probe answer belongs to: the URL, and a digest of the key (a server moved
+    behind the same URL comes with another key; the key itself is never kept)."""
+    assert settings.media_server_url is not None
+    key = settings.media_server_api_key.get_secret_value() if settings.media_server_api_key else ""
+    return _server_root(settings.media_server_url), hashlib.sha256(key.encode()).hexdigest()
+
+
+# Server kind and version per (URL, key), probed once per process (worker or web app) and reused by
+# every later client: a job run no longer starts with GET /System/Info/Public (issue #13 point 10).
+_probed: dict[tuple[str, str], tuple[ServerKind, str]] = {}
+
+
+def forget_probes() -> None:
+    """Probe again next time (after the admin moved the URL to another server)."""
+    _probed.clear()
+
+
+async def probe_server(
+    settings: Settings, session: aiohttp.ClientSession | None = None
+) -> tuple[ServerKind, str]:
+    """(kind, version) of the configured server, asked once per process."""
+    key = _probe_key(settings)
+    cached = _probed.get(key)
+    if cached is None:
+        cached = _probed[key] = await _detect(settings, session)
+    return cached
+
+
 async def detect_kind(settings: Settings, session: aiohttp.ClientSession | None = None) -> ServerKind:
+    """The server kind (probed once per process, see `probe_server`)."""
+    return (await probe_server(settings, session))[0]
+
+
+async def _detect(settings: Settings, session: aiohttp.ClientSession | None) -> tuple[ServerKind, str]:
     """Ask GET /System/Info/Public (anonymous on both servers), at the root, then under /emby."""
     assert settings.media_server_url is not None
     root = _server_root(settings.media_server_url)
@@ -63,7 +98,7 @@ async def detect_kind(settings: Settings, session: aiohttp.ClientSession | None 
                 raise
             kind = kind_from_public_info(info) if isinstance(info, dict) else None
             if kind is not None:
-                return kind
+                return kind, str(info.get("Version") or "")
     finally:
         await probe.close()
     raise MediaServerError(
@@ -82,10 +117,10 @@ async def open_client(settings: Settings, session: aiohttp.ClientSession | None 
         raise MediaServerError("no media server configured; set SIDECAR_MEDIA_SERVER_URL")
     if settings.media_server_api_key is None or not settings.media_server_api_key.get_secret_value():
         raise MediaServerError("no media server API key configured; set SIDECAR_MEDIA_SERVER_API_KEY")
-    kind: ServerKind = (
-        await detect_kind(settings, session)
+    kind, version = (
+        await probe_server(settings, session)
         if settings.media_server_kind == "auto"
-        else settings.media_server_kind
+        else (settings.media_server_kind, "")
     )
     key = settings.media_server_api_key.get_secret_value()
     root = _server_root(settings.media_server_url)
@@ -98,6 +133,8 @@ async def open_client(settings: Settings, session: aiohttp.ClientSession | None 
         session=session,
     )
     client_class: type[DialectClient] = EmbyClient if kind == "emby" else JellyfinClient
-    return client_class(  # type: ignore[return-value]
+    client = client_class(
         http, page_size=settings.media_server_page_size, concurrency=settings.media_server_concurrency
     )
+    client.server_version = version  # "" when the kind was configured (not probed)
+    return client  # type: ignore[return-value]

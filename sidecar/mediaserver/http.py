@@ -1,7 +1,11 @@
 """The HTTP layer both dialects share: auth header, timeouts, retries with backoff, clear errors.
 
-Retried: connection errors, timeouts, 5xx and 429 (waiting what Retry-After asks). Never retried:
-401/403 (a wrong key stays wrong) and other 4xx. Error messages name the method and path only, never
+Retried: connection errors, timeouts, 5xx and 429 (waiting what Retry-After asks), but only for
+idempotent calls: every GET, and the POSTs a caller marks `idempotent` (a full policy, a queued
+refresh, a played mark). A create (`POST /Library/VirtualFolders`, add-path) may have been done
+although its answer was lost: Jellyfin then makes "Name2" or links the folder twice, so its caller
+re-reads the server's state instead (`client.py`). Never retried: 401/403 (a wrong key stays wrong)
+and other 4xx. Error messages name the method and path only, never
 the query string or headers, so a key can not leak through them.
 """
 
@@ -29,6 +33,7 @@ CLIENT_NAME = "AI Picks sidecar"
 CLIENT_VERSION = "0.1.0"
 
 QueryParams = Mapping[str, str | int | bool]
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD"})
 
 
 class MediaServerStatusError(MediaServerError):
@@ -95,6 +100,10 @@ class MediaServerHttp:
         self._session = session
         self._owns_session = session is None
 
+    @property
+    def retries(self) -> int:
+        return self._retries
+
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
@@ -113,8 +122,11 @@ class MediaServerHttp:
     async def get_json(self, path: str, params: QueryParams | None = None, *, anonymous: bool = False) -> Any:
         return await self.request("GET", path, params=params, anonymous=anonymous)
 
-    async def post(self, path: str, params: QueryParams | None = None, json_body: Any = None) -> Any:
-        return await self.request("POST", path, params=params, json_body=json_body)
+    async def post(
+        self, path: str, params: QueryParams | None = None, json_body: Any = None, *, idempotent: bool = False
+    ) -> Any:
+        """A POST is sent once unless the caller says repeating it changes nothing."""
+        return await self.request("POST", path, params=params, json_body=json_body, idempotent=idempotent)
 
     async def request(
         self,
@@ -124,8 +136,11 @@ class MediaServerHttp:
         params: QueryParams | None = None,
         json_body: Any = None,
         anonymous: bool = False,
+        idempotent: bool | None = None,
     ) -> Any:
-        """Send one request with retries; returns parsed JSON, or None for an empty body."""
+        """Send one request (retried when idempotent: GETs by default); returns parsed JSON, or None
+        for an empty body."""
+        retries = self._retries if (method in IDEMPOTENT_METHODS if idempotent is None else idempotent) else 0
         url = self.base_url + path
         query = {k: _format_param(v) for k, v in (params or {}).items()}
         headers = {"Accept": "application/json"}
@@ -166,7 +181,7 @@ class MediaServerHttp:
                 problem = f"connection failed ({type(exc).__name__})"
             except TimeoutError:
                 problem = f"no answer within {self._timeout_seconds:g} s"
-            if attempt >= self._retries:
+            if attempt >= retries:
                 raise MediaServerError(
                     f"{what}: {problem} after {attempt + 1} attempt(s); "
                     "check that the media server is running and SIDECAR_MEDIA_SERVER_URL is right"

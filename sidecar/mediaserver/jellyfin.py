@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from sidecar.mediaserver.base import Library, MediaServerError, MediaUser, ServerKind
 from sidecar.mediaserver.client import DialectClient
 from sidecar.mediaserver.dto import parse_user
+from sidecar.mediaserver.library_options import ai_library_options
 
 
 class JellyfinClient(DialectClient):
@@ -33,21 +34,17 @@ class JellyfinClient(DialectClient):
         return folders
 
     async def _post_create_library(self, name: str, path: str) -> None:
-        # The folder goes in the body's PathInfos: the `paths` query value is split on commas.
+        # refreshLibrary=false: true restarts the server's full scan of every library
+        # (LibraryManager.AddVirtualFolder -> StartScanInBackground -> CancelIfRunningAndQueue<
+        # RefreshMediaLibraryTask>); the caller refreshes this one library instead.
         await self.http.post(
             "/Library/VirtualFolders",
-            {"name": name, "collectionType": "movies", "refreshLibrary": True},
-            {
-                "LibraryOptions": {
-                    "Enabled": True,
-                    "EnableRealtimeMonitor": True,
-                    "PathInfos": [{"Path": path}],
-                }
-            },
+            {"name": name, "collectionType": "movies", "refreshLibrary": False},
+            {"LibraryOptions": ai_library_options("jellyfin", path)},
         )
 
     def _add_path_request(self, library: Library, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        return {"refreshLibrary": True}, {"Name": library.name, "PathInfo": {"Path": path}}
+        return {"refreshLibrary": False}, {"Name": library.name, "PathInfo": {"Path": path}}
 
     def _refresh_params(self) -> dict[str, Any]:
         return {

@@ -23,7 +23,7 @@ from aiohttp import web
 from sidecar.mediaserver.dto import parse_datetime
 from sidecar.simulator.faults import Faults
 from sidecar.simulator.images import poster_png
-from sidecar.simulator.model import Kind, SimMovie, SimState, SimUser, SimUserData, utcnow
+from sidecar.simulator.model import Kind, SimMovie, SimState, SimUser, SimUserData
 from sidecar.simulator.query import query_bool as _bool
 from sidecar.simulator.query import query_list as _split
 from sidecar.simulator.render import (
@@ -32,7 +32,7 @@ from sidecar.simulator.render import (
     render_user,
     render_virtual_folder,
 )
-from sidecar.simulator.scan import scan_libraries, scan_library
+from sidecar.simulator.scan import queue_library_refresh, restart_full_scan
 from sidecar.simulator.seeds import seed_state
 from sidecar.simulator.tv_app import TvQueries
 from sidecar.simulator.tv_library import seed_tv
@@ -164,6 +164,11 @@ class MediaServerSimulator:
         if self.kind == "emby" and path.startswith(EMBY_PREFIX + "/"):
             path = path[len(EMBY_PREFIX) :]
         fault = self.faults.take(request.method, path, {k.lower(): v for k, v in request.query.items()})
+        if fault is not None and fault.after_commit:
+            committed = await self._handle(request, handler)
+            if fault.hang_seconds:
+                await asyncio.sleep(fault.hang_seconds)
+            return self._error(fault.status, "injected fault") if fault.status else committed
         if fault is not None:
             if fault.hang_seconds:
                 await asyncio.sleep(fault.hang_seconds)
@@ -172,6 +177,9 @@ class MediaServerSimulator:
             if fault.status:
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
                 return self._error(fault.status, "injected fault", headers=headers)
+        return await self._handle(request, handler)
+
+    async def _handle(self, request: web.Request, handler: Any) -> web.StreamResponse:
         try:
             return await handler(request)
         except web.HTTPException as exc:
@@ -319,7 +327,7 @@ class MediaServerSimulator:
             self.state.refresh_requests.append(
                 {"item_id": library.item_id, "library": name, "reason": "create"}
             )
-            scan_library(self.state, library)
+            restart_full_scan(self.state)
         return web.Response(status=204)
 
     async def delete_folder(self, request: web.Request) -> web.Response:
@@ -359,7 +367,7 @@ class MediaServerSimulator:
             self.state.refresh_requests.append(
                 {"item_id": library.item_id, "library": library.name, "reason": "add-path"}
             )
-            scan_library(self.state, library)
+            restart_full_scan(self.state)
         return web.Response(status=204)
 
     async def refresh_item(self, request: web.Request) -> web.Response:
@@ -377,12 +385,11 @@ class MediaServerSimulator:
             }
         )
         if library is not None:
-            scan_library(self.state, library)  # synchronous: see scan.py
+            queue_library_refresh(self.state, library)
         return web.Response(status=204)
 
     async def refresh_all(self, request: web.Request) -> web.Response:
-        self.state.library_scans.append(utcnow())
-        scan_libraries(self.state, self.state.libraries)
+        restart_full_scan(self.state)
         return web.Response(status=204)
 
     async def get_item(self, request: web.Request) -> web.Response:

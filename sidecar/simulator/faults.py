@@ -1,4 +1,5 @@
-"""Fault injection: latency, errors on a path (n times), 429 with Retry-After, hanging pages, bad auth."""
+"""Fault injection: latency, errors on a path (n times), 429 with Retry-After, hanging pages, bad auth,
+and lost answers (the server did the work, then the answer never arrived)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ class Fault:
     method: str | None = None
     query: dict[str, str] = field(default_factory=dict)  # case-insensitive names, exact values
     hits: int = 0
+    # Run the handler first (the change is committed), then hang or fail: the client sees a timeout
+    # or an error for a request that did happen, as after a dropped connection or a proxy timeout.
+    after_commit: bool = False
 
     def matches(self, method: str, path: str, query: dict[str, str]) -> bool:
         if self.times is not None and self.times <= 0:
@@ -50,6 +54,12 @@ class Faults:
         self, path: str, *, seconds: float = 3600, times: int | None = 1, query: dict[str, str] | None = None
     ) -> Fault:
         return self.add(Fault(path, hang_seconds=seconds, times=times, query=query or {}))
+
+    def lose_answer(
+        self, path: str, *, method: str = "POST", seconds: float = 3600, times: int | None = 1
+    ) -> Fault:
+        """Do the request, then hang for `seconds`: the client times out on work that was done."""
+        return self.add(Fault(path, method=method, hang_seconds=seconds, times=times, after_commit=True))
 
     def slow(self, path: str, *, seconds: float, times: int | None = None) -> Fault:
         return self.add(Fault(path, delay_seconds=seconds, times=times))

@@ -15,6 +15,7 @@ write through `data_for`, every listing through `items_with_data`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import inspect
 import itertools
@@ -116,7 +117,15 @@ class SimState:
         self.listeners: list[Listener] = []
         # Library-management calls, recorded so tests can assert them.
         self.refresh_requests: list[dict[str, Any]] = []
+        # Every (re)start of the server's full "Scan Media Library" task: `POST /Library/Refresh`,
+        # and a create or add-path with refreshLibrary=true (see scan.py).
         self.library_scans: list[dt.datetime] = []
+        # The server's background work (queued refreshes, full scans), run one at a time after the
+        # request that asked for it has been answered; `settle()` waits for it.
+        self.task_delay_seconds = 0.0
+        self._tasks: collections.deque[Callable[[], Any]] = collections.deque()
+        self._task_runner: asyncio.Task[None] | None = None
+        self.busy_libraries: set[str] = set()  # item ids with a refresh queued or running
         self.scan_results: list[Any] = []  # scan.ScanResult of every folder scan, in order
         self.policy_updates: list[tuple[str, dict[str, Any]]] = []
         self._pending: set[asyncio.Future[Any]] = set()
@@ -157,6 +166,26 @@ class SimState:
                 task = asyncio.ensure_future(outcome)
                 self._pending.add(task)
                 task.add_done_callback(self._pending.discard)
+
+    # --- background tasks -----------------------------------------------------------------------------
+    def run_later(self, task: Callable[[], Any]) -> None:
+        """Queue server work to run after the current request has been answered, in order."""
+        self._tasks.append(task)
+        if self._task_runner is None or self._task_runner.done():
+            self._task_runner = asyncio.get_running_loop().create_task(self._run_tasks())
+
+    async def _run_tasks(self) -> None:
+        while self._tasks:
+            await asyncio.sleep(self.task_delay_seconds)
+            self._tasks.popleft()()
+
+    async def settle(self) -> None:
+        """Wait until the queued server work and the listeners' deliveries it caused are done."""
+        while (self._task_runner is not None and not self._task_runner.done()) or self._pending:
+            if self._task_runner is not None and not self._task_runner.done():
+                await asyncio.shield(self._task_runner)
+            if self._pending:
+                await asyncio.gather(*list(self._pending), return_exceptions=True)
 
     # --- libraries ----------------------------------------------------------------------------------
     def add_library(

@@ -161,18 +161,20 @@ def render_virtual_folder(state: SimState, library: SimLibrary) -> dict[str, Any
     out: dict[str, Any] = {"Name": library.name, "Locations": list(library.locations)}
     if library.collection_type:
         out["CollectionType"] = library.collection_type
+    # LibraryManager.GetVirtualFolderInfo: Queued/Active while a refresh of it is pending.
+    status = "Queued" if library.item_id in state.busy_libraries else "Idle"
     if state.kind == "jellyfin":
         out["LibraryOptions"] = {"Enabled": True, **options}
         out["ItemId"] = library.item_id
         out["PrimaryImageItemId"] = library.item_id
-        out["RefreshStatus"] = "Idle"
+        out["RefreshStatus"] = status
     else:
         out["LibraryOptions"] = options
         out["ItemId"] = library.item_id
         out["Id"] = library.folder_id
         out["Guid"] = library.guid
         out["PrimaryImageItemId"] = library.item_id
-        out["RefreshStatus"] = "Idle"
+        out["RefreshStatus"] = status
     return out
 
 

@@ -8,9 +8,19 @@ file as its path. A copy whose folder is gone is removed. Additions and removals
 `item_added` / `item_removed` events, so an attached webhook sender fires as after a real scan.
 
 The scan reads the library's locations as the server sees them; in tests the sidecar and the
-simulator share the filesystem, so that is the folder the sidecar wrote. It runs synchronously in
-the refresh request (a real server answers 204 and scans in the background): the sidecar never
-waits for a scan, and tests then see the copies as soon as the refresh call has returned.
+simulator share the filesystem, so that is the folder the sidecar wrote. As on the real server it
+runs in the background after the request was answered (`SimState.run_later`; tests
+`await state.settle()` before they look at the copies):
+
+* `POST /Items/{id}/Refresh` on a library queues a refresh of that library only and answers 204 at
+  once (jellyfin/jellyfin `Jellyfin.Api/Controllers/ItemRefreshController.cs` ->
+  `ProviderManager.QueueRefresh`): `queue_library_refresh`.
+* `POST /Library/Refresh`, and a create or add-path with `refreshLibrary=true`, restart the full
+  "Scan Media Library" task over every library (`Emby.Server.Implementations/Library/LibraryManager.cs`
+  `ValidateMediaLibrary` / `StartScanInBackground` -> `CancelIfRunningAndQueue<RefreshMediaLibraryTask>`,
+  `ScheduledTasks/Tasks/RefreshMediaLibraryTask.cs`; `Jellyfin.Api/Controllers/LibraryStructureController.cs`
+  for add-path): `restart_full_scan`, counted in `state.library_scans`. A restart while one is
+  queued joins it (the task manager holds one queued run).
 
 Only libraries created through the API scan (`SimLibrary.scans_folders`); seeded libraries keep
 their seeded items. An item changed in place is updated without an event (the simulator has no
@@ -25,7 +35,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
-from sidecar.simulator.model import SimLibrary, SimState
+from sidecar.simulator.model import SimLibrary, SimState, utcnow
 
 VIDEO_EXTENSIONS = frozenset(
     {
@@ -45,6 +55,7 @@ VIDEO_EXTENSIONS = frozenset(
     }
 )
 TICKS_PER_MINUTE = 600_000_000
+FULL_SCAN = "*"  # the busy marker of the full scan in `SimState.busy_libraries`
 _PROVIDER_NAMES = {"tmdb": "Tmdb", "imdb": "Imdb", "tvdb": "Tvdb"}
 _TITLE_YEAR = re.compile(r"^(?P<title>.+?)\s*\((?P<year>\d{4})\)$")
 _COMPARED_FIELDS = (
@@ -194,3 +205,31 @@ def scan_library(state: SimState, library: SimLibrary) -> ScanResult:
 
 def scan_libraries(state: SimState, libraries: list[SimLibrary]) -> list[ScanResult]:
     return [scan_library(state, library) for library in libraries if library.scans_folders]
+
+
+def queue_library_refresh(state: SimState, library: SimLibrary) -> None:
+    """A refresh of one library, run after the answer (a second one queued meanwhile joins it)."""
+    if library.item_id in state.busy_libraries:
+        return
+    state.busy_libraries.add(library.item_id)
+
+    def run() -> None:
+        state.busy_libraries.discard(library.item_id)
+        if library in state.libraries:
+            scan_library(state, library)
+
+    state.run_later(run)
+
+
+def restart_full_scan(state: SimState) -> None:
+    """(Re)start the full scan of every library: counted at once, run after the answer."""
+    state.library_scans.append(utcnow())
+    if FULL_SCAN in state.busy_libraries:
+        return  # cancelled and queued again: still one run to come
+    state.busy_libraries.add(FULL_SCAN)
+
+    def run() -> None:
+        state.busy_libraries.discard(FULL_SCAN)
+        scan_libraries(state, state.libraries)
+
+    state.run_later(run)

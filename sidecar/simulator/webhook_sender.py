@@ -75,7 +75,9 @@ class WebhookSender:
             self._worker = asyncio.get_running_loop().create_task(self._deliver())
 
     async def drain(self) -> None:
-        """Wait until every event so far has been sent (or failed)."""
+        """Wait until the server's queued work (scans) is done and every event so far has been sent
+        (or failed)."""
+        await self.state.settle()
         await self._outbox.join()
 
     async def close(self) -> None:

@@ -43,6 +43,20 @@ async def test_detects_the_server_kind(kind: str) -> None:
             await client.close()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_server_is_probed_once_per_process_and_reused(kind: str) -> None:
+    async with running_simulator(kind, "sample") as sim:
+        for _ in range(3):  # three job runs, each opening its client
+            client = await _client(sim)
+            try:
+                await client.list_users()
+                assert client.kind == kind
+                assert client.server_version == sim.state.version
+            finally:
+                await client.close()
+        assert len(sim.requests_to("/System/Info/Public")) == 1
+
+
 def test_kind_from_public_info_uses_product_name_and_version_shape() -> None:
     assert kind_from_public_info({"ProductName": "Jellyfin Server", "Version": "10.11.11"}) == "jellyfin"
     assert kind_from_public_info({"Version": "12.0.0"}) == "jellyfin"
