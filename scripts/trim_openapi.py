@@ -27,6 +27,8 @@ USED = {
         "/Shows/{seriesId}/Episodes": ["get"],
         "/Items/{itemId}/Refresh": ["post"],
         "/Library/Refresh": ["post"],
+        "/UserPlayedItems/{itemId}": ["post"],
+        "/UserFavoriteItems/{itemId}": ["post"],
     },
     "emby": {
         "/System/Info/Public": ["get"],
@@ -42,6 +44,8 @@ USED = {
         "/Shows/{Id}/Episodes": ["get"],
         "/Items/{Id}/Refresh": ["post"],
         "/Library/Refresh": ["post"],
+        "/Users/{UserId}/PlayedItems/{Id}": ["post"],
+        "/Users/{UserId}/FavoriteItems/{Id}": ["post"],
     },
 }
 SOURCES = {

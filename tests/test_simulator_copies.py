@@ -73,9 +73,10 @@ def copies_factory(db: asyncpg.Pool, settings: Settings, run_job: Any, tmp_path:
     scanned: alice gets Arrival, bob The Matrix and Spirited Away, kids nothing."""
 
     @contextlib.asynccontextmanager
-    async def start(kind: str, **overrides: Any) -> AsyncIterator[Copies]:
+    async def start(kind: str, sharing: str = "item", **overrides: Any) -> AsyncIterator[Copies]:
         media = tmp_path / "media"
         async with running_simulator(kind, seed="sample") as sim:  # type: ignore[arg-type]
+            sim.state.user_data_sharing = sharing  # type: ignore[assignment]
             for movie in sim.state.movies.values():
                 assert movie.path is not None
                 local = media / Path(movie.path).relative_to("/media")
@@ -153,7 +154,9 @@ async def test_a_scan_makes_one_copy_per_entry_from_the_nfo_and_removes_vanished
 async def test_a_played_copy_is_the_original_played_in_every_rendering(
     kind: str, copies_factory: Any
 ) -> None:
-    async with copies_factory(kind) as c:
+    # A server that shares user data by provider key (Jellyfin 10.10; an Emby that would). Jellyfin
+    # >= 10.11 keeps it per item: see tests/mediaserver/test_played_marks.py.
+    async with copies_factory(kind, sharing="provider") as c:
         state, bob = c.state, c.users["bob"]
         original, copy = c.seeded["matrix"], c.copy_of("bob", "matrix")
         assert state.user_data_of(bob, original.id) is None
@@ -230,7 +233,9 @@ async def test_sync_movies_never_turns_copies_into_movies(
 async def test_watch_history_counts_a_played_copy_for_its_original(
     kind: str, variant: str, copies_factory: Any, db: asyncpg.Pool, run_job: Any
 ) -> None:
-    async with copies_factory(kind) as c:
+    # Shared user data (Jellyfin 10.10); counting a per-item copy's play (Jellyfin >= 10.11, Emby)
+    # for its original is the job-side part of issue #13 point 1.
+    async with copies_factory(kind, sharing="provider") as c:
         bob, original, copy = c.users["bob"], c.seeded["matrix"], c.copy_of("bob", "matrix")
         c.state.record_play(bob, copy.id)
         row = await run_job("sync-movie-watch-history", settings=c.settings, variant=variant)

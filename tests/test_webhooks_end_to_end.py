@@ -166,12 +166,13 @@ def loop_factory(
     """`async with loop_factory(kind) as loop:` the whole loop, after one full pipeline run."""
 
     @contextlib.asynccontextmanager
-    async def start(kind: str) -> AsyncIterator[Loop]:
+    async def start(kind: str, sharing: str = "item") -> AsyncIterator[Loop]:
         media = tmp_path / "media"
         async with (
             running_simulator(kind, seed=SEED_MOVIES) as sim,  # type: ignore[arg-type]
             serve(OpenAIEmbeddingsSimulator()) as openai_url,
         ):
+            sim.state.user_data_sharing = sharing  # type: ignore[assignment]
             for movie in sim.state.movies.values():
                 assert movie.path is not None
                 _create_media_file(media, movie.path)
@@ -345,7 +346,9 @@ async def test_a_movie_added_on_the_server_is_synced_and_embedded_and_own_items_
 async def test_playing_a_copy_from_the_ai_library_moves_the_original_through_the_loop(
     kind: str, loop_factory: Any, db: asyncpg.Pool
 ) -> None:
-    async with loop_factory(kind) as loop:
+    # User data shared by provider key (Jellyfin 10.10): a copy's play is the original's. Per item
+    # (Jellyfin >= 10.11, Emby) the job side of issue #13 point 1 carries it over.
+    async with loop_factory(kind, sharing="provider") as loop:
         state = loop.sim.state
         added_copies: list[str] = []  # every item the server adds from now on (copies, after rescans)
         state.listeners.append(

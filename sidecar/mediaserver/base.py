@@ -43,6 +43,24 @@ class ServerInfo:
 
 
 @dataclass(frozen=True)
+class UserAccess:
+    """What the server's policy lets a user see (UserPolicy on both servers).
+
+    `enabled_folders` are library guids (Jellyfin: ItemId; Emby: Guid), meaningful only when
+    `enable_all_folders` is off. Parental rating is the server's numeric scale (`None` = no limit).
+    Emby has no AllowedTags: its BlockedTags are an allow-list when IsTagBlockingModeInclusive is on,
+    and are reported here as `allowed_tags`.
+    """
+
+    enable_all_folders: bool = True
+    enabled_folders: tuple[str, ...] = ()
+    max_parental_rating: int | None = None
+    blocked_tags: tuple[str, ...] = ()
+    allowed_tags: tuple[str, ...] = ()
+    block_unrated_items: tuple[str, ...] = ()  # item kinds ("Movie", ...) hidden when unrated
+
+
+@dataclass(frozen=True)
 class MediaUser:
     id: str
     name: str
@@ -53,6 +71,7 @@ class MediaUser:
     # The complete Policy as listed (both servers list it with each user): one listing instead of a
     # GET per user when every user's policy is needed. Empty when the answer had none.
     policy: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    access: UserAccess = field(default_factory=UserAccess)
 
 
 @dataclass(frozen=True)
@@ -180,5 +199,12 @@ class MediaServerClient(Protocol):
     async def delete_library(self, library: Library) -> None:
         """Remove the virtual folder (the files on disk are the sidecar's to remove)."""
         ...
+
+    # --- played marks (a copy's play carried to the original) ------------------------------------------
+    async def mark_played(self, user_id: str, item_id: str, *, played_at: dt.datetime | None = None) -> None:
+        """Mark the item played for the user; `played_at` also counts one play at that time."""
+        ...
+
+    async def mark_favorite(self, user_id: str, item_id: str) -> None: ...
 
     async def close(self) -> None: ...

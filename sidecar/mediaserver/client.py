@@ -93,6 +93,13 @@ class DialectClient(CatalogCalls):
     async def delete_library(self, library: Library) -> None:
         raise NotImplementedError
 
+    def _user_item_request(self, collection: str, user_id: str, item_id: str) -> tuple[str, dict[str, Any]]:
+        """Path and query for POST to one of a user's item lists ("PlayedItems", "FavoriteItems")."""
+        raise NotImplementedError
+
+    def _date_played(self, when: dt.datetime) -> str:
+        raise NotImplementedError
+
     # --- helpers ----------------------------------------------------------------------------------------
     def _params(self, **values: Any) -> dict[str, Any]:
         return {self._param(k): v for k, v in values.items() if v is not None}
@@ -293,6 +300,20 @@ class DialectClient(CatalogCalls):
     async def refresh_library(self, library: Library) -> None:
         # Queued by the server and answered at once; a second one in the queue changes nothing.
         await self.http.post(f"/Items/{library.item_id}/Refresh", self._refresh_params(), idempotent=True)
+
+    # --- played marks -------------------------------------------------------------------------------------
+    async def mark_played(self, user_id: str, item_id: str, *, played_at: dt.datetime | None = None) -> None:
+        """Mark the item played for the user (the server fires its UserDataSaved/TogglePlayed or
+        item.markplayed webhook). With `played_at` the server also counts one play at that time, so
+        only a mark without a date is safe to repeat."""
+        path, params = self._user_item_request("PlayedItems", user_id, item_id)
+        if played_at is not None:
+            params[self._param("DatePlayed")] = self._date_played(played_at)
+        await self.http.post(path, params, idempotent=played_at is None)
+
+    async def mark_favorite(self, user_id: str, item_id: str) -> None:
+        path, params = self._user_item_request("FavoriteItems", user_id, item_id)
+        await self.http.post(path, params, idempotent=True)
 
     async def scan_all_libraries(self) -> None:
         """POST /Library/Refresh: queue the server's full "Scan Media Library" task."""

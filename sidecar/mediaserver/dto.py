@@ -9,7 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sidecar.mediaserver.base import Library, MediaUser, MovieItem, UserMovieData, normalise_id
+from sidecar.mediaserver.base import (
+    Library,
+    MediaUser,
+    MovieItem,
+    UserAccess,
+    UserMovieData,
+    normalise_id,
+)
 
 # The catalog fields the jobs use (movies table + embedding text). Always returned without asking:
 # Name, Id, Type, RunTimeTicks, ProductionYear, PremiereDate, CommunityRating, CriticRating,
@@ -151,6 +158,26 @@ def parse_user_data(user_id: str, item: dict[str, Any]) -> UserMovieData | None:
     )
 
 
+def _strings(values: Any) -> tuple[str, ...]:
+    if not isinstance(values, list):
+        return ()
+    return tuple(str(v).strip() for v in values if isinstance(v, str | int) and str(v).strip())
+
+
+def parse_user_access(policy: dict[str, Any]) -> UserAccess:
+    """UserPolicy -> what the user may see. A missing EnableAllFolders means all (server default)."""
+    blocked = _strings(policy.get("BlockedTags"))
+    inclusive = policy.get("IsTagBlockingModeInclusive") is True  # Emby: BlockedTags is an allow-list
+    return UserAccess(
+        enable_all_folders=policy.get("EnableAllFolders") is not False,
+        enabled_folders=tuple(normalise_id(f) for f in _strings(policy.get("EnabledFolders"))),
+        max_parental_rating=_int_or_none(policy.get("MaxParentalRating")),
+        blocked_tags=() if inclusive else blocked,
+        allowed_tags=blocked if inclusive else _strings(policy.get("AllowedTags")),
+        block_unrated_items=_strings(policy.get("BlockUnratedItems")),
+    )
+
+
 def parse_user(user: dict[str, Any]) -> MediaUser | None:
     if not isinstance(user.get("Id"), str):
         return None
@@ -164,6 +191,7 @@ def parse_user(user: dict[str, Any]) -> MediaUser | None:
         last_activity_at=parse_datetime(user.get("LastActivityDate"))
         or parse_datetime(user.get("LastLoginDate")),
         policy=dict(policy),
+        access=parse_user_access(policy),
     )
 
 

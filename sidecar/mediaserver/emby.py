@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from sidecar.mediaserver.base import Library, MediaServerError, MediaUser, ServerKind
@@ -66,3 +67,9 @@ class EmbyClient(DialectClient):
         await self.http.post(
             "/Library/VirtualFolders/Delete", None, {"Id": library.id, "RefreshLibrary": False}
         )
+
+    def _user_item_request(self, collection: str, user_id: str, item_id: str) -> tuple[str, dict[str, Any]]:
+        return f"/Users/{user_id}/{collection}/{item_id}", {}
+
+    def _date_played(self, when: dt.datetime) -> str:
+        return when.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S")  # the spec's format: yyyyMMddHHmmss

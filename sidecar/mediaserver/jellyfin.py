@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from sidecar.mediaserver.base import Library, MediaServerError, MediaUser, ServerKind
@@ -60,3 +61,11 @@ class JellyfinClient(DialectClient):
         await self.http.request(
             "DELETE", "/Library/VirtualFolders", params={"name": library.name, "refreshLibrary": False}
         )
+
+    def _user_item_request(self, collection: str, user_id: str, item_id: str) -> tuple[str, dict[str, Any]]:
+        # POST /UserPlayedItems/{itemId}?userId= (PlaystateController), /UserFavoriteItems/{itemId}
+        # (UserLibraryController); the /Users/{userId}/... forms are obsolete.
+        return f"/User{collection}/{item_id}", {"userId": user_id}
+
+    def _date_played(self, when: dt.datetime) -> str:
+        return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

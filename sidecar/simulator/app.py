@@ -30,6 +30,7 @@ from sidecar.simulator.render import (
     render_movie,
     render_public_info,
     render_user,
+    render_user_data,
     render_virtual_folder,
 )
 from sidecar.simulator.scan import queue_library_refresh, restart_full_scan
@@ -62,6 +63,13 @@ class RecordedRequest:
 def _norm(value: str) -> str:
     compact = value.replace("-", "").lower()
     return compact if len(compact) == 32 else value
+
+
+def _parse_date_played(value: str) -> dt.datetime | None:
+    """Jellyfin sends ISO-8601; Emby documents yyyyMMddHHmmss."""
+    if value.isdigit() and len(value) == 14:
+        return dt.datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+    return parse_datetime(value)
 
 
 class MediaServerSimulator:
@@ -211,6 +219,14 @@ class MediaServerSimulator:
                 web.get("/Items/{itemId}/Images/{imageType}", self.get_image),
                 web.post("/Items/{itemId}/Refresh", self.refresh_item),
                 web.post("/Library/Refresh", self.refresh_all),
+                # PlaystateController / UserLibraryController (10.11): the user in the query; the
+                # /Users/{userId}/... forms are the obsolete aliases, still served.
+                web.post("/UserPlayedItems/{itemId}", self.mark_played),
+                web.delete("/UserPlayedItems/{itemId}", self.mark_unplayed),
+                web.post("/Users/{userId}/PlayedItems/{itemId}", self.mark_played),
+                web.post("/UserFavoriteItems/{itemId}", self.mark_favorite),
+                web.delete("/UserFavoriteItems/{itemId}", self.unmark_favorite),
+                web.post("/Users/{userId}/FavoriteItems/{itemId}", self.mark_favorite),
             ]
             app.add_routes(routes)
             return app
@@ -232,6 +248,12 @@ class MediaServerSimulator:
                     web.get(prefix + "/Items/{Id}/Images/{Type}", self.get_image),
                     web.post(prefix + "/Items/{Id}/Refresh", self.refresh_item),
                     web.post(prefix + "/Library/Refresh", self.refresh_all),
+                    web.post(prefix + "/Users/{UserId}/PlayedItems/{Id}", self.mark_played),
+                    web.delete(prefix + "/Users/{UserId}/PlayedItems/{Id}", self.mark_unplayed),
+                    web.post(prefix + "/Users/{UserId}/PlayedItems/{Id}/Delete", self.mark_unplayed),
+                    web.post(prefix + "/Users/{UserId}/FavoriteItems/{Id}", self.mark_favorite),
+                    web.delete(prefix + "/Users/{UserId}/FavoriteItems/{Id}", self.unmark_favorite),
+                    web.post(prefix + "/Users/{UserId}/FavoriteItems/{Id}/Delete", self.unmark_favorite),
                 ]
             )
         return app
@@ -393,8 +415,18 @@ class MediaServerSimulator:
         return web.Response(status=204)
 
     async def get_item(self, request: web.Request) -> web.Response:
+        user, movie = self._user_item(request)
+        data = self.state.user_data_of(user.id, movie.id)
+        all_fields = {"originaltitle", "datecreated", "sortname", "path", "overview", "taglines", "genres",
+                      "providerids", "parentid", "people", "studios", "tags"}  # fmt: skip
+        return web.json_response(
+            render_movie(self.state, movie, all_fields, user_data=data, with_user_data=True)
+        )
+
+    def _user_item(self, request: web.Request) -> tuple[SimUser, SimMovie]:
+        """The user (path or query) and a movie they can see; 404 otherwise, as the servers answer."""
         q = self._query(request)
-        raw_user = request.match_info.get("UserId") or q.get("userid")
+        raw_user = request.match_info.get("userId") or request.match_info.get("UserId") or q.get("userid")
         if not raw_user:
             # An API key has no user of its own: Jellyfin's GetUserById(empty) fails.
             raise web.HTTPBadRequest(text="userId is required with an API key")
@@ -408,12 +440,39 @@ class MediaServerSimulator:
         movie = self.state.movies.get(item_id)
         if movie is None or not self._visible(user, movie):
             raise web.HTTPNotFound(text="Item not found")
+        return user, movie
+
+    def _user_data_answer(self, user: SimUser, movie: SimMovie) -> web.Response:
         data = self.state.user_data_of(user.id, movie.id)
-        all_fields = {"originaltitle", "datecreated", "sortname", "path", "overview", "taglines", "genres",
-                      "providerids", "parentid", "people", "studios", "tags"}  # fmt: skip
-        return web.json_response(
-            render_movie(self.state, movie, all_fields, user_data=data, with_user_data=True)
-        )
+        return web.json_response(render_user_data(self.state, movie, data))
+
+    # --- played marks and favourites -------------------------------------------------------------------------
+    async def mark_played(self, request: web.Request) -> web.Response:
+        """PlaystateController.MarkPlayedItem -> BaseItem.MarkPlayed: Played, PlayCount >= 1 (one
+        more with datePlayed), position reset, UserDataSaved(TogglePlayed) / Emby item.markplayed."""
+        user, movie = self._user_item(request)
+        raw_date = self._query(request).get("dateplayed")
+        at = _parse_date_played(raw_date) if raw_date else None
+        if raw_date and at is None:
+            raise web.HTTPBadRequest(text=f"invalid datePlayed: {raw_date}")
+        self.state.mark_played(user.id, movie.id, True, at=at, count_play=at is not None)
+        return self._user_data_answer(user, movie)
+
+    async def mark_unplayed(self, request: web.Request) -> web.Response:
+        user, movie = self._user_item(request)
+        self.state.mark_played(user.id, movie.id, False)
+        return self._user_data_answer(user, movie)
+
+    async def mark_favorite(self, request: web.Request) -> web.Response:
+        """UserLibraryController.MarkFavorite: SaveReason UpdateUserRating (Emby: item.rate)."""
+        user, movie = self._user_item(request)
+        self.state.set_favorite(user.id, movie.id, True)
+        return self._user_data_answer(user, movie)
+
+    async def unmark_favorite(self, request: web.Request) -> web.Response:
+        user, movie = self._user_item(request)
+        self.state.set_favorite(user.id, movie.id, False)
+        return self._user_data_answer(user, movie)
 
     async def show_episodes(self, request: web.Request) -> web.Response:
         q = self._query(request)

@@ -4,12 +4,20 @@ Dialect-neutral: ids are minted in the server's style (Jellyfin 32-hex GUIDs, Em
 but rendering to JSON happens in `render.py`. Mutations notify `listeners` with small event dicts so
 a webhook sender can be plugged in later.
 
-User data is stored per *user-data key*, not per item, as Jellyfin does (`Video.GetUserDataKeys`):
-the TMDb id, else the IMDb id, else the item id. Two items with the same
-TMDb id (a movie and its copy in an AI Picks library, made from our NFO) therefore share played
-state, play count, favourite and rating. We assume Emby behaves the same (its user data is keyed by
-provider ids too; not verified against a real server). Every read goes through `user_data_of`, every
-write through `data_for`, every listing through `items_with_data`.
+User data is stored per *user-data key*. Which key depends on the server (`SimState.version`,
+`user_data_sharing`):
+
+* Jellyfin >= 10.11 (the default) and Emby: per item. `UserDataManager.SaveUserData` writes rows
+  under the item's own id and `GetUserDataInternal` reads only `ItemId == item.Id`
+  (jellyfin/jellyfin `Emby.Server.Implementations/Library/UserDataManager.cs`, v10.11.11), so a copy
+  of a movie in an AI Picks library has its *own* played state: playing the copy does not mark the
+  original. Emby is closed source; per item is the safe assumption (spec/mediaserver.md §4.4).
+* Jellyfin 10.10 and older (`version="10.10.7"`, or `user_data_sharing="provider"` for an Emby that
+  shares): per `Video.GetUserDataKeys`, the TMDb id, else the IMDb id, else the item id. A movie and
+  its copy made from our NFO (same TMDb id) then share played state, play count, favourite, rating.
+
+Every read goes through `user_data_of`, every write through `data_for`, every listing through
+`items_with_data`.
 """
 
 from __future__ import annotations
@@ -28,9 +36,14 @@ from typing import Any, Literal
 from sidecar.simulator.policies import default_policy
 
 Kind = Literal["jellyfin", "emby"]
+UserDataSharing = Literal["item", "provider"]
 Event = dict[str, Any]
 Listener = Callable[[Event], Any]
 _ID_NAMESPACE = uuid.UUID("6d1f3c0e-9a7b-4c55-8f0e-2b7f1c9d4e21")
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".")[:3] if part.isdigit())
 
 
 def utcnow() -> dt.datetime:
@@ -107,7 +120,9 @@ class SimState:
         self.kind: Kind = kind
         self.server_id = server_id or uuid.uuid5(_ID_NAMESPACE, f"server:{kind}").hex
         self.server_name = server_name or ("sim-jellyfin" if kind == "jellyfin" else "sim-emby")
-        self.version = "10.11.11" if kind == "jellyfin" else "4.9.1.90"
+        self._version_text = "10.11.11" if kind == "jellyfin" else "4.9.1.90"
+        # "item" (Jellyfin >= 10.11, Emby) or "provider" (Jellyfin <= 10.10): see the module docstring.
+        self._sharing: UserDataSharing = "item"
         self.libraries: list[SimLibrary] = []
         self.movies: dict[str, SimMovie] = {}
         self.users: dict[str, SimUser] = {}
@@ -136,6 +151,38 @@ class SimState:
         from sidecar.simulator.tv import TvStore  # tv.py builds on this module
 
         self.tv = TvStore(self)  # series, seasons, episodes (tv.py)
+
+    # --- server version -----------------------------------------------------------------------------
+    @property
+    def version(self) -> str:
+        return self._version_text
+
+    @version.setter
+    def version(self, value: str) -> None:
+        """Set the server version; Jellyfin's user-data sharing follows it (10.10 shared by key)."""
+        self._version_text = value
+        if self.kind == "jellyfin":
+            self.user_data_sharing = "provider" if _version_tuple(value) < (10, 11) else "item"
+
+    @property
+    def user_data_sharing(self) -> UserDataSharing:
+        return self._sharing
+
+    @user_data_sharing.setter
+    def user_data_sharing(self, value: UserDataSharing) -> None:
+        """Switch how user data is keyed, moving existing data to the new keys (as a server upgrade
+        migrates it; items that come to share a key keep the first one's data)."""
+        holders = {item_id: key for key, items in self._items_by_key.items() for item_id in items}
+        self._sharing = value
+        self._items_by_key = {}
+        for movie in self.movies.values():
+            self._index(movie)
+        for user_id, by_key in self._user_data.items():
+            moved: dict[str, SimUserData] = {}
+            for item_id, old_key in sorted(holders.items()):
+                if old_key in by_key and item_id in self.movies:
+                    moved.setdefault(self.user_data_key(self.movies[item_id]), by_key[old_key])
+            self._user_data[user_id] = moved
 
     # --- ids ----------------------------------------------------------------------------------------
     def new_item_id(self, key: str) -> str:
@@ -317,12 +364,14 @@ class SimState:
         return wanted in (user.policy.get("EnabledFolders") or [])
 
     # --- user data ------------------------------------------------------------------------------------
-    @staticmethod
-    def user_data_key(movie: SimMovie) -> str:
-        """Where the server keeps a user's data for this item: TMDb id, else IMDb id, else item id.
+    def user_data_key(self, movie: SimMovie) -> str:
+        """Where the server keeps a user's data for this item: the item itself (Jellyfin >= 10.11,
+        Emby), or (Jellyfin 10.10) its TMDb id, else IMDb id, else item id.
 
         Prefixed here so an Emby numeric item id can never equal another movie's TMDb id.
         """
+        if self._sharing == "item":
+            return f"item:{movie.id}"
         providers = {name.lower(): value for name, value in movie.provider_ids.items() if value}
         if providers.get("tmdb"):
             return f"tmdb:{providers['tmdb']}"
@@ -387,13 +436,21 @@ class SimState:
         return data
 
     def mark_played(
-        self, user_id: str, item_id: str, played: bool = True, *, at: dt.datetime | None = None
+        self,
+        user_id: str,
+        item_id: str,
+        played: bool = True,
+        *,
+        at: dt.datetime | None = None,
+        count_play: bool = False,
     ) -> SimUserData:
+        """TogglePlayed. `count_play` is the API's datePlayed: one more play at `at`
+        (jellyfin/jellyfin `MediaBrowser.Controller/Entities/BaseItem.cs` MarkPlayed)."""
         data = self.data_for(user_id, item_id)
         data.played = played
         if played:
-            data.last_played = at or utcnow()
-            data.play_count = max(1, data.play_count)
+            data.play_count = max(1, data.play_count + (1 if count_play else 0))
+            data.last_played = at or data.last_played or utcnow()
         else:
             data.play_count, data.last_played = 0, None
         data.position_ticks = 0

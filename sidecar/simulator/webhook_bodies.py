@@ -133,6 +133,10 @@ def jellyfin_body(
                 PlayedToCompletion=bool(event.get("completed")), DeviceName="Simulator", ClientName="sim"
             )
         else:
+            # Every SaveUserData fires it (progress reports too), with the item's own data and the
+            # reason: jellyfin-plugin-webhook `Notifiers/UserDataSavedNotifier/
+            # UserDataSavedNotifierEntryPoint.cs`; reasons from jellyfin `Session/SessionManager.cs`,
+            # `Jellyfin.Api/Controllers/{Playstate,UserLibrary}Controller.cs`.
             data.update(
                 Rating=user_data.rating or 0,
                 PlayCount=user_data.play_count,

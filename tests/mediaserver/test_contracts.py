@@ -61,6 +61,9 @@ async def _exercise_every_call(sim: RunningSimulator) -> None:
         await client.set_user_policy(user, policy)
         await client.refresh_library(library)
         await client.scan_all_libraries()  # type: ignore[attr-defined]
+        await client.mark_played(user, ids[0])
+        await client.mark_played(user, ids[1], played_at=first.last_played_at)
+        await client.mark_favorite(user, ids[0])
     finally:
         await client.close()
 
