@@ -237,3 +237,45 @@ def test_planner_decisions() -> None:
     assert planner.decide(progress, MEDIA_KINDS).ignored == planner.EVENT_NOT_HANDLED
     for name in ("emby-webhook-item-markplayed.json", "emby-webhook-playback-stop.json"):
         assert planner.decide(_emby(name), MEDIA_KINDS).work[0].job == "sync-movie-watch-history"
+
+
+@pytest.mark.parametrize(
+    ("reason", "played", "acts"),
+    [
+        ("PlaybackStart", False, False),
+        ("PlaybackProgress", False, False),
+        ("PlaybackProgress", True, False),  # a progress report on an item played long ago
+        ("PlaybackFinished", False, False),  # stopped part-way: SessionManager still saves
+        ("PlaybackFinished", True, True),
+        ("TogglePlayed", True, True),
+        ("TogglePlayed", False, True),
+        ("UpdateUserRating", False, True),
+        ("UpdateUserData", False, True),
+        ("Import", True, True),
+        ("SomethingNew", True, False),
+    ],
+)
+def test_user_data_saved_acts_only_on_reasons_that_change_picks(
+    reason: str, played: bool, acts: bool
+) -> None:
+    """Jellyfin sends UserDataSaved on every progress report and every stop (SessionManager): only
+    finished-and-played, toggles, ratings, user-data edits and imports plan work."""
+    event = parse_jellyfin(
+        {**fixture_json("jellyfin-webhook-userdatasaved.json"), "SaveReason": reason, "Played": played}
+    )
+    decision = planner.decide(event, MEDIA_KINDS)
+    assert bool(decision.work) is acts
+    if not acts:
+        expected = (
+            planner.NOT_PLAYED_TO_COMPLETION if reason == "PlaybackFinished" else planner.EVENT_NOT_HANDLED
+        )
+        assert decision.ignored == expected
+
+
+def test_emby_scrobble_counts_as_played() -> None:
+    stop = fixture_json("emby-webhook-playback-stop.json")
+    scrobble = parse_emby({**stop, "Event": "playback.scrobble", "PlaybackInfo": {"PositionTicks": 0}})
+    assert scrobble.event == ev.PLAYBACK_STOPPED and scrobble.played is True
+    assert planner.decide(scrobble, MEDIA_KINDS).work[0].job == "sync-movie-watch-history"
+    unfinished = parse_emby({**stop, "PlaybackInfo": {"PlayedToCompletion": False, "PositionTicks": 10}})
+    assert planner.decide(unfinished, MEDIA_KINDS).ignored == planner.NOT_PLAYED_TO_COMPLETION

@@ -24,6 +24,7 @@ _EVENTS: dict[str, str] = {
     "playback.pause": ev.PLAYBACK_PAUSED,
     "playback.unpause": ev.PLAYBACK_UNPAUSED,
     "playback.stop": ev.PLAYBACK_STOPPED,
+    "playback.scrobble": ev.PLAYBACK_STOPPED,  # the server's "played to the end": always played
     "item.markplayed": ev.MARK_PLAYED,
     "item.markunplayed": ev.MARK_UNPLAYED,
     "item.rate": ev.RATED,
@@ -92,7 +93,7 @@ def _normalised_event(source: str) -> str:
 
 
 def _played(source: str, payload: EmbyWebhook) -> bool | None:
-    if source == "item.markplayed":
+    if source in ("item.markplayed", "playback.scrobble"):
         return True
     if source == "item.markunplayed":
         return False

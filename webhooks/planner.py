@@ -40,9 +40,13 @@ DUPLICATE = "duplicate"
 
 # A user's view of a movie changed in a way that can change their picks.
 _WATCH_EVENTS = {ev.MARK_PLAYED, ev.MARK_UNPLAYED, ev.RATED}
-# Jellyfin UserDataSaved reasons that mean "finished" (TogglePlayed/UpdateUserRating are mapped to
-# mark_played/mark_unplayed/rated already; PlaybackStart/Progress, Import and UpdateUserData are noise).
-_FINISHED_SAVE_REASONS = {"PlaybackFinished"}
+# Jellyfin's UserDataSaved fires on every SaveUserData: at playback start, on *every* progress report
+# with a position, and at every stop, finished or not (jellyfin/jellyfin
+# `Emby.Server.Implementations/Session/SessionManager.cs`: OnPlaybackStart/OnPlaybackProgress/
+# OnPlaybackStopped). Only these reasons can change a user's picks; PlaybackFinished only when the
+# item ended up played. TogglePlayed/UpdateUserRating are normally mapped to mark_played/
+# mark_unplayed/rated already (listed for a body without `Played`).
+_ACTING_SAVE_REASONS = {"PlaybackFinished", "TogglePlayed", "UpdateUserRating", "UpdateUserData", "Import"}
 
 
 @dataclass(frozen=True)
@@ -91,8 +95,11 @@ def decide(event: WebhookEvent, kinds: Sequence[MediaKind]) -> Decision:
         return Decision(work=(PlannedWork(kind.job(Step.SYNC), {"item_ids": [event.item_id]}),))
     if event.event == ev.PLAYBACK_STOPPED and event.played is not True:
         return Decision(ignored=NOT_PLAYED_TO_COMPLETION)
-    if event.event == ev.USER_DATA_SAVED and event.reason not in _FINISHED_SAVE_REASONS:
-        return Decision(ignored=EVENT_NOT_HANDLED)
+    if event.event == ev.USER_DATA_SAVED:
+        if event.reason not in _ACTING_SAVE_REASONS:
+            return Decision(ignored=EVENT_NOT_HANDLED)
+        if event.reason == "PlaybackFinished" and event.played is not True:
+            return Decision(ignored=NOT_PLAYED_TO_COMPLETION)  # stopped part-way: nothing changed
     assert event.user_id is not None
     scope = {"user_ids": [event.user_id], "item_ids": [event.item_id]}
     return Decision(work=(PlannedWork(kind.job(Step.WATCH_HISTORY), scope),))
