@@ -107,24 +107,28 @@ def test_own_output_path(settings: Settings, tmp_path: Path) -> None:
     assert not in_library_root("/srv/jf-view-2/x.mkv", configured)
 
 
-async def test_item_in_a_registered_ai_library_is_ours_by_its_parent_id(
+async def test_item_in_a_registered_ai_library_is_ours_by_its_folder_not_its_parent_id(
     db: asyncpg.Pool, settings: Settings
 ) -> None:
-    """Emby names the item's library as ParentId: one of ours (user_libraries) is recognised even when
-    the item's path says nothing (the server sees the library root under a path we were not told)."""
-    event = parse_emby(fixture_json("emby-webhook-library-new.json"))  # ParentId 3147, path outside
-    assert event.parent_id == "3147"
-    own_library._library_ids_cache.clear()
-    assert not await own_library.is_own_output_item(db, settings, event)
+    """An item under the server-side folder of one of our libraries (user_libraries) is ours even when
+    the library root setting does not cover it. Its ParentId is its own folder (as the real servers
+    send it), so a ParentId equal to one of our library ids proves nothing."""
+    library_new = fixture_json("emby-webhook-library-new.json")
+    inside = parse_emby({**library_new, "Item": {
+        **library_new["Item"], "ParentId": "88001",
+        "Path": "/x/users/alice/ai-movies/Arrival (2016)/Arrival (2016).strm"}})  # fmt: skip
+    own_library._library_paths_cache.clear()
+    assert not await own_library.is_own_output_item(db, settings, inside)
     await add_user(db, "u1", "alice")
     await add_user_library(
-        db, "u1", folder_name="alice", library_id="9001", library_item_id="3147", library_guid="abc"
-    )
-    own_library._library_ids_cache.clear()  # a new library is seen after the cache's TTL
-    assert await own_library.is_own_output_item(db, settings, event)
-    other = parse_emby({**fixture_json("emby-webhook-library-new.json"), "Item": {
-        **fixture_json("emby-webhook-library-new.json")["Item"], "ParentId": "3146"}})  # fmt: skip
-    assert not await own_library.is_own_output_item(db, settings, other)
+        db, "u1", folder_name="alice", server_path="/x/users/alice/ai-movies", library_id="9001",
+        library_item_id="3147", library_guid="abc",
+    )  # fmt: skip
+    own_library._library_paths_cache.clear()  # a new library is seen after the cache's TTL
+    assert await own_library.is_own_output_item(db, settings, inside)
+    # The original movie, whose parent id happens to be our library's id: not ours.
+    outside = parse_emby({**library_new, "Item": {**library_new["Item"], "ParentId": "3147"}})
+    assert not await own_library.is_own_output_item(db, settings, outside)
 
 
 async def test_a_steady_stream_cannot_push_the_start_back_forever(

@@ -49,10 +49,9 @@ ORDER BY received_at LIMIT $2
 """
 
 # --- own output libraries ---------------------------------------------------------------------------
-# The media server's ids of our AI libraries (user_libraries, migration 040).
-SIDECAR_LIBRARY_IDS = """
-SELECT library_item_id, library_id FROM user_libraries
-WHERE library_item_id IS NOT NULL OR library_id IS NOT NULL
+# The folders of our AI libraries as the media server sees them (user_libraries, migration 040).
+SIDECAR_LIBRARY_PATHS = """
+SELECT server_path FROM user_libraries WHERE server_path IS NOT NULL
 """
 
 # Retention: deliveries older than the cut-off, in batches; one still waiting to be planned stays.

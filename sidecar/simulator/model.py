@@ -148,6 +148,7 @@ class SimState:
         self._version = 0
         self._sorted: dict[tuple[int, str | None], list[SimMovie]] = {}
         self._items_by_key: dict[str, set[str]] = {}  # user-data key -> the items holding it
+        self._folder_ids: dict[str, str] = {}  # Emby: folder path -> numeric id
         from sidecar.simulator.tv import TvStore  # tv.py builds on this module
 
         self.tv = TvStore(self)  # series, seasons, episodes (tv.py)
@@ -192,6 +193,24 @@ class SimState:
                 candidate = str(next(self._numeric_ids))
             return candidate
         return uuid.uuid5(_ID_NAMESPACE, f"{self.server_id}:item:{key}").hex
+
+    def folder_id(self, movie: SimMovie) -> str:
+        """The id of the folder that holds the movie's file: what the server sends as its ParentId.
+
+        A movie's parent is the physical folder it sits in, not the library (jellyfin/jellyfin
+        `MediaBrowser.Controller/Entities/BaseItem.cs` ParentId, set by the resolver's folder walk in
+        `Emby.Server.Implementations/Library/LibraryManager.cs`; folder ids come from their paths).
+        Only a movie without a path hangs directly under its library here.
+        """
+        if not movie.path:
+            return movie.library_id
+        folder = movie.path.replace("\\", "/").rsplit("/", 1)[0]
+        if self.kind == "jellyfin":
+            return self.new_guid(f"folder:{folder}")
+        known = self._folder_ids.get(folder)
+        if known is None:
+            known = self._folder_ids[folder] = str(next(self._numeric_ids))
+        return known
 
     def new_guid(self, key: str) -> str:
         return uuid.uuid5(_ID_NAMESPACE, f"{self.server_id}:{key}").hex

@@ -95,7 +95,7 @@ def render_movie(
         out["ProviderIds"] = dict(movie.provider_ids)
     out["IsFolder"] = False
     if "parentid" in fields:
-        out["ParentId"] = movie.library_id
+        out["ParentId"] = state.folder_id(movie)  # its folder, not the library
     out["Type"] = "Movie"
     if "people" in fields:
         out["People"] = [

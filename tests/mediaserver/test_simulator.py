@@ -106,3 +106,22 @@ async def test_jellyfin_item_needs_a_user_with_an_api_key() -> None:
             ) as response:
                 assert response.status == 200
                 assert (await response.json())["UserData"]["PlayCount"] == 1
+
+
+@pytest.mark.parametrize("kind", ["jellyfin", "emby"])
+async def test_a_movies_parent_id_is_its_folder_not_its_library(kind: str) -> None:
+    """BaseItem.ParentId is the physical folder the file sits in; only ParentId= *filters* by library."""
+    async with running_simulator(kind, "sample") as sim:
+        library = next(lib for lib in sim.state.libraries if lib.collection_type == "movies")
+        headers = {"X-Emby-Token": sim.api_key}
+        prefix = "/emby" if kind == "emby" else ""
+        params = {"ParentId": library.item_id, "Recursive": "true", "IncludeItemTypes": "Movie",
+                  "Fields": "ParentId,Path"}  # fmt: skip
+        async with (
+            aiohttp.ClientSession(sim.url, headers=headers) as http,
+            http.get(f"{prefix}/Items", params=params) as response,
+        ):
+            items = (await response.json())["Items"]
+    assert items and all(item["ParentId"] != library.item_id for item in items)
+    folders = {item["Path"].rsplit("/", 1)[0]: item["ParentId"] for item in items}
+    assert len(set(folders.values())) == len(folders)  # one id per folder
