@@ -15,15 +15,31 @@ from typing import Any
 import asyncpg
 import pytest
 
+from sidecar.library.names import server_library_name
 from sidecar.mediaserver import open_client
 from sidecar.mediaserver.library_options import ai_library_options
 from sidecar.settings import Settings
 from sidecar.simulator import running_simulator
+from sidecar.simulator.app import _NAME_12, jellyfin_valid_filename
 from tests.mediaserver.openapi_check import load_spec, validate
 from tests.simhelpers import settings_for
 from tests.test_sync_movie_libraries import add_movie, add_user, set_picks
 
 KINDS = ["jellyfin", "emby"]
+
+
+async def _users_with_one_pick(
+    db: asyncpg.Pool, sim: Any, settings: Settings, tmp_path: Path, users: list[Any]
+) -> Settings:
+    """Each of these server users is a sidecar user whose one pick is movie m001; the run settings."""
+    media = tmp_path / "media"
+    await add_movie(db, media, "m001", "First Pick")
+    for user in users:
+        await add_user(db, user.id, user.name)
+        await set_picks(db, user.id, ["m001"])
+    return settings_for(
+        settings, sim, library_root=tmp_path / "libraries", path_mappings={"/media": str(media)}
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -32,15 +48,9 @@ async def test_a_first_run_over_100_users_restarts_no_full_scan(
 ) -> None:
     media = tmp_path / "media"
     async with running_simulator(kind, seed="sample") as sim:
-        await add_movie(db, media, "m001", "First Pick")
         await add_movie(db, media, "m002", "Second Pick")
         users = [sim.state.add_user(f"user{n:03d}") for n in range(100)]
-        for user in users:
-            await add_user(db, user.id, user.name)
-            await set_picks(db, user.id, ["m001"])
-        run_settings = settings_for(
-            settings, sim, library_root=tmp_path / "libraries", path_mappings={"/media": str(media)}
-        )
+        run_settings = await _users_with_one_pick(db, sim, settings, tmp_path, users)
         before = {lib.item_id for lib in sim.state.libraries}
 
         first = await run_job("sync-movie-libraries", settings=run_settings)
@@ -164,3 +174,40 @@ async def test_libraries_are_created_with_those_options_and_without_a_scan(
             assert body["RefreshLibrary"] is False
         assert body["LibraryOptions"] == ai_library_options(kind, str(folder))  # type: ignore[arg-type]
         assert sim.state.library_scans == []
+
+
+HOSTILE_NAMES = ['Ann: "The/Boss" <1>?', "tab\there", " lead", "trail ", "a|b*c\\d", "bob:", "\x01x\x1f", ":"]
+
+
+@pytest.mark.parametrize("raw", HOSTILE_NAMES)
+def test_library_names_are_ones_the_server_keeps_unchanged(raw: str) -> None:
+    name = server_library_name(f"AI Picks – Movies ({raw})")
+    assert jellyfin_valid_filename(name.strip()) == name  # what Jellyfin stores is what we sent
+    assert _NAME_12.fullmatch(name)  # and 12.0 accepts it
+    assert server_library_name(name) == name
+
+
+@pytest.mark.parametrize(
+    ("kind", "version"), [("jellyfin", "10.11.11"), ("jellyfin", "12.0.0"), ("emby", None)]
+)
+async def test_a_user_with_a_hostile_name_gets_one_library_also_after_the_database_is_lost(
+    kind: str, version: str | None, db: asyncpg.Pool, settings: Settings, tmp_path: Path, run_job: Any
+) -> None:
+    async with running_simulator(kind, seed="sample") as sim:  # type: ignore[arg-type]
+        if version is not None:
+            sim.state.version = version
+        user = sim.state.add_user('Ann: "The/Boss"?')
+        run_settings = await _users_with_one_pick(db, sim, settings, tmp_path, [user])
+        before = {lib.item_id for lib in sim.state.libraries}
+        first = await run_job("sync-movie-libraries", settings=run_settings)
+        assert first["status"] == "completed", first["error"]
+        # The server forgot nothing, we did: the library is found again by its name.
+        await db.execute(
+            "UPDATE user_libraries SET library_id = NULL, library_item_id = NULL, library_guid = NULL"
+        )
+        second = await run_job("sync-movie-libraries", settings=run_settings)
+        assert second["status"] == "completed", second["error"]
+        ours = [lib.name for lib in sim.state.libraries if lib.item_id not in before]
+        assert ours == ["AI Picks – Movies (Ann The Boss )"]  # one library, no "…2"
+        recorded = await db.fetchval("SELECT library_name FROM user_libraries WHERE user_id = $1", user.id)
+        assert recorded == ours[0]

@@ -130,3 +130,17 @@ def allocate_user_folders(wanted: Iterable[tuple[str, str]], reserved: dict[str,
         assigned[user_id] = folder
         taken.add(folder.casefold())
     return assigned
+
+
+# Jellyfin stores a library under a folder named after it and replaces these (and every control
+# character) with a space (`ManagedFileSystem.GetValidFilename`, called on the trimmed name by
+# `LibraryManager.AddVirtualFolder`); 12.0 rejects names with leading or trailing whitespace.
+_SERVER_NAME_INVALID = frozenset('"<>|:*?\\/') | {chr(c) for c in range(32)}
+
+
+def server_library_name(name: str) -> str:
+    """A library name the server keeps exactly as sent: the characters Jellyfin would replace become
+    spaces here, whitespace runs collapse, and the ends are trimmed (so 12.0 accepts it). Matching
+    by this name is the fallback; libraries are matched by their remembered id first."""
+    cleaned = "".join(" " if char in _SERVER_NAME_INVALID else char for char in name)
+    return " ".join(cleaned.split()) or FALLBACK_NAME

@@ -3,7 +3,7 @@
 
 Works through the `MediaServerClient` protocol only, so both dialects behave the same. Jellyfin
 answers a duplicate library name by silently creating `Name2`, so a library is looked up (by
-remembered id, then by name) before one is created.
+remembered id, then by the name as the server stores it) before one is created.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sidecar.library.names import server_library_name
 from sidecar.mediaserver.base import (
     Library,
     MediaServerAuthError,
@@ -64,8 +65,10 @@ async def ensure_library(
                 await client.add_library_path(library, server_path)
             return EnsuredLibrary(library, created=False, recreated=False, path_added=not linked)
 
+    # No remembered id (a new user, a lost database): the server's own name for ours, as a fallback.
+    wanted = server_library_name(name).casefold()
     for library in libraries:
-        if library.name.casefold() != name.casefold():
+        if server_library_name(library.name).casefold() != wanted:
             continue
         if library.locations and not any(_same_location(loc, server_path) for loc in library.locations):
             raise LibraryConflictError(

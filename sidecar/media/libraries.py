@@ -108,8 +108,9 @@ def _server_root(settings: Settings, local_root: Path) -> str:
 
 
 def _library_name(kind: MediaKind, settings: Settings, user_name: str) -> str:
-    # replace, not format: a user name or template with braces must not raise or inject fields
-    return kind.library.name_template(settings).replace("{user}", user_name).strip()
+    # replace, not format: a user name or template with braces must not raise or inject fields; then
+    # a name the server stores unchanged (it would replace `:`, `/`, quotes ... with spaces)
+    return names.server_library_name(kind.library.name_template(settings).replace("{user}", user_name))
 
 
 async def _users_to_sync(ctx: JobContext, kind: MediaKind) -> list[UserToSync]:

@@ -72,6 +72,16 @@ def _parse_date_played(value: str) -> dt.datetime | None:
     return parse_datetime(value)
 
 
+# jellyfin/jellyfin `Emby.Server.Implementations/IO/ManagedFileSystem.cs` (_invalidPathCharacters).
+_INVALID_FILENAME_CHARS = frozenset('"<>|:*?\\/') | {chr(c) for c in range(32)}
+_NAME_12 = re.compile(r"\S(?:.*\S)?")  # ^(?:\S(?:.*\S)?)$ in v12.0 LibraryStructureController.cs
+
+
+def jellyfin_valid_filename(name: str) -> str:
+    """Every invalid path character becomes a space (nothing is collapsed or trimmed afterwards)."""
+    return "".join(" " if char in _INVALID_FILENAME_CHARS else char for char in name)
+
+
 class MediaServerSimulator:
     """State + faults + recorded requests, and the aiohttp app that serves them."""
 
@@ -332,6 +342,12 @@ class MediaServerSimulator:
             refresh = bool(body.get("RefreshLibrary"))
         if not name.strip():
             raise web.HTTPBadRequest(text="name is required")
+        if self.kind == "jellyfin":
+            # 12.0 validates the name (LibraryStructureController.AddVirtualFolder's [RegularExpression]);
+            # every version then stores GetValidFilename(name.Trim()) (LibraryManager.AddVirtualFolder).
+            if self.state.version_at_least(12) and not _NAME_12.fullmatch(name):
+                raise web.HTTPBadRequest(text="Library name cannot be empty or have leading/trailing spaces.")
+            name = jellyfin_valid_filename(name.strip())
         missing = [p for p in paths if not self.state.path_exists(p)]
         if missing:
             raise web.HTTPBadRequest(text=f"The specified path does not exist: {missing[0]}")

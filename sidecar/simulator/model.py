@@ -165,6 +165,9 @@ class SimState:
         if self.kind == "jellyfin":
             self.user_data_sharing = "provider" if _version_tuple(value) < (10, 11) else "item"
 
+    def version_at_least(self, major: int, minor: int = 0) -> bool:
+        return _version_tuple(self._version_text) >= (major, minor)
+
     @property
     def user_data_sharing(self) -> UserDataSharing:
         return self._sharing
