@@ -34,21 +34,32 @@ from sidecar.mediaserver.catalog import (
 )
 from sidecar.mediaserver.dto import MOVIE_FIELDS, parse_library, parse_movie, parse_user_data
 from sidecar.mediaserver.http import MediaServerHttp, MediaServerStatusError
-from sidecar.mediaserver.paging import iter_pages, iter_pages_sequential
+from sidecar.mediaserver.paging import (
+    FetchPage,
+    IncompleteListingError,
+    Page,
+    iter_pages_checked,
+    iter_pages_sequential,
+)
 
 log = structlog.get_logger(__name__)
 
 MOVIE_LIBRARY_TYPES = ("movies", None)  # a movie lives in a movie library or a mixed one
+# Sort keys both servers know (Jellyfin ItemSortBy, Emby's documented list; neither sorts by Id):
+# after the name, year and date added leave almost no ties for offset paging to trip over.
+STABLE_SORT = "SortName,ProductionYear,DateCreated"
 
 
 class MoviePage(list[MovieItem]):
-    """One page of movies, with the size of the whole listing it belongs to (for progress)."""
+    """One page of movies, with the size of the whole listing it belongs to (for progress) and, on
+    the last page, whether the listing was complete."""
 
     def __init__(self, movies: Iterable[MovieItem], *, library_id: str, start: int, total: int) -> None:
         super().__init__(movies)
         self.library_id = library_id
         self.start = start
         self.total = total
+        self.complete: bool | None = None
 
 
 class DialectClient(CatalogCalls):
@@ -134,12 +145,14 @@ class DialectClient(CatalogCalls):
 
     # --- catalog -----------------------------------------------------------------------------------------
     async def iter_movies(self, library_ids: list[str]) -> AsyncIterator[list[MovieItem]]:
-        """Every movie of these libraries (their ItemIds), page by page, `concurrency` pages in flight."""
+        """Every movie of these libraries (their ItemIds), page by page, in a stable order, each
+        once (`iter_pages_checked`). The last page of a library says whether its listing was
+        complete; the caller confirms anything it did not see before calling it removed."""
         for library_id in library_ids:
             params = self._movie_query(
                 ParentId=library_id,
                 Fields=",".join(MOVIE_FIELDS),
-                SortBy="SortName",
+                SortBy=STABLE_SORT,
                 SortOrder="Ascending",
                 ImageTypeLimit=1,
             )
@@ -147,9 +160,14 @@ class DialectClient(CatalogCalls):
             async def fetch(start: int, limit: int, params: dict[str, Any] = params) -> dict[str, Any]:
                 return await self._get_items("/Items", params, start, limit)
 
-            async for page in iter_pages(fetch, page_size=self.page_size, concurrency=self.concurrency):
+            async for page in iter_pages_checked(fetch, page_size=self.page_size):
                 movies = [m for m in (parse_movie(i, library_id) for i in page if _is_movie(i)) if m]
-                yield MoviePage(movies, library_id=library_id, start=page.start, total=page.total)
+                if page.complete is False:
+                    log.warning("a movie listing changed while it was paged", library=library_id,
+                                counted=page.total)  # fmt: skip
+                out = MoviePage(movies, library_id=library_id, start=page.start, total=page.total)
+                out.complete = page.complete
+                yield out
 
     async def get_movies(self, item_ids: list[str]) -> list[MovieItem]:
         """These ids if they are movies in a movie (or mixed) library, tagged with that library."""
@@ -187,15 +205,15 @@ class DialectClient(CatalogCalls):
         the walk stops at the first play older than `since` (or without a date)."""
         path, extra = self._user_items_request(user_id)
         params = self._movie_query(
-            IsPlayed=True, SortBy="DatePlayed", SortOrder="Descending", EnableUserData=True,
-            EnableImages=False, Fields=USER_DATA_FIELDS, **extra,
+            IsPlayed=True, SortBy=f"DatePlayed,{STABLE_SORT}", SortOrder="Descending,Ascending",
+            EnableUserData=True, EnableImages=False, Fields=USER_DATA_FIELDS, **extra,
         )  # fmt: skip
 
         async def fetch(start: int, limit: int) -> dict[str, Any]:
             return await self._get_items(path, params, start, limit)
 
         if since is None:
-            async for page in iter_pages(fetch, page_size=self.page_size, concurrency=self.concurrency):
+            async for page in _checked(fetch, self.page_size, f"played movies of user {user_id}"):
                 yield self._user_data_page(user_id, page)
             return
         first = max(1, min(INCREMENTAL_FIRST_PAGE, self.page_size))
@@ -214,14 +232,14 @@ class DialectClient(CatalogCalls):
         the caller also reads the complete played list (that one carries the played favourites)."""
         path, extra = self._user_items_request(user_id)
         params = self._movie_query(
-            IsFavorite=True, IsPlayed=False if unplayed_only else None, SortBy="SortName",
+            IsFavorite=True, IsPlayed=False if unplayed_only else None, SortBy=STABLE_SORT,
             SortOrder="Ascending", EnableUserData=True, EnableImages=False, Fields=USER_DATA_FIELDS, **extra,
         )  # fmt: skip
 
         async def fetch(start: int, limit: int) -> dict[str, Any]:
             return await self._get_items(path, params, start, limit)
 
-        async for page in iter_pages(fetch, page_size=self.page_size, concurrency=self.concurrency):
+        async for page in _checked(fetch, self.page_size, f"favourite movies of user {user_id}"):
             yield self._user_data_page(user_id, page)
 
     async def get_user_movie_data(self, user_id: str, item_ids: list[str]) -> list[UserMovieData]:
@@ -321,6 +339,18 @@ class DialectClient(CatalogCalls):
 
     async def close(self) -> None:
         await self.http.close()
+
+
+async def _checked(fetch: FetchPage, page_size: int, what: str) -> AsyncIterator[Page]:
+    """A checked walk that raises when it stayed incomplete: its caller replaces (deletes) rows by
+    what it saw, so a listing that missed items must not count as the whole truth."""
+    async for page in iter_pages_checked(fetch, page_size=page_size):
+        if page.complete is False:
+            raise IncompleteListingError(
+                f"the {what} changed while they were read ({page.total} counted, fewer returned); "
+                "the next run reads them again"
+            )
+        yield page
 
 
 def _created_library(libraries: list[Library], before: set[str], name: str, path: str) -> Library | None:

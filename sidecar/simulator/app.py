@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import random
 import re
 import secrets
 import time
@@ -106,6 +107,9 @@ class MediaServerSimulator:
         self.requests: list[RecordedRequest] = []
         self.legacy_auth = True  # Jellyfin 10.11 default; 12.0 turns it off
         self.record_responses = False
+        self.shuffle_ties = True  # see `_shuffled`
+        self.rng = random.Random(f"ties:{kind}:{seed}")
+        self._orders: dict[tuple[Any, ...], tuple[list[SimMovie], list[tuple[int, int]]]] = {}
         self.local_address = "http://127.0.0.1"
 
     # --- recording helpers ------------------------------------------------------------------------------
@@ -540,7 +544,7 @@ class MediaServerSimulator:
             # Movies sit in their own folders below the library: only a recursive query reaches them.
             return web.json_response(self._result([], 0, start))
         else:
-            movies = state.sorted_movies(parent)
+            movies = self._catalog_order(parent, q)
         presorted = not ids
         filters = {f.lower() for f in _split(q.get("filters"))}
         played = _bool(q.get("isplayed"))
@@ -568,8 +572,8 @@ class MediaServerSimulator:
             threshold = parse_datetime(min_saved)
             if threshold is not None:
                 movies = [m for m in movies if m.date_last_saved >= threshold]
-        if not (presorted and self._is_sort_name_ascending(q)):
-            movies = self._sorted(movies, q, user_data)
+        if not presorted:
+            movies = self._sorted(self._shuffled(movies), q, user_data)
         total = len(movies)
         page = movies[start : start + limit] if limit is not None else movies[start:]
         fields = {f.lower() for f in _split(q.get("fields"))}
@@ -583,12 +587,54 @@ class MediaServerSimulator:
         ]
         return web.json_response(self._result(rendered, total, start))
 
-    @staticmethod
-    def _is_sort_name_ascending(q: dict[str, str]) -> bool:
-        return q.get("sortby", "").lower() in ("", "sortname") and q.get("sortorder", "").lower() in (
-            "",
-            "ascending",
+    # --- order --------------------------------------------------------------------------------------------
+    # The servers order by the requested keys only (Jellyfin: SortName is followed by Name, nothing
+    # else; no SortBy means SortName) and leave ties to the database, which may return them in any
+    # order on each request (jellyfin/jellyfin `Jellyfin.Server.Implementations/Item/
+    # BaseItemRepository.cs` ApplyOrder). With `shuffle_ties` the simulator shuffles every tie anew
+    # per request, so offset paging over ties can repeat or skip items, as on a real server.
+    def _shuffled(self, movies: list[SimMovie]) -> list[SimMovie]:
+        if not self.shuffle_ties or len(movies) < 2:
+            return movies
+        out = list(movies)
+        self.rng.shuffle(out)
+        return out  # a stable sort afterwards keeps the random order within ties
+
+    def _catalog_order(self, parent: str | None, q: dict[str, str]) -> list[SimMovie]:
+        """A library's (or all) movies in the requested order, ties shuffled; sorted once per change."""
+        key = (
+            self.state.catalog_version,
+            parent,
+            q.get("sortby", "").lower(),
+            q.get("sortorder", "").lower(),
         )
+        cached = self._orders.get(key)
+        if cached is None:
+            if self._orders and next(iter(self._orders))[0] != key[0]:
+                self._orders.clear()
+            movies = self._sorted(list(self.state.sorted_movies(parent)), q, {})
+            tie = self._tie_key(q)
+            groups, begin = [], 0
+            for index in range(1, len(movies) + 1):
+                if index == len(movies) or tie(movies[index]) != tie(movies[begin]):
+                    if index - begin > 1:
+                        groups.append((begin, index))
+                    begin = index
+            cached = self._orders[key] = (movies, groups)
+        movies, groups = cached
+        if not self.shuffle_ties or not groups:
+            return movies
+        out = list(movies)
+        for begin, end in groups:
+            tied = out[begin:end]
+            self.rng.shuffle(tied)
+            out[begin:end] = tied
+        return out
+
+    def _tie_key(self, q: dict[str, str]) -> Any:
+        keys = [k.lower() for k in _split(q.get("sortby"))] or ["sortname"]
+        parts = [self._sort_key(k, {}) for k in keys]
+        return lambda m: tuple(part(m) for part in parts)
 
     def _sorted(self, movies: list[SimMovie], q: dict[str, str], user_data: dict[str, Any]) -> list[SimMovie]:
         keys = [k.lower() for k in _split(q.get("sortby"))]
@@ -617,4 +663,4 @@ class MediaServerSimulator:
             return lambda m: m.community_rating or 0.0
         if key == "playcount":
             return lambda m: user_data[m.id].play_count if m.id in user_data else 0
-        return lambda m: (m.sort_key, m.id)
+        return lambda m: (m.sort_key, m.name.lower())  # SortName, then Name (ApplyOrder)

@@ -218,6 +218,11 @@ class SimState:
     def new_guid(self, key: str) -> str:
         return uuid.uuid5(_ID_NAMESPACE, f"{self.server_id}:{key}").hex
 
+    @property
+    def catalog_version(self) -> int:
+        """Changes with every mutation of the catalog (for caches of orders)."""
+        return self._version
+
     def touch(self) -> None:
         self._version += 1
         self._sorted.clear()
@@ -350,7 +355,7 @@ class SimState:
         cached = self._sorted.get(key)
         if cached is None:
             movies = [m for m in self.movies.values() if library_id is None or m.library_id == library_id]
-            cached = sorted(movies, key=lambda m: (m.sort_key, m.id))
+            cached = sorted(movies, key=lambda m: (m.sort_key, m.name.lower()))  # ties: insertion order
             self._sorted[key] = cached
         return cached
 
