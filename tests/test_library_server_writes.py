@@ -21,9 +21,10 @@ from sidecar.mediaserver.library_options import ai_library_options
 from sidecar.settings import Settings
 from sidecar.simulator import running_simulator
 from sidecar.simulator.app import _NAME_12, jellyfin_valid_filename
+from tests.factory import add_user, set_picks
 from tests.mediaserver.openapi_check import load_spec, validate
 from tests.simhelpers import settings_for
-from tests.test_sync_movie_libraries import add_movie, add_user, set_picks
+from tests.test_sync_movie_libraries import add_movie
 
 KINDS = ["jellyfin", "emby"]
 
