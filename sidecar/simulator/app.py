@@ -435,7 +435,13 @@ class MediaServerSimulator:
         return web.Response(status=204)
 
     async def get_item(self, request: web.Request) -> web.Response:
-        user, movie = self._user_item(request)
+        user, item_id = self._request_user(request), self._item_id(request)
+        if item_id in self.state.tv:
+            rendered = self.tv.get_item(item_id, user)
+            if rendered is None:
+                raise web.HTTPNotFound(text="Item not found")
+            return web.json_response(rendered)
+        movie = self._visible_movie(user, item_id)
         data = self.state.user_data_of(user.id, movie.id)
         all_fields = {"originaltitle", "datecreated", "sortname", "path", "overview", "taglines", "genres",
                       "providerids", "parentid", "people", "studios", "tags"}  # fmt: skip
@@ -443,24 +449,29 @@ class MediaServerSimulator:
             render_movie(self.state, movie, all_fields, user_data=data, with_user_data=True)
         )
 
-    def _user_item(self, request: web.Request) -> tuple[SimUser, SimMovie]:
-        """The user (path or query) and a movie they can see; 404 otherwise, as the servers answer."""
+    def _request_user(self, request: web.Request) -> SimUser:
+        """The user named in the path or the query; 400 without one, 404 for an unknown one."""
         q = self._query(request)
         raw_user = request.match_info.get("userId") or request.match_info.get("UserId") or q.get("userid")
         if not raw_user:
             # An API key has no user of its own: Jellyfin's GetUserById(empty) fails.
             raise web.HTTPBadRequest(text="userId is required with an API key")
-        user = self._user_or_404(raw_user)
-        item_id = _norm(request.match_info.get("itemId") or request.match_info["Id"])
-        if item_id in self.state.tv:
-            rendered = self.tv.get_item(item_id, user)
-            if rendered is None:
-                raise web.HTTPNotFound(text="Item not found")
-            return web.json_response(rendered)
+        return self._user_or_404(raw_user)
+
+    @staticmethod
+    def _item_id(request: web.Request) -> str:
+        return _norm(request.match_info.get("itemId") or request.match_info["Id"])
+
+    def _visible_movie(self, user: SimUser, item_id: str) -> SimMovie:
         movie = self.state.movies.get(item_id)
         if movie is None or not self._visible(user, movie):
             raise web.HTTPNotFound(text="Item not found")
-        return user, movie
+        return movie
+
+    def _user_item(self, request: web.Request) -> tuple[SimUser, SimMovie]:
+        """The user (path or query) and a movie they can see; 404 otherwise, as the servers answer."""
+        user = self._request_user(request)
+        return user, self._visible_movie(user, self._item_id(request))
 
     def _user_data_answer(self, user: SimUser, movie: SimMovie) -> web.Response:
         data = self.state.user_data_of(user.id, movie.id)
