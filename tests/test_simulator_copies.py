@@ -230,12 +230,11 @@ async def test_sync_movies_never_turns_copies_into_movies(
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("variant", ["regular", "full"])
+@pytest.mark.parametrize("sharing", ["item", "provider"])  # Jellyfin >= 10.11 / Emby, and 10.10
 async def test_watch_history_counts_a_played_copy_for_its_original(
-    kind: str, variant: str, copies_factory: Any, db: asyncpg.Pool, run_job: Any
+    kind: str, variant: str, sharing: str, copies_factory: Any, db: asyncpg.Pool, run_job: Any
 ) -> None:
-    # Shared user data (Jellyfin 10.10); counting a per-item copy's play (Jellyfin >= 10.11, Emby)
-    # for its original is the job-side part of issue #13 point 1.
-    async with copies_factory(kind, sharing="provider") as c:
+    async with copies_factory(kind, sharing=sharing) as c:
         bob, original, copy = c.users["bob"], c.seeded["matrix"], c.copy_of("bob", "matrix")
         c.state.record_play(bob, copy.id)
         row = await run_job("sync-movie-watch-history", settings=c.settings, variant=variant)

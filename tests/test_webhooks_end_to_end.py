@@ -346,8 +346,8 @@ async def test_a_movie_added_on_the_server_is_synced_and_embedded_and_own_items_
 async def test_playing_a_copy_from_the_ai_library_moves_the_original_through_the_loop(
     kind: str, loop_factory: Any, db: asyncpg.Pool
 ) -> None:
-    # User data shared by provider key (Jellyfin 10.10): a copy's play is the original's. Per item
-    # (Jellyfin >= 10.11, Emby) the job side of issue #13 point 1 carries it over.
+    # Shared user data (Jellyfin 10.10). With per-item data the sidecar's played mark on the original
+    # comes back as a TogglePlayed webhook and plans one more chain (left to the job side).
     async with loop_factory(kind, sharing="provider") as loop:
         state = loop.sim.state
         added_copies: list[str] = []  # every item the server adds from now on (copies, after rescans)

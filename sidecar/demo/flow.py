@@ -346,12 +346,6 @@ async def demo_session(
         with phases.phase("start"):
             await reset_demo_state(database_url, redis_url, options.library_root)
             sim = await stack.enter_async_context(running_simulator(options.kind, seed=options.seed))
-            # A server that shares user data by provider key (Jellyfin 10.10), so a played copy is
-            # the original's play. Jellyfin >= 10.11 and Emby keep it per item: the demo moves to
-            # that once the jobs carry a copy's play over (issue #13 point 1, job side).
-            if sim.kind == "jellyfin":
-                sim.state.version = "10.10.7"
-            sim.state.user_data_sharing = "provider"
             movie_files = await _prepare_simulator(sim, options)
             webhook_token = new_secret()
             api_key = new_secret() if options.needs_api_key else None
