@@ -11,7 +11,7 @@ User data is stored per *user-data key*. Which key depends on the server (`SimSt
   under the item's own id and `GetUserDataInternal` reads only `ItemId == item.Id`
   (jellyfin/jellyfin `Emby.Server.Implementations/Library/UserDataManager.cs`, v10.11.11), so a copy
   of a movie in an AI Picks library has its *own* played state: playing the copy does not mark the
-  original. Emby is closed source; per item is the safe assumption (spec/mediaserver.md §4.4).
+  original. Emby is closed source; per item is the safe assumption.
 * Jellyfin 10.10 and older (`version="10.10.7"`, or `user_data_sharing="provider"` for an Emby that
   shares): per `Video.GetUserDataKeys`, the TMDb id, else the IMDb id, else the item id. A movie and
   its copy made from our NFO (same TMDb id) then share played state, play count, favourite, rating.
