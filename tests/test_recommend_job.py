@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from sidecar.media.kind import MediaKind, Step
+from sidecar.recommender.data import COMPONENTS
 from tests.factory import add_plays, add_user, set_picks
 from tests.recommend_helpers import (
     add_movies,
@@ -240,8 +241,7 @@ async def test_stored_pick_has_breakdown_evidence_and_explanation(
     row = await run_job(media.job(JOB))
 
     first = (await user_list(db, "u1"))[0]
-    parts = ("content", "co_watch", "popularity", "rating")
-    assert abs(sum(first["breakdown"][p] for p in parts) - first["breakdown"]["relevance"]) < 1e-3
+    assert abs(sum(first["breakdown"][p] for p in COMPONENTS) - first["breakdown"]["relevance"]) < 1e-3
     assert (
         abs(first["breakdown"]["relevance"] - first["breakdown"]["diversity_penalty"] - first["score"]) < 1e-3
     )

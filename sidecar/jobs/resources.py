@@ -21,6 +21,7 @@ class JobResources:
     `media_server`: a shared client; without one each run opens and closes its own.
     `encoder`: the local embedding model, loaded once.
     `catalogs`: the recommendation step's cached catalogue, per media kind.
+    `collaborative`: the recommendation step's fitted EASE model, per media kind (refit when plays change).
     `kinds`: every media kind of this build (a model switch and the own-library check count them all).
     `database_url`: what the worker connected to (embedded or configured), for the backup job.
     """
@@ -29,5 +30,6 @@ class JobResources:
     media_server: MediaServerClient | None = None
     encoder: EncoderCache = field(default_factory=EncoderCache)
     catalogs: dict[str, Any] = field(default_factory=dict)
+    collaborative: dict[str, Any] = field(default_factory=dict)
     kinds: tuple[MediaKind, ...] = ()
     database_url: str | None = None  # the database the worker uses (backups dump it)

@@ -32,8 +32,6 @@ from sidecar.recommender.data import Pick, build_history
 from sidecar.recommender.ours import recommend_ours
 from sidecar.recommender.threads import single_threaded_blas
 
-COMPONENTS = ("content", "co_watch", "popularity", "rating")
-
 
 @dataclass
 class Tally:
@@ -68,12 +66,11 @@ class Tally:
 def _pick_text(data: RunData, pick: Pick) -> PickText:
     catalog = data.catalog
     movie_id = catalog.ids[pick.item]
-    dominant = max(COMPONENTS, key=lambda name: pick.breakdown.get(name, 0.0))
     return PickText(
         title=catalog.titles[pick.item],
         year=data.years.get(movie_id),
         because=[catalog.titles[e.item] for e in pick.evidence],
-        dominant=dominant,
+        dominant=pick.carried_by,
     )
 
 
@@ -153,7 +150,7 @@ async def _process_user(
         return
     started = time.perf_counter()
     n = user["max_recommendations"] or ctx.settings.recommendations_per_user
-    picks = await asyncio.to_thread(recommend_ours, data.catalog, history, data.cowatch, n)
+    picks = await asyncio.to_thread(recommend_ours, data.catalog, history, data.server, n)
     new_list = [data.catalog.ids[p.item] for p in picks]
     if item_ids is not None and not _affected(data, old_list, new_list, item_ids):
         tally.users_unaffected += 1
@@ -194,7 +191,7 @@ def _scope_ids(scope: dict[str, Any] | None, key: str) -> list[str] | None:
 
 async def _load(ctx: JobContext, kind: MediaKind) -> RunData:
     await ctx.step("Loading embeddings and watch history")
-    data = await load_run_data(ctx.db, kind, ctx.resources.catalogs)
+    data = await load_run_data(ctx.db, kind, ctx.resources.catalogs, ctx.resources.collaborative)
     if data.bad_vectors:
         await ctx.warning(
             f"{len(data.bad_vectors)} {kind.name} have a {data.model} vector of the wrong size and were "

@@ -11,8 +11,10 @@ import numpy as np
 from sidecar.jobs.context import JobError
 from sidecar.media import recommend_queries as q
 from sidecar.media.kind import MediaKind, Step
+from sidecar.recommender.collaborative import ServerPlays, server_plays
 from sidecar.recommender.cowatch import CoWatch, build_cowatch
 from sidecar.recommender.data import Catalog, Plays, build_catalog
+from sidecar.recommender.ours import DEFAULT_PARAMS
 
 
 def _no_embeddings(kind: MediaKind) -> str:
@@ -30,7 +32,7 @@ class RunData:
     model: str
     catalog: Catalog
     plays_by_user: dict[str, Plays]
-    cowatch: CoWatch
+    server: ServerPlays  # co-watching and the EASE model (reused from the worker while plays are the same)
     bad_vectors: list[str]  # movie ids whose vector does not have the model's dimensions
     years: dict[str, int | None]
 
@@ -72,7 +74,7 @@ async def load_catalog(
 
 def _plays(row: asyncpg.Record) -> Plays:
     return Plays(
-        movie_ids=row["item_ids"],
+        item_ids=row["item_ids"],
         play_counts=np.array(row["play_counts"], dtype=np.int64),
         favourite=np.array(row["favourite"], dtype=bool),
         user_rating=np.array(row["user_ratings"], dtype=float),  # None → nan
@@ -85,7 +87,7 @@ def cowatch_from_plays(catalog: Catalog, plays_by_user: dict[str, Plays]) -> CoW
     """Who watched what across every user on the server (movies without a vector left out)."""
     users, movies = [], []
     for user_row, plays in enumerate(plays_by_user.values()):
-        rows = np.array([catalog.index.get(m, -1) for m in plays.movie_ids], dtype=np.int64)
+        rows = np.array([catalog.index.get(m, -1) for m in plays.item_ids], dtype=np.int64)
         keep = (rows >= 0) & plays.watched
         movies.append(rows[keep])
         users.append(np.full(int(keep.sum()), user_row, dtype=np.int64))
@@ -121,12 +123,16 @@ async def load_catalog_cached(
     return loaded
 
 
-async def load_run_data(db: asyncpg.Pool, kind: MediaKind, cache: dict[str, Any] | None = None) -> RunData:
-    """Catalogue (cached across runs when a cache is given), then every play, fresh."""
+async def load_run_data(
+    db: asyncpg.Pool, kind: MediaKind, cache: dict[str, Any] | None = None, models: dict[str, Any] | None = None
+) -> RunData:
+    """Catalogue (cached across runs when a cache is given), then every play, fresh; the EASE fit
+    reused from `models` while those plays are the same (a changed history refits)."""
     if cache is None:
         model, catalog, bad_vectors, years = await load_catalog(db, kind)
     else:
         model, catalog, bad_vectors, years = await load_catalog_cached(db, kind, cache)
     plays_by_user = {row["user_id"]: _plays(row) for row in await db.fetch(kind.sql(q.PLAYS))}
     cowatch = cowatch_from_plays(catalog, plays_by_user)
-    return RunData(model, catalog, plays_by_user, cowatch, bad_vectors, years)
+    server = server_plays(cowatch, DEFAULT_PARAMS.lambda_scale, models, key=kind.name)
+    return RunData(model, catalog, plays_by_user, server, bad_vectors, years)

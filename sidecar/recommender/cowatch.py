@@ -1,4 +1,6 @@
-"""Item-item co-watching across the server's own users: "people who watched X also watched Y".
+"""Who watched what across the server's own users: popularity, and the item-kNN anchor.
+
+The collaborative score of `ours` is EASE (`ease.py`), fitted on the same matrix.
 
 Kept as a sparse users × movies matrix; a user's scores are two sparse products away, so no
 movies × movies matrix is ever built. Similarity is cosine over co-watchers, with each co-watcher
@@ -56,9 +58,3 @@ def cowatch_scores(
     if user_power != 1.0:
         shared = np.power(shared, user_power)
     return (cowatch.by_movie @ shared) / (np.sqrt(viewers) + shrink)
-
-
-def cowatch_counts(cowatch: CoWatch, watched: np.ndarray, picked: np.ndarray) -> np.ndarray:
-    """(watched × picked) number of users who watched both."""
-    by_movie = cowatch.by_movie
-    return (by_movie[watched] @ by_movie[picked].T).toarray()

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SECONDS_PER_DAY = 86_400.0
+# The additive parts of every score of ours, in the stored breakdown ("co_watch": the collaborative model).
+COMPONENTS = ("co_watch", "content", "recency", "popularity", "rating")
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """Every movie that has a vector for the active model; row i of each array is movie `ids[i]`."""
+    """Every item that has a vector for the active model; row i of each array is item `ids[i]`."""
 
     ids: tuple[str, ...]
     titles: tuple[str, ...]
@@ -29,9 +31,9 @@ class Catalog:
 
 @dataclass(frozen=True)
 class Play:
-    """One movie a user watched (or marked favourite), as the media server reports it."""
+    """One item (movie, series, ...) a user watched or marked favourite, as the media server reports it."""
 
-    movie_id: str
+    item_id: str
     play_count: int = 1
     favourite: bool = False
     user_rating: float | None = None  # the user's own, 0-10
@@ -43,7 +45,7 @@ class Play:
 class Plays:
     """One user's plays column by column (what the job loads in bulk; no object per play)."""
 
-    movie_ids: Sequence[str]
+    item_ids: Sequence[str]
     play_counts: np.ndarray  # int
     favourite: np.ndarray  # bool
     user_rating: np.ndarray  # float, nan = not rated
@@ -51,12 +53,12 @@ class Plays:
     watched: np.ndarray  # bool
 
     def __len__(self) -> int:
-        return len(self.movie_ids)
+        return len(self.item_ids)
 
     @classmethod
     def of(cls, plays: Sequence[Play]) -> Plays:
         return cls(
-            movie_ids=[p.movie_id for p in plays],
+            item_ids=[p.item_id for p in plays],
             play_counts=np.array([p.play_count for p in plays], dtype=np.int64),
             favourite=np.array([p.favourite for p in plays], dtype=bool),
             user_rating=np.array(
@@ -101,6 +103,11 @@ class Pick:
     breakdown: dict[str, float]
     evidence: list[Evidence] = field(default_factory=list)
 
+    @property
+    def carried_by(self) -> str:
+        """The component that added most to the score: what the explanation should name."""
+        return max(COMPONENTS, key=lambda name: self.breakdown.get(name, 0.0))
+
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
     """L2-normalise rows (zero rows stay zero) as float32."""
@@ -135,7 +142,7 @@ def build_catalog(
         genre_names=genre_names,
         community_rating=ratings,
         recommendable=recommendable,
-        index={movie_id: row for row, movie_id in enumerate(ids)},
+        index={item_id: row for row, item_id in enumerate(ids)},
     )
 
 
@@ -143,7 +150,7 @@ def build_history(catalog: Catalog, plays: Plays | Sequence[Play], now: float) -
     """Keep plays of movies in the catalogue, most recent first (undated last); exclude all of them."""
     if not isinstance(plays, Plays):
         plays = Plays.of(plays)
-    rows = np.array([catalog.index.get(m, -1) for m in plays.movie_ids], dtype=np.int64)
+    rows = np.array([catalog.index.get(m, -1) for m in plays.item_ids], dtype=np.int64)
     known = rows >= 0
     taste = np.flatnonzero(known & (plays.watched | plays.favourite))
     when = plays.last_played[taste]

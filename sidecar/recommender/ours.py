@@ -1,4 +1,9 @@
-"""Our recommender: taste centroids + co-watching + popularity prior + rating, then MMR selection.
+"""Our recommender: collaborative (EASE) + taste centroids + recency + popularity prior + rating, MMR.
+
+The blend moves with evidence. How much the server's plays can say grows with its users:
+confidence = others / (others + `collab_half_users`), and each weight slides from its home value
+(a few users) to its server value (hundreds). A user with little history leans on popularity.
+Every weight and λ were chosen on a validation split carved from the history (`bench.quality`).
 
 Every pick's `breakdown` holds each additive contribution (they sum to `relevance`), the raw
 signals behind them, and the diversity penalty (`score = relevance − diversity_penalty`).
@@ -10,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sidecar.recommender.collaborative import ServerPlays, query_weights
 from sidecar.recommender.community import community_rating_score
-from sidecar.recommender.cowatch import CoWatch, cowatch_scores
-from sidecar.recommender.data import Catalog, History, Pick, candidate_mask
+from sidecar.recommender.data import COMPONENTS, Catalog, History, Pick, candidate_mask
 from sidecar.recommender.evidence import attach_evidence
 from sidecar.recommender.selection import mmr_select, top_pool
 from sidecar.recommender.taste import centroid_count, taste_centroids
@@ -20,18 +25,30 @@ from sidecar.recommender.weights import reference_weights
 
 
 @dataclass(frozen=True)
+class BlendWeights:
+    co_watch: float
+    content: float
+    recency: float
+    popularity: float
+    rating: float
+
+
+@dataclass(frozen=True)
 class OursParams:
-    half_life_days: float = 365.0  # recency of watched movies in the taste weights
-    per_centroid: int = 12  # watched movies per taste centroid
+    half_life_days: float = 365.0  # recency of watched items in the taste weights
+    per_centroid: int = 12  # watched items per taste centroid
     max_centroids: int = 5
-    weight_content: float = 0.35
-    weight_cowatch: float = 0.45  # at full confidence; the unused share goes to content
-    cowatch_half_users: float = 20.0  # users on the server at which co-watching gets half its weight
-    user_power: float = 1.0
-    weight_popularity: float = 0.15
+    taste_limit: int = 500  # taste centroids from at most this many latest plays (bounds a long history)
+    recent_count: int = 20  # the latest plays behind the "recency" signal...
+    recent_neighbours: int = 3  # ...of which the closest few count
+    lambda_scale: float = 25.0  # EASE λ = scale × mean viewers per played item
+    query_half_rank: float = 20.0  # EASE query: a play's weight halves every this many newer plays...
+    query_floor: float = 0.2  # ...but never drops below this
+    server: BlendWeights = BlendWeights(co_watch=1.0, content=0.2, recency=0.1, popularity=0.0, rating=0.02)
+    home: BlendWeights = BlendWeights(co_watch=1.0, content=1.0, recency=0.3, popularity=0.5, rating=0.02)
+    collab_half_users: float = 20.0  # other users at which the blend is half-way from home to server
     sparse_popularity: float = 0.15  # extra popularity for users with little history...
-    sparse_history: float = 20.0  # ...halved at this many watched movies
-    weight_rating: float = 0.05
+    sparse_history: float = 20.0  # ...halved at this many watched items
     diversity: float = 0.05
     pool_factor: int = 4
     min_pool: int = 200
@@ -43,17 +60,25 @@ DEFAULT_PARAMS = OursParams()
 
 @dataclass(frozen=True)
 class Signals:
-    """Per-movie signals for one user, each 0-1 over the candidates, plus the blend weights."""
+    """Per-item signals for one user, each 0-1 over the candidates, plus the blend weights."""
 
     taste_similarity: np.ndarray  # raw max cosine to a taste centroid
+    co_watch: np.ndarray
     content: np.ndarray
-    cowatch: np.ndarray
+    recency: np.ndarray
     popularity: np.ndarray
     rating: np.ndarray
     weights: dict[str, float]
+    query: np.ndarray  # per history item: its weight in the collaborative query
+
+    def relevance(self) -> np.ndarray:
+        total = np.zeros(len(self.content))
+        for name in COMPONENTS:
+            total += self.weights[name] * getattr(self, name)
+        return total
 
 
-def _scaled(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def min_max_over(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Min-max to 0-1 over the candidates (all zeros if they are all equal)."""
     if not mask.any():
         return np.zeros_like(values)
@@ -61,63 +86,89 @@ def _scaled(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (values - low) / (high - low) if high > low else np.zeros_like(values)
 
 
-def cowatch_confidence(cowatch: CoWatch | None, half_users: float) -> float:
-    """How far to trust co-watching: other viewers / (other viewers + half_users)."""
-    if cowatch is None:
+def over_best(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Collaborative scores over the best candidate's, clipped to 0-1 (no signal → all zeros)."""
+    high = values[mask].max(initial=0.0)
+    return np.clip(values / high, 0.0, 1.0) if high > 0 else np.zeros_like(values)
+
+
+def server_confidence(server: ServerPlays | None, half_users: float) -> float:
+    """How far the server's plays can be trusted: other viewers / (other viewers + half_users)."""
+    if server is None:
         return 0.0
-    others = max(cowatch.active_users - 1, 0)
+    others = max(server.active_users - 1, 0)
     return others / (others + half_users)
 
 
-def blend_weights(history: History, confidence: float, params: OursParams) -> dict[str, float]:
-    cowatch = params.weight_cowatch * confidence
-    sparse = params.sparse_popularity * params.sparse_history / (params.sparse_history + len(history))
-    return {
-        "content": params.weight_content + params.weight_cowatch - cowatch,
-        "co_watch": cowatch,
-        "popularity": params.weight_popularity + sparse,
-        "rating": params.weight_rating,
+def blend_weights(history_size: int, confidence: float, params: OursParams) -> dict[str, float]:
+    """Home weights slide to server weights with confidence; sparse histories add popularity."""
+    home, server = params.home, params.server
+    weights = {
+        name: (1 - confidence) * getattr(home, name) + confidence * getattr(server, name)
+        for name in COMPONENTS
     }
+    if confidence == 0.0:
+        weights["co_watch"] = weights["popularity"] = 0.0  # nobody else: both would be noise
+    weights["popularity"] += (
+        params.sparse_popularity * params.sparse_history / (params.sparse_history + history_size)
+    )
+    return weights
+
+
+def content_signals(catalog: Catalog, history: History, params: OursParams) -> tuple[np.ndarray, np.ndarray]:
+    """Per catalogue item: (max cosine to a taste centroid, closeness to the latest plays).
+
+    Closeness to the latest plays is the mean of the `recent_neighbours` highest cosines to the
+    `recent_count` most recent plays, each scaled by how much that play tells of the user's taste
+    (favourite, own rating): close to one or two recent favourites beats close to their average.
+    """
+    weights = reference_weights(history, params.half_life_days)[: params.taste_limit]
+    watched_vectors = catalog.vectors[history.items[: params.taste_limit]]  # the latest plays
+    k = centroid_count(len(watched_vectors), params.per_centroid, params.max_centroids)
+    centroids, _mass = taste_centroids(watched_vectors, weights, k)
+    recent = watched_vectors[: params.recent_count]
+    similarity = catalog.vectors @ np.vstack([centroids, recent]).T
+    taste = similarity[:, : len(centroids)].max(axis=1)
+    recent_weights = weights[: len(recent)] / weights[: len(recent)].max()
+    near = similarity[:, len(centroids) :] * recent_weights.astype(np.float32)
+    neighbours = min(params.recent_neighbours, near.shape[1])
+    closest = np.partition(near, near.shape[1] - neighbours, axis=1)[:, near.shape[1] - neighbours :]
+    return taste, closest.mean(axis=1)
 
 
 def user_signals(
-    catalog: Catalog, history: History, cowatch: CoWatch | None, mask: np.ndarray, params: OursParams
+    catalog: Catalog, history: History, server: ServerPlays | None, mask: np.ndarray, params: OursParams
 ) -> Signals:
-    weights = reference_weights(history, params.half_life_days)
-    watched_vectors = catalog.vectors[history.items]
-    k = centroid_count(len(history), params.per_centroid, params.max_centroids)
-    centroids, _mass = taste_centroids(watched_vectors, weights, k)
-    taste_similarity = (catalog.vectors @ centroids.T).max(axis=1)
-    confidence = cowatch_confidence(cowatch, params.cowatch_half_users)
-    if cowatch is not None and confidence > 0:
-        cowatch_raw = cowatch_scores(cowatch, history.items, weights, params.user_power)
-        popularity = cowatch.popularity()
+    taste_similarity, recent_similarity = content_signals(catalog, history, params)
+    confidence = server_confidence(server, params.collab_half_users)
+    query = query_weights(history, params.query_half_rank, params.query_floor)
+    if server is not None and server.ease is not None and confidence > 0:
+        collaborative = server.ease.scores(history.items, query, len(catalog))
+        popularity = server.cowatch.popularity()
     else:
-        cowatch_raw = popularity = np.zeros(len(catalog))
+        collaborative = popularity = np.zeros(len(catalog))
     return Signals(
         taste_similarity=taste_similarity,
-        content=_scaled(taste_similarity, mask),
-        cowatch=_scaled(cowatch_raw, mask),
+        co_watch=over_best(collaborative, mask),
+        content=min_max_over(taste_similarity, mask),
+        recency=min_max_over(recent_similarity, mask),
         popularity=popularity,
         rating=community_rating_score(catalog.community_rating),
-        weights=blend_weights(history, confidence, params),
+        weights=blend_weights(len(history), confidence, params),
+        query=query,
     )
 
 
 def _breakdown(signals: Signals, item: int, penalty: float) -> dict[str, float]:
-    parts = {
-        "content": signals.weights["content"] * float(signals.content[item]),
-        "co_watch": signals.weights["co_watch"] * float(signals.cowatch[item]),
-        "popularity": signals.weights["popularity"] * float(signals.popularity[item]),
-        "rating": signals.weights["rating"] * float(signals.rating[item]),
-    }
+    parts = {name: signals.weights[name] * float(getattr(signals, name)[item]) for name in COMPONENTS}
     relevance = sum(parts.values())
     return {
         **parts,
         "relevance": relevance,
         "diversity_penalty": penalty,
         "taste_similarity": float(signals.taste_similarity[item]),
-        "co_watch_signal": float(signals.cowatch[item]),
+        "co_watch_signal": float(signals.co_watch[item]),
+        "recency_signal": float(signals.recency[item]),
         "popularity_signal": float(signals.popularity[item]),
     }
 
@@ -125,23 +176,17 @@ def _breakdown(signals: Signals, item: int, penalty: float) -> dict[str, float]:
 def recommend_ours(
     catalog: Catalog,
     history: History,
-    cowatch: CoWatch | None,
+    server: ServerPlays | None,
     n: int,
     params: OursParams = DEFAULT_PARAMS,
     with_evidence: bool = True,
 ) -> list[Pick]:
-    """The top `n` unwatched movies for one user, most recommended first."""
+    """The top `n` unwatched items for one user, most recommended first."""
     mask = candidate_mask(catalog, history)
     if len(history) == 0 or not mask.any():
         return []
-    signals = user_signals(catalog, history, cowatch, mask, params)
-    w = signals.weights
-    relevance = (
-        w["content"] * signals.content
-        + w["co_watch"] * signals.cowatch
-        + w["popularity"] * signals.popularity
-        + w["rating"] * signals.rating
-    )
+    signals = user_signals(catalog, history, server, mask, params)
+    relevance = signals.relevance()
     pool = top_pool(relevance, mask, max(params.pool_factor * n, params.min_pool))
     picks = []
     for position, penalty in mmr_select(relevance[pool], catalog.vectors[pool], n, params.diversity):
@@ -149,5 +194,7 @@ def recommend_ours(
         breakdown = _breakdown(signals, item, penalty)
         picks.append(Pick(item=item, score=breakdown["relevance"] - penalty, breakdown=breakdown))
     if with_evidence:
-        attach_evidence(catalog, history, cowatch, picks, params.half_life_days, params.evidence_count)
+        ease = server.ease if server is not None else None
+        weights = reference_weights(history, params.half_life_days)
+        attach_evidence(catalog, history, ease, signals.query, weights, picks, params.evidence_count)
     return picks
