@@ -124,7 +124,10 @@ async def load_catalog_cached(
 
 
 async def load_run_data(
-    db: asyncpg.Pool, kind: MediaKind, cache: dict[str, Any] | None = None, models: dict[str, Any] | None = None
+    db: asyncpg.Pool,
+    kind: MediaKind,
+    cache: dict[str, Any] | None = None,
+    models: dict[str, Any] | None = None,
 ) -> RunData:
     """Catalogue (cached across runs when a cache is given), then every play, fresh; the EASE fit
     reused from `models` while those plays are the same (a changed history refits)."""
