@@ -135,12 +135,17 @@ def test_template_names_the_evidence_and_the_main_reason() -> None:
         title="Aliens", year=1986, because=["Alien", "Blade Runner", "Solaris"], dominant="co_watch"
     )
     assert template_explanation(pick) == (
-        "Because you watched Alien and Blade Runner: viewers who watched them often watched this one too."
+        "Because you watched Alien and Blade Runner: people who watched them also watched this one."
     )
     single = PickText(title="Aliens", year=None, because=["Alien"], dominant="content")
     assert (
         template_explanation(single)
-        == "Because you watched Alien: this one is close to it in story and genre."
+        == "Because you watched Alien: this one is close to what you like in tone and genre."
+    )
+    lately = PickText(title="Aliens", year=None, because=["Alien"], dominant="recency")
+    assert (
+        template_explanation(lately)
+        == "Because you watched Alien: this one is close to what you have watched lately."
     )
 
 

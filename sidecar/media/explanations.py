@@ -41,7 +41,7 @@ class PickText:
     title: str
     year: int | None
     because: Sequence[str]  # titles of the watched movies that led to it, strongest first
-    dominant: str  # the largest score component: "content", "co_watch", "popularity", "rating"
+    dominant: str  # the component that carried the pick (sidecar.recommender.data.COMPONENTS)
 
 
 def _join_titles(titles: Sequence[str]) -> str:
@@ -50,16 +50,18 @@ def _join_titles(titles: Sequence[str]) -> str:
     return ", ".join(titles[:-1]) + " and " + titles[-1]
 
 
+# One sentence per carrying signal: co-watching names the people, content the tone and genre.
 REASONS = {
-    "co_watch": "viewers who watched {them} often watched this one too",
-    "content": "this one is close to {them} in story and genre",
+    "co_watch": "people who watched {them} also watched this one",
+    "content": "this one is close to what you like in tone and genre",
+    "recency": "this one is close to what you have watched lately",
     "popularity": "this one is popular with viewers here and close to what you watch",
     "rating": "this one is highly rated and close to what you watch",
 }
 
 
 def template_explanation(pick: PickText) -> str:
-    """ "Because you watched A and B: viewers who watched them often watched it too."."""
+    """ "Because you watched A and B: people who watched them also watched this one."."""
     if not pick.because:
         return "Popular with viewers on this server."
     titles = list(pick.because[:2])
