@@ -82,24 +82,6 @@ class Ease:
         out[self.items] = fitted
         return out
 
-    def contributions(self, items: np.ndarray, weights: np.ndarray, picks: np.ndarray) -> np.ndarray:
-        """(len(items), len(picks)): how much each played item adds to each pick's score."""
-        out = np.zeros((len(items), len(picks)))
-        rows, cols = self.column[items], self.column[picks]
-        known_rows, known_cols = np.flatnonzero(rows >= 0), np.flatnonzero(cols >= 0)
-        if len(known_rows) == 0 or len(known_cols) == 0:
-            return out
-        r, c = rows[known_rows], cols[known_cols]
-        if self.b is not None:
-            block = self.b[np.ix_(r, c)]
-        else:
-            assert self.plays_t is not None and self.k_inv is not None and self.scale is not None
-            # x_iᵀ K⁻¹ x_j: K⁻¹ times the few picks first, so a long history stays a sparse product.
-            right = self.k_inv @ self.plays_t[c].toarray().T  # users × picks
-            block = (self.plays_t[r] @ right) * self.scale[c]
-        out[np.ix_(known_rows, known_cols)] = block
-        return out * np.asarray(weights, dtype=np.float64)[:, None]
-
 
 def _played_items(matrix: sparse.csr_matrix, limit: int) -> tuple[np.ndarray, bool]:
     viewers = np.asarray(matrix.getnnz(axis=0))

@@ -1,32 +1,31 @@
 """Which played items led to each pick, through the signal that carried it.
 
 A pick carried by the collaborative model ("co_watch" the largest part of its score) names the
-played items that add most to its EASE score: "people who watched X and Y also watched this". Any
-other pick names the played items closest to it in content, weighted by how much they tell of the
-user's taste: "close to what you like in tone and genre".
+played items most watched by the same people (cosine over viewers, times the item's weight in the
+collaborative query): "people who watched X and Y also watched this". Any other pick names the
+played items closest to it in content, weighted by how much they tell of the user's taste: "close
+to what you like in tone and genre".
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from sidecar.recommender.cowatch import CoWatch
 from sidecar.recommender.data import Catalog, Evidence, History, Pick
-from sidecar.recommender.ease import Ease
 
 
-def _strongest(strength: np.ndarray, count: int) -> np.ndarray:
-    """Rows of the `count` largest values, largest first (a partial sort: histories can be long)."""
-    if len(strength) > count:
-        strength_top = np.argpartition(-strength, count - 1)[:count]
-    else:
-        strength_top = np.arange(len(strength))
-    return strength_top[np.argsort(-strength[strength_top], kind="stable")]
+def _cowatch_cosine(cowatch: CoWatch, played: np.ndarray, picked: np.ndarray) -> np.ndarray:
+    """(played, picked): viewers of both / √(viewers of each)."""
+    both = (cowatch.by_movie[played] @ cowatch.by_movie[picked].T).toarray()
+    viewers = np.maximum(cowatch.movie_viewers, 1.0)
+    return both / np.sqrt(np.outer(viewers[played], viewers[picked]))
 
 
 def attach_evidence(
     catalog: Catalog,
     history: History,
-    ease: Ease | None,
+    cowatch: CoWatch | None,
     query: np.ndarray,
     taste_weights: np.ndarray,
     picks: list[Pick],
@@ -37,12 +36,16 @@ def attach_evidence(
         return
     picked = np.array([p.item for p in picks])
     similarity = catalog.vectors[history.items] @ catalog.vectors[picked].T  # (played, picks)
-    by_content = np.maximum(similarity, 0.0) * taste_weights[:, None]
-    by_collab = ease.contributions(history.items, query, picked) if ease is not None else None
+    strength = np.maximum(similarity, 0.0) * taste_weights[:, None]
+    collab = np.array([p.carried_by == "co_watch" for p in picks])
+    if cowatch is not None and collab.any():
+        strength[:, collab] = _cowatch_cosine(cowatch, history.items, picked[collab]) * query[:, None]
+    count = min(count, len(history))
+    top = np.argpartition(-strength, count - 1, axis=0)[:count]  # (count, picks), unordered
+    order = np.argsort(-np.take_along_axis(strength, top, axis=0), axis=0, kind="stable")
+    top = np.take_along_axis(top, order, axis=0)
     for column, pick in enumerate(picks):
-        collab = by_collab is not None and pick.carried_by == "co_watch"
-        strength = by_collab[:, column] if by_collab is not None and collab else by_content[:, column]
-        top = _strongest(strength, count)
         pick.evidence = [
-            Evidence(item=int(history.items[row]), similarity=float(similarity[row, column])) for row in top
+            Evidence(item=int(history.items[row]), similarity=float(similarity[row, column]))
+            for row in top[:, column]
         ]

@@ -194,7 +194,7 @@ def recommend_ours(
         breakdown = _breakdown(signals, item, penalty)
         picks.append(Pick(item=item, score=breakdown["relevance"] - penalty, breakdown=breakdown))
     if with_evidence:
-        ease = server.ease if server is not None else None
+        cowatch = server.cowatch if server is not None else None
         weights = reference_weights(history, params.half_life_days)
-        attach_evidence(catalog, history, ease, signals.query, weights, picks, params.evidence_count)
+        attach_evidence(catalog, history, cowatch, signals.query, weights, picks, params.evidence_count)
     return picks

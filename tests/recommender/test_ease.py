@@ -43,13 +43,6 @@ def test_scores_match_the_closed_form_on_unplayed_items(users: int, items: int) 
     got = model.scores(history, weights, items)
     np.testing.assert_allclose(got[unplayed], expected[unplayed], rtol=1e-4, atol=1e-6)
     assert got[-1] == 0.0  # an item nobody played has no collaborative score
-    picks = unplayed[:3]
-    np.testing.assert_allclose(
-        model.contributions(history, weights, picks),
-        weights[:, None] * b[np.ix_(history, picks)],
-        rtol=1e-4,
-        atol=1e-6,
-    )
 
 
 def test_many_users_and_items_keep_only_the_most_played_items() -> None:
