@@ -263,9 +263,13 @@ def tune(
         server = tuning.population(catalog, valid, [list(range(len(valid)))], cowatch_of, DEFAULT_PARAMS)
         ease_scale, ease_value = tuning.tune_ease_anchor(server)
         params, log = tuning.tune_server(server)
+        thinned = [tuning.thin(s) for s in valid]
+        everyone = [list(range(len(valid)))]
+        new_users = tuning.population(catalog, thinned, everyone, cowatch_of, params, server_splits=valid)
+        params, thin_log = tuning.tune_thin(new_users, params)
         homes = tuning.population(catalog, valid, households(valid, seed), cowatch_of, params)  # type: ignore[arg-type]
         params, home_log = tuning.tune_home(homes, params)
-    return params, ease_scale, {"ease_anchor": ease_value, **log, **home_log}
+    return params, ease_scale, {"ease_anchor": ease_value, **log, **thin_log, **home_log}
 
 
 def protocol_tables(
@@ -328,7 +332,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         "household": f"users shuffled (seed {args.seed}) into groups of {HOUSEHOLD_SIZE}, each sees only its "
         "members' histories; mean over groups",
         "tuning": "every λ and weight chosen on a validation split carved from each history (its newest "
-        "20 %), scored on even user ids; the future is never used",
+        "20 %), scored on even user ids; the future is never used; the thin-history popularity on the "
+        f"same users cut to their {tuning.THIN_HISTORY} latest plays",
         "users": len(splits),
         "movies": len(data.movies),
         "seed": args.seed,

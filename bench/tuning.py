@@ -38,18 +38,19 @@ VALIDATION_SHARE = 0.2
 LAMBDA_SCALES = (5.0, 10.0, 25.0, 50.0, 100.0)
 QUERY_HALF_RANKS = (5.0, 10.0, 20.0)
 SERVER_GRID = {
-    "content": (0.0, 0.1, 0.2),
+    "content": (0.0, 0.05, 0.1),
     "recency": (0.2, 0.4, 0.7, 1.0),
     "popularity": (0.0, 0.05, 0.1),
 }
 # Scores are scale-free: at home recency is held at 1 and the others move around it.
 HOME_GRID = {
-    "co_watch": (0.1, 0.2, 0.3, 0.5),
-    "content": (0.1, 0.2, 0.3, 0.5),
+    "co_watch": (0.05, 0.1, 0.2, 0.4),
+    "content": (0.0, 0.05, 0.1, 0.2),
     "recency": (1.0,),
-    "popularity": (0.05, 0.1, 0.2, 0.4),
+    "popularity": (0.2, 0.4, 0.7, 1.0),
 }
-SPARSE_POPULARITY = (0.0, 0.15, 0.3)
+SPARSE_POPULARITY = (0.0, 0.15, 0.3, 0.6)
+THIN_HISTORY = 5  # plays kept of each user to stand for a new user
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,12 @@ class Split:
     history: list[Play]
     future: frozenset[str]
     cutoff: float
+
+
+def thin(split: Split, keep: int = THIN_HISTORY) -> Split:
+    """The same user as if new: only their `keep` latest plays (the future stays the same)."""
+    latest = sorted(split.history, key=lambda p: p.last_played or 0.0)[-keep:]
+    return Split(split.user_id, latest, split.future, split.cutoff)
 
 
 def carve_validation(split: Split) -> Split | None:
@@ -98,8 +105,14 @@ def population(
     groups: Sequence[Sequence[int]],
     cowatch_of: object,
     params: OursParams,
+    server_splits: Sequence[Split] | None = None,
 ) -> Population:
-    """`groups` partitions `splits` (one group = a server); `cowatch_of(group_splits)` builds co-watching."""
+    """`groups` partitions `splits` (one group = a server); `cowatch_of(group_splits)` builds co-watching.
+
+    `server_splits` (row for row with `splits`) is what the server saw, when the users scored are
+    thinned copies of them.
+    """
+    seen = splits if server_splits is None else server_splits
     n, size = len(splits), len(catalog)
     histories = [build_history(catalog, s.history, s.cutoff) for s in splits]
     masks = np.zeros((n, size), dtype=bool)
@@ -114,7 +127,7 @@ def population(
     cowatches = []
     for g, members in enumerate(groups):
         group[list(members)] = g
-        cowatches.append(cowatch_of([splits[u] for u in members]))  # type: ignore[operator]
+        cowatches.append(cowatch_of([seen[u] for u in members]))  # type: ignore[operator]
     popularity = np.vstack([cowatches[g].popularity() for g in group]).astype(np.float32)
     return Population(
         catalog=catalog,
@@ -251,11 +264,19 @@ def tune_server(pop: Population, start: OursParams = DEFAULT_PARAMS) -> tuple[Ou
         (replace(params, server=w) for w in _weights(params.server, SERVER_GRID)),
         lambda p: _objective(pop, blend(pop, collab, p)),
     )
-    params, log["sparse_popularity"] = _best(
+    return params, log
+
+
+def tune_thin(pop: Population, params: OursParams) -> tuple[OursParams, dict[str, float]]:
+    """Extra popularity for a thin history, on users cut to their latest plays (server unchanged)."""
+    collab = collaborative(
+        pop, _servers(pop, params.lambda_scale), params.query_half_rank, params.query_floor, plain=False
+    )
+    chosen, value = _best(
         (replace(params, sparse_popularity=s) for s in SPARSE_POPULARITY),
         lambda p: _objective(pop, blend(pop, collab, p)),
     )
-    return params, log
+    return chosen, {"thin_history_blend": value}
 
 
 def tune_home(pop: Population, params: OursParams) -> tuple[OursParams, dict[str, float]]:

@@ -145,7 +145,7 @@ def test_template_names_the_evidence_and_the_main_reason() -> None:
     lately = PickText(title="Aliens", year=None, because=["Alien"], dominant="recency")
     assert (
         template_explanation(lately)
-        == "Because you watched Alien: this one is close to what you have watched lately."
+        == "Because you watched Alien: this one is close in tone and genre to what you have watched lately."
     )
 
 

@@ -54,7 +54,7 @@ def _join_titles(titles: Sequence[str]) -> str:
 REASONS = {
     "co_watch": "people who watched {them} also watched this one",
     "content": "this one is close to what you like in tone and genre",
-    "recency": "this one is close to what you have watched lately",
+    "recency": "this one is close in tone and genre to what you have watched lately",
     "popularity": "this one is popular with viewers here and close to what you watch",
     "rating": "this one is highly rated and close to what you watch",
 }
