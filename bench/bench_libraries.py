@@ -22,7 +22,6 @@ import os
 import random
 import resource
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,9 +30,8 @@ import structlog
 from pydantic import SecretStr
 
 from bench import report
+from bench.scratch import scratch_database
 from sidecar.composition import build_registry
-from sidecar.db import create_pool, migrate
-from sidecar.embedded import start_postgres
 from sidecar.jobs.executor import run_inline
 from sidecar.jobs.resources import JobResources
 from sidecar.settings import Settings
@@ -104,12 +102,7 @@ def _populate(sim: RunningSimulator, user_ids: list[str]) -> None:
 
 
 async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="bench-libraries-"))
-    url, pg = start_postgres(work / "pg")
-    pool = None
-    try:
-        await migrate(url)
-        pool = await create_pool(url, max_size=4)
+    async with scratch_database("bench-libraries-") as (work, url, pool):
         media = work / "media"
         user_ids = await _seed(pool, media, users, picks, movies)
         root = work / "libraries"
@@ -186,11 +179,6 @@ async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, An
             "meets_target": report.median(cold) < TARGET_SECONDS and max(warm_files) == 0,
             "peak_rss_mib": round(report.peak_rss_mb(), 1),
         }
-    finally:
-        if pool is not None:
-            await pool.close()
-        pg.cleanup()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def rows_of(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -198,13 +186,11 @@ def rows_of(results: dict[str, Any]) -> list[dict[str, Any]]:
     rss, runs = results["peak_rss_mib"], results["runs"]
     unchanged = results["rerun_files_written"] == 0 and results["rerun_paths_touched"] == 0
     return [
-        report.row(
+        report.seconds_row(
             f"libraries {size}, cold write (symlinks + NFO)",
             results["cold_seconds_median"],
-            "s",
+            TARGET_SECONDS,
             runs=runs,
-            target=f"< {TARGET_SECONDS:g} s",
-            meets_target=results["cold_seconds_median"] < TARGET_SECONDS,
             peak_rss_mb=rss,
         ),
         report.row(
@@ -251,9 +237,7 @@ def main() -> None:
         ("re-run paths touched (inode/mtime)", str(results["rerun_paths_touched"])),
         ("1-min load average at end (2 cores)", str(results["load_average_1min_at_end"])),
     ]
-    width = max(len(k) for k, _ in details)
-    for key, value in details:
-        print(f"{key:<{width}}  {value}")
+    report.print_details(details)
     report.print_and_save("libraries", results, rows_of(results))
 
 

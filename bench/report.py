@@ -76,6 +76,28 @@ def row(
     }
 
 
+def seconds_row(
+    case: str, seconds: float, limit: float, *, runs: int, peak_rss_mb: float | None
+) -> dict[str, Any]:
+    """A timed row whose target is "under `limit` seconds" (the shape most job benchmarks report)."""
+    return row(
+        case,
+        seconds,
+        "s",
+        runs=runs,
+        target=f"< {limit:g} s",
+        meets_target=seconds < limit,
+        peak_rss_mb=peak_rss_mb,
+    )
+
+
+def print_details(details: Sequence[tuple[str, str]]) -> None:
+    """The lines a benchmark prints above its table: one `label  value` a line, labels aligned."""
+    width = max(len(k) for k, _ in details)
+    for key, value in details:
+        print(f"{key:<{width}}  {value}")
+
+
 def _met(value: bool | None) -> str:
     return {True: "yes", False: "NO", None: ""}[value]
 
