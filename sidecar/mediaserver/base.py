@@ -112,18 +112,25 @@ class MovieItem:
     library_id: str | None = None
 
 
-@dataclass(frozen=True)
-class UserMovieData:
-    """One user's state for one movie (the server's UserData)."""
+@dataclass(frozen=True, kw_only=True)
+class UserState:
+    """The server's UserData fields, the same for every item type; declared once so that the movie
+    and the any-type records below cannot drift apart (keyword-only: subclasses keep their own order)."""
 
-    user_id: str
-    movie_id: str
     played: bool
     play_count: int
     last_played_at: dt.datetime | None
     is_favorite: bool
     user_rating: float | None  # 0-10
     position_ticks: int
+
+
+@dataclass(frozen=True)
+class UserMovieData(UserState):
+    """One user's state for one movie (the server's UserData)."""
+
+    user_id: str
+    movie_id: str
     # As the server sees it: tells the sidecar's own copies (items in its AI Picks libraries) apart.
     path: str | None = None
     provider_ids: Mapping[str, str] = field(default_factory=dict)  # a copy's name its original

@@ -138,21 +138,28 @@ def parse_movie(item: dict[str, Any], library_id: str | None = None) -> MovieIte
     )
 
 
+def user_state(data: dict[str, Any]) -> dict[str, Any]:
+    """A UserData object -> the `UserState` fields; the one reading of it for every item type."""
+    rating = _number_or_none(data.get("Rating"))
+    return {
+        "played": bool(data.get("Played")),
+        "play_count": _int_or_none(data.get("PlayCount")) or 0,
+        "last_played_at": parse_datetime(data.get("LastPlayedDate")),
+        "is_favorite": bool(data.get("IsFavorite")),
+        "user_rating": None if rating is None else max(0.0, min(10.0, rating)),
+        "position_ticks": _int_or_none(data.get("PlaybackPositionTicks")) or 0,
+    }
+
+
 def parse_user_data(user_id: str, item: dict[str, Any]) -> UserMovieData | None:
     raw_id = item.get("Id")
     data = item.get("UserData")
     if not isinstance(raw_id, str | int) or not isinstance(data, dict):
         return None
-    rating = _number_or_none(data.get("Rating"))
     return UserMovieData(
         user_id=normalise_id(user_id),
         movie_id=normalise_id(str(raw_id)),
-        played=bool(data.get("Played")),
-        play_count=_int_or_none(data.get("PlayCount")) or 0,
-        last_played_at=parse_datetime(data.get("LastPlayedDate")),
-        is_favorite=bool(data.get("IsFavorite")),
-        user_rating=None if rating is None else max(0.0, min(10.0, rating)),
-        position_ticks=_int_or_none(data.get("PlaybackPositionTicks")) or 0,
+        **user_state(data),
         path=_str_or_none(item.get("Path")),
         provider_ids=provider_ids(item),
     )

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sidecar.mediaserver.base import MovieItem, normalise_id
+from sidecar.mediaserver.base import MovieItem, UserState, normalise_id
 from sidecar.mediaserver.dto import (
     MOVIE_FIELDS,
     _int_or_none,
@@ -30,6 +30,7 @@ from sidecar.mediaserver.dto import (
     parse_datetime,
     parse_movie,
     provider_ids,
+    user_state,
 )
 
 SERIES_FIELDS = ("DateCreated", "Genres", "OriginalTitle", "Overview", "Path", "People", "ProviderIds",
@@ -149,19 +150,13 @@ def parse_episode(item: dict[str, Any], library_id: str | None = None) -> Episod
 
 
 @dataclass(frozen=True)
-class UserItemData:
+class UserItemData(UserState):
     """One user's state for one item of any type (the server's UserData), with what identifies an
     episode without another request (its show and numbers, returned unasked)."""
 
     user_id: str
     item_id: str
     item_type: str
-    played: bool
-    play_count: int
-    last_played_at: dt.datetime | None
-    is_favorite: bool
-    user_rating: float | None  # 0-10
-    position_ticks: int
     runtime_ticks: int | None = None
     path: str | None = None  # tells the sidecar's own copies apart
     series_id: str | None = None
@@ -180,17 +175,11 @@ def parse_user_item_data(user_id: str, item: dict[str, Any]) -> UserItemData | N
     item_id, data = _id(item), item.get("UserData")
     if item_id is None or not isinstance(data, dict):
         return None
-    rating = _number_or_none(data.get("Rating"))
     return UserItemData(
         user_id=normalise_id(user_id),
         item_id=item_id,
         item_type=str(item.get("Type") or ""),
-        played=bool(data.get("Played")),
-        play_count=_int_or_none(data.get("PlayCount")) or 0,
-        last_played_at=parse_datetime(data.get("LastPlayedDate")),
-        is_favorite=bool(data.get("IsFavorite")),
-        user_rating=None if rating is None else max(0.0, min(10.0, rating)),
-        position_ticks=_int_or_none(data.get("PlaybackPositionTicks")) or 0,
+        **user_state(data),
         runtime_ticks=_int_or_none(item.get("RunTimeTicks")),
         path=_str_or_none(item.get("Path")),
         series_id=_id(item, "SeriesId"),
