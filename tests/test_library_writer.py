@@ -117,9 +117,12 @@ def test_symlinked_user_folder_escaping_the_root_is_refused(tmp_path: Path) -> N
 def test_unsafe_names_are_refused() -> None:
     for bad in ("..", ".", "a/b", "a\\b", "", f"{TEMP_PREFIX}x"):
         with pytest.raises(UnsafePathError):
-            EntryFile(bad, content=b"")
-        with pytest.raises(UnsafePathError):
             DesiredEntry(bad, ())
+    # An entry's file may sit in one subfolder (a show's season), each part a plain component.
+    for bad in ("..", ".", "a/b/c", "../b", "a/..", "/b", "a/", "a\\b", "", f"a/{TEMP_PREFIX}x"):
+        with pytest.raises(UnsafePathError):
+            EntryFile(bad, content=b"")
+    assert EntryFile("Season 01/a.nfo", content=b"").name == "Season 01/a.nfo"
 
 
 def test_manifest_hash_changes_with_any_byte() -> None:

@@ -49,16 +49,24 @@ def check_component(name: str) -> str:
     return name
 
 
+MAX_ENTRY_DEPTH = 2  # an entry's file may sit in one subfolder (a show's `Season 01/`)
+
+
 @dataclass(frozen=True)
 class EntryFile:
-    """One file of an entry: regular file `content`, or a symlink to `link_target`."""
+    """One file of an entry: regular file `content`, or a symlink to `link_target`. `name` is one
+    component, or `subfolder/name` (each part checked) for kinds whose entries hold folders."""
 
     name: str
     content: bytes | None = None
     link_target: str | None = None
 
     def __post_init__(self) -> None:
-        check_component(self.name)
+        parts = self.name.split("/")
+        if len(parts) > MAX_ENTRY_DEPTH:
+            raise UnsafePathError(f"refusing nested file name {self.name!r}")
+        for part in parts:
+            check_component(part)
         if (self.content is None) == (self.link_target is None):
             raise ValueError(f"{self.name}: give exactly one of content and link_target")
 
@@ -125,25 +133,43 @@ def ensure_directory(root: Path, *parts: str) -> Path:
     return current
 
 
-def _disk_digest(path: Path, entry: os.DirEntry[str]) -> str:
+def _disk_digest(path: Path, entry: os.DirEntry[str], key: str) -> str:
     if entry.is_symlink():
-        return f"L\0{entry.name}\0{os.readlink(path / entry.name)}"
+        return f"L\0{key}\0{os.readlink(path / entry.name)}"
     if entry.is_file(follow_symlinks=False):
         with open(path / entry.name, "rb") as handle:
-            return f"F\0{entry.name}\0{hashlib.file_digest(handle, 'sha256').hexdigest()}"
-    return f"X\0{entry.name}"  # a directory or device where a file belongs: never equal to a wanted file
+            return f"F\0{key}\0{hashlib.file_digest(handle, 'sha256').hexdigest()}"
+    return f"X\0{key}"  # a directory or device where a file belongs: never equal to a wanted file
 
 
-def _disk_files(folder: Path) -> dict[str, str]:
-    """name -> digest of what an entry folder holds, clearing leftovers of interrupted writes."""
+def _disk_files(folder: Path, prefix: str = "") -> dict[str, str]:
+    """name (or `subfolder/name`) -> digest of what an entry folder holds, one subfolder level deep
+    (never through a symlink), clearing leftovers of interrupted writes."""
     found: dict[str, str] = {}
     with os.scandir(folder) as scan:
         for item in scan:
             if item.name.startswith(TEMP_PREFIX):
                 _remove(folder / item.name)
                 continue
-            found[item.name] = _disk_digest(folder, item)
+            key = prefix + item.name
+            if not prefix and item.is_dir(follow_symlinks=False):
+                inner = _disk_files(folder / item.name, prefix=f"{item.name}/")
+                found.update(inner or {key: f"X\0{key}"})  # an empty folder is something to remove
+                continue
+            found[key] = _disk_digest(folder, item, key)
     return found
+
+
+def _parent_dir(directory: Path, name: str) -> Path:
+    """The folder `name` goes in: `directory`, or its subfolder, created as a real directory (a
+    symlink or file squatting on the subfolder's name is removed, never followed)."""
+    if "/" not in name:
+        return directory
+    sub = directory / name.split("/", 1)[0]
+    if sub.is_symlink() or (sub.exists() and not sub.is_dir()):
+        _remove(sub)
+    sub.mkdir(exist_ok=True)
+    return sub
 
 
 def _remove(path: Path) -> None:
@@ -168,7 +194,8 @@ def _create_file(path: Path, spec: EntryFile) -> None:
 
 def _write_file(directory: Path, spec: EntryFile) -> None:
     """Create `spec` under a temporary name in `directory`, then rename it over its own name."""
-    temp = directory / _temp_name()
+    parent = _parent_dir(directory, spec.name)
+    temp = parent / _temp_name()
     _create_file(temp, spec)
     os.replace(temp, directory / spec.name)
 
@@ -178,7 +205,7 @@ def _create_entry(folder: Path, entry: DesiredEntry) -> int:
     temp_dir.mkdir()
     try:
         for spec in entry.files:  # final names at once: the folder itself is still hidden
-            _create_file(temp_dir / spec.name, spec)
+            _create_file(_parent_dir(temp_dir, spec.name) / spec.name.rsplit("/", 1)[-1], spec)
         os.rename(temp_dir, folder / entry.folder)
     except BaseException:
         shutil.rmtree(temp_dir, ignore_errors=True)
@@ -199,6 +226,10 @@ def _update_entry(entry_dir: Path, entry: DesiredEntry, on_disk: dict[str, str])
         written += 1
     for name in on_disk.keys() - wanted:
         _remove(entry_dir / name)
+    for sub in {name.split("/", 1)[0] for name in on_disk if "/" in name or name not in wanted}:
+        path = entry_dir / sub
+        if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+            path.rmdir()  # a season folder whose episodes all left
     return written
 
 
