@@ -53,6 +53,7 @@ async def ensure_library(
     server_path: str,
     known_id: str | None,
     create: bool = True,
+    collection_type: str = "movies",
 ) -> EnsuredLibrary | None:
     """The user's library, found or created, holding `server_path`. `libraries` is the current
     server list; a created library is appended so later users in the same run see it. With
@@ -82,7 +83,7 @@ async def ensure_library(
     if not create:
         return None
     try:
-        library = await client.create_library(name, server_path)
+        library = await client.create_library(name, server_path, collection_type)
     except MediaServerAuthError:
         raise
     except MediaServerError as exc:

@@ -1,6 +1,6 @@
 """Generic SQL of the watch-history step: each user's plays in one COPY + upsert.
 
-`{plays}`, `{items}` and `{item_id}` are the kind's (KindTables); `$kind` parameters its name.
+`{plays}`, `{played}` and `{play_item_id}` are the kind's (KindTables); `$kind` parameters its name.
 """
 
 from __future__ import annotations
@@ -20,18 +20,18 @@ WHERE (NOT {enabled} OR is_disabled OR removed_at IS NOT NULL) AND ($1::text[] I
 """
 
 # Every catalogue id, with the provider ids that find the original of a copy in an AI Picks library.
-ITEM_IDS = "SELECT id, tmdb_id, imdb_id FROM {items}"
+ITEM_IDS = "SELECT id, tmdb_id, imdb_id FROM {played}"
 
 # The item a watch event is about: the event's item itself when it is a row, else the item with the
 # same provider ids (the event came from an AI Picks copy, whose NFO carries the original's uniqueids).
 # Present items before removed ones; TMDb before IMDb. $1 item id, $2 TMDb id, $3 IMDb id.
 ORIGINAL_ITEM = """
 SELECT id FROM (
-    SELECT id, 0 AS preference, removed_at FROM {items} WHERE id = $1
+    SELECT id, 0 AS preference, removed_at FROM {played} WHERE id = $1
     UNION ALL
-    SELECT id, 1, removed_at FROM {items} WHERE $2::text IS NOT NULL AND tmdb_id = $2
+    SELECT id, 1, removed_at FROM {played} WHERE $2::text IS NOT NULL AND tmdb_id = $2
     UNION ALL
-    SELECT id, 2, removed_at FROM {items} WHERE $3::text IS NOT NULL AND imdb_id = $3
+    SELECT id, 2, removed_at FROM {played} WHERE $3::text IS NOT NULL AND imdb_id = $3
 ) AS candidates
 ORDER BY preference = 0 DESC, removed_at IS NOT NULL, preference, id
 LIMIT 1
@@ -53,11 +53,11 @@ CREATE TEMP TABLE plays_incoming (
 # job asks for their recommendations next (an unchanged row is not written and not returned).
 UPSERT_INCOMING = """
 WITH written AS (
-INSERT INTO {plays} AS p (user_id, {item_id}, played, play_count, last_played_at, is_favorite,
+INSERT INTO {plays} AS p (user_id, {play_item_id}, played, play_count, last_played_at, is_favorite,
                           user_rating, position_ticks)
 SELECT user_id, item_id, played, play_count, last_played_at, is_favorite, user_rating, position_ticks
 FROM plays_incoming
-ON CONFLICT (user_id, {item_id}) DO UPDATE SET
+ON CONFLICT (user_id, {play_item_id}) DO UPDATE SET
     played = EXCLUDED.played, play_count = EXCLUDED.play_count, last_played_at = EXCLUDED.last_played_at,
     is_favorite = EXCLUDED.is_favorite, user_rating = EXCLUDED.user_rating,
     position_ticks = EXCLUDED.position_ticks, updated_at = now()
@@ -76,7 +76,7 @@ WITH cleared AS (
 UPDATE {plays} p SET is_favorite = false, updated_at = now()
 WHERE p.user_id = ANY($1::text[]) AND p.is_favorite
   AND NOT EXISTS (SELECT 1 FROM plays_incoming i
-                  WHERE i.user_id = p.user_id AND i.item_id = p.{item_id} AND i.is_favorite)
+                  WHERE i.user_id = p.user_id AND i.item_id = p.{play_item_id} AND i.is_favorite)
 RETURNING user_id
 )
 SELECT DISTINCT user_id FROM cleared
@@ -86,13 +86,13 @@ SELECT DISTINCT user_id FROM cleared
 DELETE_OTHER_PLAYS = """
 DELETE FROM {plays} p
 WHERE p.user_id = ANY($1::text[])
-  AND NOT EXISTS (SELECT 1 FROM plays_incoming i WHERE i.user_id = p.user_id AND i.item_id = p.{item_id})
+  AND NOT EXISTS (SELECT 1 FROM plays_incoming i WHERE i.user_id = p.user_id AND i.item_id = p.{play_item_id})
 RETURNING user_id
 """
 
 DELETE_PLAYS = """
 DELETE FROM {plays}
-WHERE (user_id, {item_id}) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+WHERE (user_id, {play_item_id}) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 RETURNING user_id
 """
 

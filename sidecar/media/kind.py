@@ -62,6 +62,11 @@ class Catalogue:
     create_incoming: str  # temp table `incoming` with `columns`, dropped on commit
     columns: tuple[str, ...]
     upsert_incoming: str  # incoming -> items
+    # Where these rows live when not in the kind's items table (a child level: a show's episodes).
+    table: str | None = None
+    # Items listed under these ones, synced after them with the same rules (episodes of series):
+    # page by page, removed only after a complete listing.
+    children: Catalogue | None = None
 
 
 class CatalogueRow(Protocol):
@@ -79,12 +84,18 @@ class CatalogueRow(Protocol):
 
 @dataclass(frozen=True)
 class History:
-    """How a kind's watch state comes from the media server (user data objects with `movie_id`)."""
+    """How a kind's watch state comes from the media server (UserMovieData objects: `movie_id` is the
+    played item of the kind's `{played}` table, whatever the kind)."""
 
     iter_played: Callable[[MediaServerClient, str, dt.datetime | None], AsyncIterator[Sequence[Any]]]
     get_user_data: Callable[[MediaServerClient, str, list[str]], Awaitable[list[Any]]]
     # The client's favourites list (user id, unplayed only) -> pages; None when it has none.
     favourites: Callable[[MediaServerClient], Callable[[str, bool], AsyncIterator[Sequence[Any]]] | None]
+    # Started-but-unfinished items (user id) -> pages, merged into every run; None: not read.
+    resumable: Callable[[MediaServerClient, str], AsyncIterator[Sequence[Any]]] | None = None
+    # Derived per-user state rebuilt from the plays after a run (db, settings, user ids): series'
+    # started / watching / finished / dropped.
+    derive: Callable[[Any, Settings, list[str]], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,16 @@ class MediaKind:
     source_libraries_setting: str  # its variable, for messages ("SIDECAR_MOVIE_LIBRARIES")
     schedules: Mapping[Step, str] = field(default_factory=dict)  # default cron per step
     steps: Mapping[Step, KindStep] = field(default_factory=dict)  # a kind's own version of a step
+    # Recommendation hooks. `taste_query`: each user's history in the columns of the generic PLAYS
+    # query (None: the plays table as it is). `kept_query`: (user_id, item_id) rows that stay at the
+    # head of a user's list whatever the new picks ($1 user ids or null). `cold_start_from`: the kind
+    # whose taste (same embedding space) seeds users with no history of this one.
+    taste_query: str | None = None
+    kept_query: str | None = None
+    cold_start_from: str | None = None
+    picks_per_user: Callable[[Settings, int | None], int] = lambda settings, own: (
+        own or settings.recommendations_per_user
+    )
 
     def job(self, step: Step) -> str:
         """The product's job name of `step` for this kind."""

@@ -207,6 +207,7 @@ class _LibrarySync:
             server_path=server_path,
             known_id=user.library_id,
             create=user.active,
+            collection_type=self.kind.collection_type,
         )
         if ensured is None:
             return

@@ -25,12 +25,15 @@ import asyncpg
 from sidecar.db import relaxed_transaction
 from sidecar.jobs.context import JobContext, JobError
 from sidecar.media import recommend_queries as q
+from sidecar.media.cold_start import borrowed_taste
 from sidecar.media.explanations import LlmExplainer, PickText, template_explanation
 from sidecar.media.kind import MediaKind, Step
 from sidecar.media.recommend_data import RunData, load_run_data
-from sidecar.recommender.data import Pick, build_history
+from sidecar.recommender.data import Catalog, History, Pick, build_history
 from sidecar.recommender.ours import recommend_ours
 from sidecar.recommender.threads import single_threaded_blas
+
+KEPT_EXPLANATION = "You started this from your AI Picks: it stays here until you finish or drop it."
 
 
 @dataclass
@@ -63,8 +66,7 @@ class Tally:
 
 
 # --- picks to rows ---------------------------------------------------------------------------------
-def _pick_text(data: RunData, pick: Pick) -> PickText:
-    catalog = data.catalog
+def _pick_text(data: RunData, catalog: Catalog, pick: Pick) -> PickText:
     movie_id = catalog.ids[pick.item]
     return PickText(
         title=catalog.titles[pick.item],
@@ -74,8 +76,7 @@ def _pick_text(data: RunData, pick: Pick) -> PickText:
     )
 
 
-def _evidence_json(data: RunData, pick: Pick) -> str:
-    catalog = data.catalog
+def _evidence_json(catalog: Catalog, pick: Pick) -> str:
     return json.dumps(
         [
             {
@@ -88,13 +89,13 @@ def _evidence_json(data: RunData, pick: Pick) -> str:
     )
 
 
-def _list_columns(data: RunData, picks: list[Pick], explanations: list[str]) -> tuple[list[Any], ...]:
+def _list_columns(catalog: Catalog, picks: list[Pick], explanations: list[str]) -> tuple[list[Any], ...]:
     return (
-        [data.catalog.ids[p.item] for p in picks],
+        [catalog.ids[p.item] for p in picks],
         list(range(1, len(picks) + 1)),
         [p.score for p in picks],
         [json.dumps({k: round(v, 4) for k, v in p.breakdown.items()}) for p in picks],
-        [_evidence_json(data, p) for p in picks],
+        [_evidence_json(catalog, p) for p in picks],
         explanations,
     )
 
@@ -110,8 +111,8 @@ async def replace_user_list(
 
 
 # --- one user --------------------------------------------------------------------------------------
-async def _explain(data: RunData, picks: list[Pick], llm: LlmExplainer | None) -> list[str]:
-    texts = [_pick_text(data, p) for p in picks]
+async def _explain(data: RunData, catalog: Catalog, picks: list[Pick], llm: LlmExplainer | None) -> list[str]:
+    texts = [_pick_text(data, catalog, p) for p in picks]
     if llm is None or llm.gave_up:
         return [template_explanation(t) for t in texts]
     return await llm.explain(texts)
@@ -132,36 +133,88 @@ def _affected(data: RunData, old_list: list[str], new_list: list[str], item_ids:
     return _touches(old_list, item_ids) or _touches(new_list, item_ids) or _has_stale(data, old_list)
 
 
+@dataclass
+class UserRun:
+    """What one user's scoring needs besides the run data."""
+
+    old_list: list[str]
+    kept: list[str]  # item ids that stay at the head of the list (kind.kept_query)
+    item_ids: set[str] | None
+
+
+async def _taste(
+    ctx: JobContext, kind: MediaKind, data: RunData, user: asyncpg.Record, borrowed: BorrowedData
+) -> tuple[Catalog, History, bool]:
+    """The catalogue and history to score with: the user's own, else (kinds with `cold_start_from`)
+    their taste in the other kind; the flag says whether co-watching applies."""
+    plays = data.plays_by_user.get(user["id"], [])
+    history = build_history(data.catalog, plays, time.time())
+    if len(history) or kind.cold_start_from is None:
+        return data.catalog, history, True
+    source = await borrowed.load(ctx, kind.cold_start_from)
+    if source is None or user["id"] not in source.plays_by_user:
+        return data.catalog, history, True
+    taste = borrowed_taste(data.catalog, source.catalog, source.plays_by_user[user["id"]], time.time())
+    if taste is None:
+        return data.catalog, history, True
+    return taste[0], taste[1], False
+
+
+class BorrowedData:
+    """Another kind's run data, loaded at most once per run and only when a user needs it."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, RunData | None] = {}
+
+    async def load(self, ctx: JobContext, name: str) -> RunData | None:
+        if name not in self._loaded:
+            source = next((k for k in ctx.resources.kinds if k.name == name), None)
+            try:
+                self._loaded[name] = (
+                    None if source is None else await load_run_data(ctx.db, source, ctx.resources.catalogs)
+                )
+            except JobError:  # that kind has nothing embedded: no borrowed taste
+                self._loaded[name] = None
+        return self._loaded[name]
+
+
+def _kept_picks(catalog: Catalog, kept: list[str]) -> list[Pick]:
+    rows = [catalog.index[i] for i in kept if i in catalog.index and catalog.recommendable[catalog.index[i]]]
+    return [Pick(item=row, score=0.0, breakdown={"kept": 1.0}) for row in rows]
+
+
 async def _process_user(
     ctx: JobContext,
     kind: MediaKind,
     data: RunData,
     user: asyncpg.Record,
-    old_list: list[str],
-    item_ids: set[str] | None,
+    run: UserRun,
+    borrowed: BorrowedData,
     llm: LlmExplainer | None,
     tally: Tally,
 ) -> None:
-    plays = data.plays_by_user.get(user["id"], [])
-    history = build_history(data.catalog, plays, time.time())
+    catalog, history, own_taste = await _taste(ctx, kind, data, user, borrowed)
     if len(history) == 0:
-        await _log_skip(ctx, kind, user, len(plays), data.model)
+        await _log_skip(ctx, kind, user, len(data.plays_by_user.get(user["id"], [])), data.model)
         tally.skipped_no_history += 1
         return
     started = time.perf_counter()
-    n = user["max_recommendations"] or ctx.settings.recommendations_per_user
-    picks = await asyncio.to_thread(recommend_ours, data.catalog, history, data.server, n)
-    new_list = [data.catalog.ids[p.item] for p in picks]
-    if item_ids is not None and not _affected(data, old_list, new_list, item_ids):
+    n = kind.picks_per_user(ctx.settings, user["max_recommendations"])
+    server = data.server if own_taste else None  # co-watching counts this kind's viewers only
+    picks = await asyncio.to_thread(recommend_ours, catalog, history, server, n)
+    kept = _kept_picks(catalog, run.kept)  # started shows: in the history, so never among `picks`
+    new_list = [catalog.ids[p.item] for p in kept + picks]
+    if run.item_ids is not None and not _affected(data, run.old_list, new_list, run.item_ids):
         tally.users_unaffected += 1
         tally.user_seconds += time.perf_counter() - started
         return
-    explanations = await _explain(data, picks, llm)
-    await replace_user_list(ctx.db, kind, user["id"], ctx.run_id, _list_columns(data, picks, explanations))
+    explanations = [KEPT_EXPLANATION] * len(kept) + await _explain(data, catalog, picks, llm)
+    columns = _list_columns(catalog, kept + picks, explanations)
+    await replace_user_list(ctx.db, kind, user["id"], ctx.run_id, columns)
     tally.user_seconds += time.perf_counter() - started
     tally.users_processed += 1
-    tally.recommendations_written += len(picks)
-    if new_list != old_list:
+    tally.recommendations_written += len(picks) + len(kept)
+    if new_list != run.old_list:
         tally.users_changed += 1
         tally.changed_user_ids.append(user["id"])
 
@@ -210,8 +263,13 @@ async def _generate(
     old_lists = {
         r["user_id"]: list(r["item_ids"]) for r in await ctx.db.fetch(kind.sql(q.CURRENT_LISTS), user_ids)
     }
+    kept: dict[str, list[str]] = {}
+    if kind.kept_query is not None:
+        for row in await ctx.db.fetch(kind.kept_query, user_ids):
+            kept.setdefault(row["user_id"], []).append(row["item_id"])
     await ctx.db.execute(kind.sql(q.DELETE_REMOVED_ITEMS), user_ids)
     users = await ctx.db.fetch(kind.sql(q.ENABLED_USERS), user_ids)
+    borrowed = BorrowedData()
     tally = Tally(users=len(users))
     llm = LlmExplainer.from_settings(ctx.settings, kind)
     await ctx.step("Scoring users", total=len(users))
@@ -220,9 +278,8 @@ async def _generate(
             for user in users:
                 ctx.raise_if_cancelled()
                 try:
-                    await _process_user(
-                        ctx, kind, data, user, old_lists.get(user["id"], []), item_ids, llm, tally
-                    )
+                    run = UserRun(old_lists.get(user["id"], []), kept.get(user["id"], []), item_ids)
+                    await _process_user(ctx, kind, data, user, run, borrowed, llm, tally)
                 except Exception as exc:
                     tally.users_failed += 1
                     await ctx.item_failed(f"recommendations for {user['name']}", exc, user_id=user["id"])

@@ -135,7 +135,8 @@ async def load_run_data(
         model, catalog, bad_vectors, years = await load_catalog(db, kind)
     else:
         model, catalog, bad_vectors, years = await load_catalog_cached(db, kind, cache)
-    plays_by_user = {row["user_id"]: _plays(row) for row in await db.fetch(kind.sql(q.PLAYS))}
+    taste = kind.taste_query or kind.sql(q.PLAYS)
+    plays_by_user = {row["user_id"]: _plays(row) for row in await db.fetch(taste)}
     cowatch = cowatch_from_plays(catalog, plays_by_user)
     server = server_plays(cowatch, DEFAULT_PARAMS.lambda_scale, models, key=kind.name)
     return RunData(model, catalog, plays_by_user, server, bad_vectors, years)

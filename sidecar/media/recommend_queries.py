@@ -30,7 +30,7 @@ WHERE e.model = $1
 # Every user's plays in one query, column by column: each user's taste and the co-watching across all.
 PLAYS = """
 SELECT user_id,
-       array_agg({item_id}) AS item_ids,
+       array_agg({play_item_id}) AS item_ids,
        array_agg(play_count) AS play_counts,
        array_agg(is_favorite) AS favourite,
        array_agg(user_rating) AS user_ratings,

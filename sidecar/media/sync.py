@@ -10,6 +10,7 @@ What a row holds and how it is upserted is the kind's (`MediaKind.catalogue`).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +20,10 @@ from sidecar.db import relaxed_transaction
 from sidecar.jobs.context import JobContext, JobError
 from sidecar.media import library_queries
 from sidecar.media import sync_queries as q
-from sidecar.media.kind import CatalogueRow, MediaKind, Step
+from sidecar.media.kind import Catalogue, CatalogueRow, MediaKind, Step
 from sidecar.media.server import media_client
 from sidecar.media.source_libraries import select_libraries
+from sidecar.media.tables import KindTables
 from sidecar.mediaserver import Library, MediaServerClient, normalise_id
 
 # What one bad row can raise: the server rejecting a value, or asyncpg unable to encode it.
@@ -61,9 +63,10 @@ class SyncCounts:
 class ItemWriter:
     """Classifies incoming items against what is stored and writes the new/changed ones in bulk."""
 
-    def __init__(self, ctx: JobContext, kind: MediaKind, known: dict[str, Known]) -> None:
+    def __init__(self, ctx: JobContext, level: Level, known: dict[str, Known]) -> None:
         self.ctx = ctx
-        self.kind = kind
+        self.catalogue = level.catalogue
+        self.label = level.label
         self.known = known
         self.counts = SyncCounts()
         self._pending: list[CatalogueRow] = []
@@ -74,7 +77,7 @@ class ItemWriter:
         if item.id in self._processed:  # the same id twice in one listing: keep the first
             return
         self._processed.add(item.id)
-        row = self.kind.catalogue.row(item, library_id)
+        row = self.catalogue.row(item, library_id)
         old = self.known.get(row.id)
         if old is not None and old.sync_hash == row.sync_hash and not old.removed:
             self.counts.unchanged += 1
@@ -95,7 +98,7 @@ class ItemWriter:
             written = rows
         except ROW_ERRORS as exc:
             await self.ctx.warning(
-                f"bulk write of {len(rows)} {self.kind.name} failed ({exc}); retrying one by one"
+                f"bulk write of {len(rows)} {self.label} failed ({exc}); retrying one by one"
             )
             written = []
             for row in rows:
@@ -106,7 +109,7 @@ class ItemWriter:
                     self.counts.failed += 1
                     self.known.pop(row.id, None)
                     await self.ctx.item_failed(
-                        f"{self.kind.singular} {row.id} ({row.title!r}) could not be saved", row_exc
+                        f"{self.label} {row.id} ({row.title!r}) could not be saved", row_exc
                     )
         for row in written:
             change = self._pending_kind.pop(row.id)
@@ -119,18 +122,38 @@ class ItemWriter:
         self._pending_kind.clear()
 
     async def _write(self, rows: list[CatalogueRow]) -> None:
-        catalogue = self.kind.catalogue
+        catalogue = self.catalogue
         async with relaxed_transaction(self.ctx.db) as conn:
             await conn.execute(catalogue.create_incoming)
             await conn.copy_records_to_table("incoming", records=rows, columns=catalogue.columns)
             await conn.execute(catalogue.upsert_incoming)
 
 
-async def _known_items(db: asyncpg.Pool, kind: MediaKind, ids: list[str] | None = None) -> dict[str, Known]:
+@dataclass(frozen=True)
+class Level:
+    """One level of a kind's catalogue (the items; a series' episodes) and the table it fills."""
+
+    catalogue: Catalogue
+    tables: KindTables  # `items` = this level's table
+    label: str  # plural, for messages ("movies", "episodes")
+
+
+def levels(kind: MediaKind) -> list[Level]:
+    """The kind's items, then each child level under them, in sync order."""
+    found = [Level(kind.catalogue, kind.tables, kind.name)]
+    child = kind.catalogue.children
+    while child is not None:
+        table = child.table or kind.tables.items
+        found.append(Level(child, dataclasses.replace(kind.tables, items=table), table))
+        child = child.children
+    return found
+
+
+async def _known_items(db: asyncpg.Pool, level: Level, ids: list[str] | None = None) -> dict[str, Known]:
     if ids is None:
-        records = await db.fetch(kind.sql(q.EXISTING_ITEMS))
+        records = await db.fetch(level.tables.sql(q.EXISTING_ITEMS))
     else:
-        records = await db.fetch(kind.sql(q.EXISTING_ITEMS_BY_ID), ids)
+        records = await db.fetch(level.tables.sql(q.EXISTING_ITEMS_BY_ID), ids)
     return {r["id"]: Known(r["content_hash"], r["sync_hash"], r["removed"]) for r in records}
 
 
@@ -156,24 +179,31 @@ async def _enabled_libraries(ctx: JobContext, kind: MediaKind, client: MediaServ
     return selection.chosen
 
 
-async def _mark_removed(ctx: JobContext, kind: MediaKind, ids: list[str], counts: SyncCounts) -> None:
+async def _mark_removed(ctx: JobContext, level: Level, ids: list[str], counts: SyncCounts) -> None:
     if not ids:
         return
-    removed = [r["id"] for r in await ctx.db.fetch(kind.sql(q.MARK_REMOVED), ids)]
+    removed = [r["id"] for r in await ctx.db.fetch(level.tables.sql(q.MARK_REMOVED), ids)]
     counts.removed += len(removed)
     counts.removed_ids.extend(removed)
 
 
-async def _sync_all(ctx: JobContext, kind: MediaKind, client: MediaServerClient) -> SyncCounts:
+async def _sync_all(ctx: JobContext, kind: MediaKind, client: MediaServerClient) -> list[SyncCounts]:
     await ctx.step("Listing libraries")
     libraries = await _enabled_libraries(ctx, kind, client)
     await ctx.info(f"syncing {kind.singular} libraries", libraries=[lib.name for lib in libraries])
-    writer = ItemWriter(ctx, kind, await _known_items(ctx.db, kind))
+    return [await _sync_level(ctx, level, client, libraries) for level in levels(kind)]
+
+
+async def _sync_level(
+    ctx: JobContext, level: Level, client: MediaServerClient, libraries: list[Library]
+) -> SyncCounts:
+    label = level.label
+    writer = ItemWriter(ctx, level, await _known_items(ctx.db, level))
     active_before = {item_id for item_id, known in writer.known.items() if not known.removed}
     seen: set[str] = set()
     totals: dict[str, int] = {}
-    await ctx.step(f"Fetching {kind.name}", reset_counts=True)
-    async for page in kind.catalogue.list_items(client, [lib.item_id for lib in libraries]):
+    await ctx.step(f"Fetching {label}", reset_counts=True)
+    async for page in level.catalogue.list_items(client, [lib.item_id for lib in libraries]):
         ctx.raise_if_cancelled()
         library_id = getattr(page, "library_id", None)
         if library_id is not None and isinstance(getattr(page, "total", None), int):
@@ -190,38 +220,42 @@ async def _sync_all(ctx: JobContext, kind: MediaKind, client: MediaServerClient)
     # The listing completed: what it did not return is a removal candidate, confirmed one by one.
     candidates = sorted(active_before - seen)
     if candidates:
-        await ctx.step(f"Checking removed {kind.name}", total=len(candidates), reset_counts=True)
+        await ctx.step(f"Checking removed {label}", total=len(candidates), reset_counts=True)
         enabled = {lib.item_id for lib in libraries}
         still_there = [
-            m for m in await kind.catalogue.get_items(client, candidates) if m.library_id in enabled
+            m for m in await level.catalogue.get_items(client, candidates) if m.library_id in enabled
         ]
         for item in still_there:
             writer.add(item, item.library_id)
         await writer.flush()
         found = {m.id for m in still_there}
         if found:
-            await ctx.info(f"{len(found)} {kind.name} missed by the paged listing are still on the server")
-        await _mark_removed(ctx, kind, [i for i in candidates if i not in found], writer.counts)
+            await ctx.info(f"{len(found)} {label} missed by the paged listing are still on the server")
+        await _mark_removed(ctx, level, [i for i in candidates if i not in found], writer.counts)
         await ctx.advance(len(candidates))
     return writer.counts
 
 
 async def _sync_items(
     ctx: JobContext, kind: MediaKind, client: MediaServerClient, item_ids: list[str]
-) -> SyncCounts:
+) -> list[SyncCounts]:
+    """Just these ids, at every level (a webhook names a show or an episode: each level takes its own)."""
     ids = list(dict.fromkeys(normalise_id(str(i)) for i in item_ids))
     await ctx.step(f"Fetching {kind.name}", total=len(ids), reset_counts=True)
     libraries = await _enabled_libraries(ctx, kind, client)
     enabled = {lib.item_id for lib in libraries}
-    items = [m for m in await kind.catalogue.get_items(client, ids) if m.library_id in enabled]
-    writer = ItemWriter(ctx, kind, await _known_items(ctx.db, kind, ids))
-    for item in items:
-        writer.add(item, item.library_id)
-    await writer.flush()
-    found = {m.id for m in items}
-    await _mark_removed(ctx, kind, [i for i in ids if i not in found], writer.counts)
+    all_counts = []
+    for level in levels(kind):
+        items = [m for m in await level.catalogue.get_items(client, ids) if m.library_id in enabled]
+        writer = ItemWriter(ctx, level, await _known_items(ctx.db, level, ids))
+        for item in items:
+            writer.add(item, item.library_id)
+        await writer.flush()
+        found = {m.id for m in items}
+        await _mark_removed(ctx, level, [i for i in ids if i not in found], writer.counts)
+        all_counts.append(writer.counts)
     await ctx.advance(len(ids))
-    return writer.counts
+    return all_counts
 
 
 async def sync_items(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
@@ -231,12 +265,15 @@ async def sync_items(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
         return SyncCounts().as_result()
     async with media_client(ctx) as client:
         if ctx.scope is None:
-            counts = await _sync_all(ctx, kind, client)
+            counts, *children = await _sync_all(ctx, kind, client)
         else:
-            counts = await _sync_items(ctx, kind, client, list(scope["item_ids"]))
+            counts, *children = await _sync_items(ctx, kind, client, list(scope["item_ids"]))
             if counts.content_changed:
                 ctx.follow_up(kind.job(Step.EMBEDDINGS), scope={"item_ids": counts.content_changed})
             if counts.removed_ids:
                 ctx.follow_up(kind.job(Step.RECOMMENDATIONS), scope={"item_ids": counts.removed_ids})
-    await ctx.info(f"{kind.name} synced", **counts.as_result())
-    return counts.as_result()
+    result = counts.as_result()
+    for level, child in zip(levels(kind)[1:], children, strict=True):
+        result[level.label] = child.as_result()
+    await ctx.info(f"{kind.name} synced", **result)
+    return result

@@ -186,6 +186,11 @@ class UserHistorySync:
                 self.ctx.raise_if_cancelled()
                 for data in page:
                     plays.setdefault(data.movie_id, data)
+        if history.resumable is not None:  # started, not finished: part of the state too
+            async for page in history.resumable(self.client, user["id"]):
+                self.ctx.raise_if_cancelled()
+                for data in page:
+                    plays.setdefault(data.movie_id, data)
         return UserResult(
             user["id"],
             user["name"],
@@ -350,6 +355,10 @@ async def sync_watch_history(ctx: JobContext, kind: MediaKind) -> dict[str, Any]
         counts.users_skipped = len(skipped)
         await ctx.step("Syncing watch history", total=len(users), reset_counts=True)
         await _run_users(ctx, sync, users, item_scope)
+    if kind.history.derive is not None and users:
+        # Rebuilt for every user of the run, changed or not: time alone turns watching into dropped.
+        await ctx.step(f"Deriving {kind.singular} states")
+        await kind.history.derive(ctx.db, ctx.settings, [u["id"] for u in users])
     if counts.skipped_unknown_movies:
         await ctx.info(
             f"{counts.skipped_unknown_movies} plays skipped: their {kind.name} are not in the "

@@ -187,7 +187,7 @@ class MediaServerClient(Protocol):
     ) -> list[UserItemData]: ...
 
     # --- library management (sync-movie-libraries) ---------------------------------------------------
-    async def create_library(self, name: str, path: str) -> Library:
+    async def create_library(self, name: str, path: str, collection_type: str = "movies") -> Library:
         """Create a movie library with one folder; check `list_libraries` first (Jellyfin makes Name2)."""
         ...
 

@@ -91,7 +91,7 @@ class DialectClient(CatalogCalls):
     async def _virtual_folders(self) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    async def _post_create_library(self, name: str, path: str) -> None:
+    async def _post_create_library(self, name: str, path: str, collection_type: str = "movies") -> None:
         raise NotImplementedError
 
     def _add_path_request(self, library: Library, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -258,14 +258,14 @@ class DialectClient(CatalogCalls):
         return [d for d in (parse_user_data(user_id, i) for i in items if _is_movie(i)) if d is not None]
 
     # --- library management ------------------------------------------------------------------------------
-    async def create_library(self, name: str, path: str) -> Library:
+    async def create_library(self, name: str, path: str, collection_type: str = "movies") -> Library:
         """Create it, then find it: the one new library holding `path` (Jellyfin may have named it
         Name2). A create is never blindly repeated: when its answer is lost (timeout, 5xx) the
         server may have done it, so the libraries are re-read and only what is missing is made."""
         before = {lib.id for lib in await self.list_libraries()}
         for attempt in range(self.http.retries + 1):
             try:
-                await self._post_create_library(name, path)
+                await self._post_create_library(name, path, collection_type)
                 failure: MediaServerError | None = None
             except (MediaServerAuthError, MediaServerStatusError):
                 raise  # refused: nothing was made

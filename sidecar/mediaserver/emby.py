@@ -35,17 +35,18 @@ class EmbyClient(DialectClient):
             raise MediaServerError("GET /Library/VirtualFolders/Query: expected a QueryResult")
         return result["Items"]
 
-    async def _post_create_library(self, name: str, path: str) -> None:
+    async def _post_create_library(self, name: str, path: str, collection_type: str = "movies") -> None:
         # RefreshLibrary=false, as on Jellyfin: the caller refreshes this one library instead.
+        # LibraryOptions.ContentType: Emby only (Jellyfin has no such option), series.md §4.
         await self.http.post(
             "/Library/VirtualFolders",
             None,
             {
                 "Name": name,
-                "CollectionType": "movies",
+                "CollectionType": collection_type,
                 "RefreshLibrary": False,
                 "Paths": [path],
-                "LibraryOptions": ai_library_options("emby", path),
+                "LibraryOptions": {**ai_library_options("emby", path), "ContentType": collection_type},
             },
         )
 

@@ -34,13 +34,13 @@ class JellyfinClient(DialectClient):
             raise MediaServerError("GET /Library/VirtualFolders: expected an array")
         return folders
 
-    async def _post_create_library(self, name: str, path: str) -> None:
+    async def _post_create_library(self, name: str, path: str, collection_type: str = "movies") -> None:
         # refreshLibrary=false: true restarts the server's full scan of every library
         # (LibraryManager.AddVirtualFolder -> StartScanInBackground -> CancelIfRunningAndQueue<
         # RefreshMediaLibraryTask>); the caller refreshes this one library instead.
         await self.http.post(
             "/Library/VirtualFolders",
-            {"name": name, "collectionType": "movies", "refreshLibrary": False},
+            {"name": name, "collectionType": collection_type, "refreshLibrary": False},
             {"LibraryOptions": ai_library_options("jellyfin", path)},
         )
 

@@ -8,10 +8,10 @@ tagline, genres, studios, people names, tags): when it changes the movie needs a
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
+from sidecar.media.row_hash import digest
 from sidecar.mediaserver import MovieItem
 
 
@@ -48,13 +48,8 @@ class MovieRow(NamedTuple):
 COLUMNS = MovieRow._fields
 
 
-def _digest(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def content_hash(movie: MovieItem) -> str:
-    return _digest(
+    return digest(
         [
             movie.title,
             movie.original_title,
@@ -80,4 +75,4 @@ def movie_row(movie: MovieItem, library_id: str | None) -> MovieRow:
         movie.provider_ids.get("tmdb"), movie.provider_ids.get("imdb"), movie.path, images,
         movie.premiere_date, movie.date_added,
     )  # fmt: skip
-    return MovieRow(*values, content_hash=content_hash(movie), sync_hash=_digest(values))
+    return MovieRow(*values, content_hash=content_hash(movie), sync_hash=digest(values))
