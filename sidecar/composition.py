@@ -15,6 +15,7 @@ from sidecar.jobs.registry import FinishHook, JobDefinition, JobRegistry
 from sidecar.media.graph import job_graph
 from sidecar.media.kind import MediaKind
 from sidecar.movies import MOVIES
+from sidecar.series import SERIES
 from sidecar.settings import Settings
 from sidecar.system import routes as system_routes
 from sidecar.system.jobs import global_jobs
@@ -23,7 +24,7 @@ from webhooks import routes as webhook_routes
 from worker.main import build_worker
 
 # The media kinds this build serves, in dashboard order.
-MEDIA_KINDS: tuple[MediaKind, ...] = (MOVIES,)
+MEDIA_KINDS: tuple[MediaKind, ...] = (MOVIES, SERIES)
 
 # Jobs that belong to no media kind (sync-users, backups, housekeeping...): their definitions here.
 GLOBAL_JOBS: tuple[JobDefinition, ...] = global_jobs(MEDIA_KINDS)

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     movie_libraries: list[str] = Field(
         default_factory=list, description="library names or ids to sync; empty = every movie library"
     )
+    series_libraries: list[str] = Field(
+        default_factory=list, description="TV library names or ids to sync; empty = every TV library"
+    )
     new_users_enabled: bool = Field(True, description="whether users first seen on the server get picks")
     media_server_backoff_seconds: float = Field(
         0.5, gt=0, le=60, description="first retry delay; doubles on each further attempt"
@@ -101,6 +104,13 @@ class Settings(BaseSettings):
     # --- recommendations ---------------------------------------------------------------------------
     recommendations_per_user: int = Field(50, ge=1, le=500)
     chat_model: str | None = Field(None, description="OpenAI-compatible chat model for explanations")
+    series_picks_per_user: int = Field(20, ge=1, le=200, description="new series picks per user")
+    series_drop_after_days: int = Field(
+        60, ge=1, le=3650, description="a show with no play for this long and most episodes left is dropped"
+    )
+    series_watching_days: int = Field(
+        30, ge=1, le=3650, description="a play this recent makes a show watching"
+    )
 
     # --- libraries ---------------------------------------------------------------------------------
     library_root: Path | None = Field(None, description="default: <data_dir>/libraries")
@@ -117,6 +127,7 @@ class Settings(BaseSettings):
         "watched state when its rank changes; the rank is in the NFO) or the product's `NN - Title (Year)`",
     )
     library_name_template: str = "AI Picks – Movies ({user})"
+    series_library_name_template: str = "AI Picks – Series ({user})"
     library_server_root: str | None = Field(
         None, description="the library root as the media server sees it (containers); default: library_root"
     )

@@ -1,0 +1,94 @@
+"""Series as a media kind: the `SERIES` value, and what is about shows (their rows and episodes,
+the per-user show states, the embedding text, the library layout). The steps are generic
+(sidecar/media/); this kind plugs into their hooks: episodes as a child level of the catalogue,
+plays of episodes rebuilt into show states, taste from those states, started picks kept, cold start
+from the movie taste."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sidecar.media.kind import Catalogue, History, Library, MediaKind, Step
+from sidecar.media.tables import KindTables
+from sidecar.mediaserver.items import EPISODE
+from sidecar.mediaserver.items import SERIES as SERIES_TYPE
+from sidecar.series import queries
+from sidecar.series.library import series_entries
+from sidecar.series.rows import EPISODE_COLUMNS, SERIES_COLUMNS, episode_row, series_row
+from sidecar.series.text import series_text
+from sidecar.settings import Settings
+
+
+def _item_id(data: Any) -> str:
+    return str(data.item_id)
+
+
+async def _derive_states(db: Any, settings: Settings, user_ids: list[str]) -> None:
+    await db.execute(
+        queries.REBUILD_STATES, user_ids, settings.series_drop_after_days, settings.series_watching_days
+    )
+
+
+EPISODES = Catalogue(
+    list_items=lambda client, library_ids: client.iter_items(EPISODE, library_ids),
+    get_items=lambda client, ids: client.get_items(EPISODE, ids),
+    row=episode_row,
+    create_incoming=queries.CREATE_INCOMING_EPISODES,
+    columns=EPISODE_COLUMNS,
+    upsert_incoming=queries.UPSERT_INCOMING_EPISODES,
+    table="episodes",
+)
+
+SERIES = MediaKind(
+    name="series",
+    singular="series",
+    item_types=frozenset({"Series", "Episode"}),
+    collection_type="tvshows",
+    tables=KindTables(
+        items="series",
+        plays="episode_plays",
+        vectors="series_embeddings",
+        picks="series_recommendations",
+        item_id="series_id",
+        played="episodes",
+        play_item_id="episode_id",
+    ),
+    catalogue=Catalogue(
+        list_items=lambda client, library_ids: client.iter_items(SERIES_TYPE, library_ids),
+        get_items=lambda client, ids: client.get_items(SERIES_TYPE, ids),
+        row=series_row,
+        create_incoming=queries.CREATE_INCOMING_SERIES,
+        columns=SERIES_COLUMNS,
+        upsert_incoming=queries.UPSERT_INCOMING_SERIES,
+        children=EPISODES,
+    ),
+    history=History(
+        iter_played=lambda client, user_id, since: client.iter_played_items(EPISODE, user_id, since),
+        get_user_data=lambda client, user_id, ids: client.get_user_item_data(EPISODE, user_id, ids),
+        favourites=lambda client: None,
+        item_key=_item_id,
+        resumable=lambda client, user_id: client.iter_resumable_items(EPISODE, user_id),
+        derive=_derive_states,
+    ),
+    library=Library(
+        folder="ai-series",
+        name_template=lambda settings: settings.series_library_name_template,
+        picks_query=queries.LIBRARY_PICKS,
+        build_entries=series_entries,
+    ),
+    text_query=queries.TEXT_FIELDS,
+    text=series_text,
+    source_libraries=lambda settings: settings.series_libraries,
+    source_libraries_setting="SIDECAR_SERIES_LIBRARIES",
+    schedules={
+        Step.SYNC: "15 3 * * *",
+        Step.EMBEDDINGS: "45 3 * * *",
+        Step.WATCH_HISTORY: "30 */2 * * *",
+        Step.RECOMMENDATIONS: "15 4 * * 0",
+        Step.LIBRARIES: "45 4 * * 0",
+    },
+    taste_query=queries.TASTE,
+    kept_query=queries.KEPT,
+    cold_start_from="movies",
+    picks_per_user=lambda settings, own: settings.series_picks_per_user,
+)
