@@ -127,7 +127,7 @@ async def test_every_operation_answers_as_the_openapi_document_says(
         await client.put("/api/jobs/sync-movies/schedule", json={"cron": "soon"}, headers=AUTH),
     )
     pipelines = await c.check("/api/pipelines", "get", await client.get("/api/pipelines", headers=AUTH))
-    assert [p["kind"] for p in pipelines["pipelines"]] == ["movies"]
+    assert [p["kind"] for p in pipelines["pipelines"]] == ["movies", "series"]
     path = "/api/pipelines/{kind}"
     chain = await c.check(path, "post", await client.post("/api/pipelines/movies", json={}, headers=AUTH))
     await c.check(path, "post", await client.post("/api/pipelines/opera", json={}, headers=AUTH))

@@ -398,12 +398,18 @@ async def test_jobs_endpoint_lists_the_movie_then_the_global_jobs_with_every_fie
         "generate-movie-recommendations",
         "full-reset-movie-recommendations",
         "sync-movie-libraries",
+        "sync-series",
+        "generate-series-embeddings",
+        "sync-series-watch-history",
+        "generate-series-recommendations",
+        "full-reset-series-recommendations",
+        "sync-series-libraries",
         "sync-users",
         "refresh-top-picks",
         "backup-database",
         "housekeeping",
     ]
-    assert {j["category"] for j in jobs[6:]} == {"global"}
+    assert {j["category"] for j in jobs[6:12]} == {"series"} and {j["category"] for j in jobs[12:]} == {"global"}
     fields = {
         "name",
         "title",

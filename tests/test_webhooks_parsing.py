@@ -223,6 +223,7 @@ def test_planner_decisions() -> None:
     base = fixture_json("jellyfin-webhook-playbackstop.json")
     unfinished = parse_jellyfin({**base, "PlayedToCompletion": False})
     started = parse_jellyfin({**base, "NotificationType": "PlaybackStart"})
+    audio = parse_jellyfin({**base, "ItemType": "Audio"})
     episode = parse_jellyfin({**base, "ItemType": "Episode"})
     unknown = parse_jellyfin({**base, "NotificationType": "SomethingNew"})
     user_created = parse_jellyfin({"NotificationType": "UserCreated", "UserId": ALICE_JF})
@@ -231,7 +232,9 @@ def test_planner_decisions() -> None:
     )
     assert planner.decide(unfinished, MEDIA_KINDS).ignored == planner.NOT_PLAYED_TO_COMPLETION
     assert planner.decide(started, MEDIA_KINDS).ignored == planner.EVENT_NOT_HANDLED
-    assert planner.decide(episode, MEDIA_KINDS).ignored == planner.NOT_A_MOVIE
+    assert planner.decide(audio, MEDIA_KINDS).ignored == planner.NOT_A_MOVIE
+    [episode_work] = planner.decide(episode, MEDIA_KINDS).work  # the series kind's
+    assert episode_work.job == "sync-series-watch-history"
     assert planner.decide(unknown, MEDIA_KINDS).ignored == planner.UNKNOWN_EVENT
     assert planner.decide(user_created, MEDIA_KINDS).ignored == planner.EVENT_NOT_HANDLED
     assert planner.decide(progress, MEDIA_KINDS).ignored == planner.EVENT_NOT_HANDLED

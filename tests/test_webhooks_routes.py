@@ -236,11 +236,12 @@ async def test_emby_system_event_is_ignored(client: TestClient, db: asyncpg.Pool
 
 
 async def test_non_movie_item_is_ignored(client: TestClient, db: asyncpg.Pool) -> None:
-    document = {**fixture_json("jellyfin-webhook-itemadded.json"), "ItemType": "Episode"}
+    # An item type no media kind handles (episodes belong to the series kind now).
+    document = {**fixture_json("jellyfin-webhook-itemadded.json"), "ItemType": "Audio"}
     response = await client.post("/webhooks/jellyfin", json=document, headers=JSON_HEADERS)
     assert await response.json() == {"accepted": False, "ignored": "not_a_movie"}
     [row] = await stored_events(db)
-    assert row["item_type"] == "Episode"
+    assert row["item_type"] == "Audio"
     assert await queued_runs(db) == []
 
 

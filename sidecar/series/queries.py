@@ -2,6 +2,8 @@
 show states, the taste the recommender reads, the embedding text's fields and the library entries.
 Everything else the series jobs run is generic (sidecar/media/*_queries.py)."""
 
+from sidecar.series.taste import rating_case
+
 CREATE_INCOMING_SERIES = """
 CREATE TEMP TABLE incoming (
     id text, library_id text, title text, original_title text, sort_title text, year integer,
@@ -134,21 +136,20 @@ WHERE (o.state, o.episodes_played, o.episodes_available, o.episodes_in_progress,
 """
 
 # Taste, in the columns of the generic PLAYS query (one row per user, arrays per show): how far a
-# user got counts through the rating factor of the shared weights (finished 10, watching 8, started 6,
-# dropped 1: finished and binged shows say more than dropped ones) and episodes played through the
-# play count. Every started show is in the history, so none is ever a new pick.
+# user got counts through the rating factor of the shared weights (taste.STATE_RATING: finished and
+# binged shows say more than dropped ones) and episodes played through the play count. Every started
+# show is in the history, so none is ever a new pick.
 TASTE = """
 SELECT user_id,
        array_agg(series_id) AS item_ids,
        array_agg(greatest(episodes_played, 1)) AS play_counts,
        array_agg(favourite) AS favourite,
-       array_agg(CASE state WHEN 'finished' THEN 10.0 WHEN 'watching' THEN 8.0
-                            WHEN 'started' THEN 6.0 ELSE 1.0 END::float8) AS user_ratings,
+       array_agg({rating}) AS user_ratings,
        array_agg(extract(epoch FROM last_played_at)::float8) AS last_played,
        array_agg(true) AS watched
 FROM series_user_state
 GROUP BY user_id
-"""
+""".format(rating=rating_case("state"))
 
 # A show picked for the user that they have started (and neither finished nor dropped) stays in
 # their list, ahead of the new picks, so it never vanishes mid-season. $1 user ids or null.
