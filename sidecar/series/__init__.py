@@ -52,6 +52,7 @@ SERIES = MediaKind(
         item_id="series_id",
         played="episodes",
         play_item_id="episode_id",
+        enabled="series_enabled",
     ),
     catalogue=Catalogue(
         list_items=lambda client, library_ids: client.iter_items(SERIES_TYPE, library_ids),
