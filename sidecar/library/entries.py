@@ -78,27 +78,27 @@ def _stream_url(template: str, item_id: str, api_key: str | None) -> str:
     return template.replace("{item_id}", item_id).replace("{api_key}", api_key or "")
 
 
-def _video_file(pick: PickEntry, options: EntryOptions) -> EntryFile | str:
-    """The entry's video file, or the reason it cannot be made."""
-    base = pick.base_name
+def video_file(item_id: str, path: str | None, base: str, options: EntryOptions) -> EntryFile | str:
+    """The playable file (symlink or `.strm`) named `base` for server item `item_id` at `path`, or the
+    reason it cannot be made. Every kind's entries use it (a movie, each episode of a show)."""
     if options.mode == "strm" and options.strm_url_template:
-        line = _stream_url(options.strm_url_template, pick.item_id, options.api_key)
+        line = _stream_url(options.strm_url_template, item_id, options.api_key)
         return EntryFile(names.file_name(base, ".strm"), content=(line + "\n").encode("utf-8"))
-    if not pick.path:
+    if not path:
         return "the media server reported no file path for this item"
     if options.check_files_exist:
-        local = server_to_local(pick.path, options.path_mappings)
+        local = server_to_local(path, options.path_mappings)
         if not is_existing_file(local):
             return (
-                f"file not found at {local} (server path {pick.path}); "
+                f"file not found at {local} (server path {path}); "
                 "check SIDECAR_PATH_MAPPINGS and that the media folder is mounted in the sidecar"
             )
     if options.mode == "strm":
-        return EntryFile(names.file_name(base, ".strm"), content=(pick.path + "\n").encode("utf-8"))
-    extension = file_extension(pick.path)
+        return EntryFile(names.file_name(base, ".strm"), content=(path + "\n").encode("utf-8"))
+    extension = file_extension(path)
     if not extension:
-        return f"the item's path {pick.path} has no file extension"
-    return EntryFile(names.file_name(base, extension), link_target=pick.path)
+        return f"the item's path {path} has no file extension"
+    return EntryFile(names.file_name(base, extension), link_target=path)
 
 
 def build_entries(
@@ -108,7 +108,7 @@ def build_entries(
     usable: list[tuple[PickEntry, EntryFile]] = []
     skipped: list[SkippedPick] = []
     for pick in sorted(picks, key=lambda p: p.rank):
-        video = _video_file(pick, options)
+        video = video_file(pick.item_id, pick.path, pick.base_name, options)
         if isinstance(video, str):
             skipped.append(SkippedPick(pick.item_id, pick.title, video))
         else:

@@ -162,6 +162,7 @@ class UserItemData(UserState):
     series_id: str | None = None
     season_number: int | None = None
     episode_number: int | None = None
+    provider_ids: dict[str, str] = field(default_factory=dict)  # a copy's name its original
 
     @property
     def played_fraction(self) -> float:
@@ -185,6 +186,7 @@ def parse_user_item_data(user_id: str, item: dict[str, Any]) -> UserItemData | N
         series_id=_id(item, "SeriesId"),
         season_number=_int_or_none(item.get("ParentIndexNumber")),
         episode_number=_int_or_none(item.get("IndexNumber")),
+        provider_ids=provider_ids(item),
     )
 
 

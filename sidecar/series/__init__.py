@@ -6,11 +6,13 @@ from the movie taste."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sidecar.media.kind import Catalogue, History, Library, MediaKind, Step
 from sidecar.media.tables import KindTables
-from sidecar.mediaserver.items import EPISODE
+from sidecar.mediaserver import MediaServerClient, UserMovieData
+from sidecar.mediaserver.items import EPISODE, UserItemData
 from sidecar.mediaserver.items import SERIES as SERIES_TYPE
 from sidecar.series import queries
 from sidecar.series.library import series_entries
@@ -19,8 +21,23 @@ from sidecar.series.text import series_text
 from sidecar.settings import Settings
 
 
-def _item_id(data: Any) -> str:
-    return str(data.item_id)
+def _as_play(data: UserItemData) -> UserMovieData:
+    """An episode's user data in the shape the generic watch-history step (and its copy folding)
+    reads: `movie_id` is the played item, here the episode."""
+    return UserMovieData(
+        user_id=data.user_id, movie_id=data.item_id, played=data.played, play_count=data.play_count,
+        last_played_at=data.last_played_at, is_favorite=data.is_favorite, user_rating=data.user_rating,
+        position_ticks=data.position_ticks, path=data.path, provider_ids=data.provider_ids,
+    )  # fmt: skip
+
+
+async def _pages(pages: AsyncIterator[Sequence[UserItemData]]) -> AsyncIterator[list[UserMovieData]]:
+    async for page in pages:
+        yield [_as_play(d) for d in page]
+
+
+async def _user_data(client: MediaServerClient, user_id: str, ids: list[str]) -> list[UserMovieData]:
+    return [_as_play(d) for d in await client.get_user_item_data(EPISODE, user_id, ids)]
 
 
 async def _derive_states(db: Any, settings: Settings, user_ids: list[str]) -> None:
@@ -64,11 +81,10 @@ SERIES = MediaKind(
         children=EPISODES,
     ),
     history=History(
-        iter_played=lambda client, user_id, since: client.iter_played_items(EPISODE, user_id, since),
-        get_user_data=lambda client, user_id, ids: client.get_user_item_data(EPISODE, user_id, ids),
+        iter_played=lambda client, user_id, since: _pages(client.iter_played_items(EPISODE, user_id, since)),
+        get_user_data=_user_data,
         favourites=lambda client: None,
-        item_key=_item_id,
-        resumable=lambda client, user_id: client.iter_resumable_items(EPISODE, user_id),
+        resumable=lambda client, user_id: _pages(client.iter_resumable_items(EPISODE, user_id)),
         derive=_derive_states,
     ),
     library=Library(

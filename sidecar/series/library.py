@@ -44,7 +44,7 @@ def _episode_files(
         base = f"{title_part} {_episode_code(episode)}"
         if base.casefold() in used:  # another version of the same episode
             base = f"{base} - {names.sanitize_component(str(episode['id']), max_bytes=8)}"
-        video = video_file(str(episode["id"]), episode.get("path"), base, options, "episode")
+        video = video_file(str(episode["id"]), episode.get("path"), base, options)
         if isinstance(video, str):
             continue
         used.add(base.casefold())

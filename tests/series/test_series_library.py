@@ -47,7 +47,7 @@ def test_layout_in_both_modes(tmp_path: Path, mode: str) -> None:
     ]  # fmt: skip
     built = series_entries(rows, EntryOptions(mode=mode, check_files_exist=False), ANCHOR)  # type: ignore[arg-type]
     assert [e.folder for e in built.entries] == ["Harbor Lights (2020)"]  # no rank in the folder name
-    assert [s.movie_id for s in built.skipped] == ["s2"]
+    assert [s.item_id for s in built.skipped] == ["s2"]
     names = sorted(f.name for f in built.entries[0].files)
     ext = ".mkv" if mode == "symlink" else ".strm"
     assert names == sorted(
