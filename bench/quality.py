@@ -8,6 +8,7 @@ process on the same catalogue, co-watch data and MiniLM embeddings, through the 
 job calls.
 
     python -m bench.quality [--users N] [--movies N] [--seed S] [--top N]
+    python -m bench.quality --kind series [...]   (bench/quality_series.py)
 """
 
 from __future__ import annotations
@@ -354,4 +355,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
 
 
 if __name__ == "__main__":
+    import sys
+
+    if "--kind" in sys.argv:  # `--kind series`: the series harness; `--kind movies`: this one
+        at = sys.argv.index("--kind")
+        kind, rest = sys.argv[at + 1 : at + 2], sys.argv[1:at] + sys.argv[at + 2 :]
+        if kind == ["series"]:
+            from bench.quality_series import main as series_main
+
+            series_main(rest)
+            raise SystemExit(0)
+        sys.argv[1:] = rest
     main()
