@@ -199,6 +199,9 @@ async def _refresh_kind(
 
 
 async def refresh_top_picks(ctx: JobContext, kinds: Sequence[MediaKind]) -> dict[str, Any]:
+    # Popularity is counted from plays of the kind's own items; a kind whose plays are of other rows
+    # (series: episodes of shows) has no Top Picks yet.
+    kinds = [kind for kind in kinds if not kind.tables.played]
     result: dict[str, Any] = {}
     await ctx.step("Refreshing Top Picks", total=len(kinds))
     try:

@@ -11,8 +11,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from sidecar.composition import MEDIA_KINDS
 from sidecar.jobs.queue import JobQueue
 from sidecar.jobs.resources import JobResources
+from sidecar.media.kind import Step
 from sidecar.settings import Settings
 from sidecar.simulator import RunningSimulator, running_simulator
 from tests.factory import set_picks
@@ -123,7 +125,8 @@ async def test_disabled_user_loses_libraries_and_picks_keeps_history_and_gets_th
         assert back["result"]["users_returned"] == 1
         # Inline runs have no queue: what the worker would queue is reported.
         assert back["result"]["queued"] == [
-            {"job": "generate-movie-recommendations", "scope": {"user_ids": [ids["bob"]]}}
+            {"job": kind.job(Step.RECOMMENDATIONS), "scope": {"user_ids": [ids["bob"]]}}
+            for kind in MEDIA_KINDS
         ]
         await set_picks(db, ids["bob"], ["m002"])  # what the recommendation run would write
         again = await run_job("sync-movie-libraries", settings=cfg, scope={"user_ids": [ids["bob"]]})
@@ -190,12 +193,14 @@ async def test_a_returning_user_gets_recommendations_queued_with_the_worker_queu
         queue = JobQueue(db, None, settings.queue_name)
         run = await run_job("sync-users", settings=cfg, resources=JobResources(queue=queue))
 
-    (queued,) = run["result"]["queued"]
-    row = await db.fetchrow(
-        "SELECT job, scope, status FROM job_runs WHERE id = $1", uuid.UUID(queued["run_id"])
-    )
-    assert (row["job"], row["scope"], row["status"]) == (
-        "generate-movie-recommendations",
-        {"user_ids": [carol.id]},
-        "queued",
-    )
+    queued = run["result"]["queued"]
+    assert len(queued) == len(MEDIA_KINDS)  # one recommendations run per kind
+    for kind, one in zip(MEDIA_KINDS, queued, strict=True):
+        row = await db.fetchrow(
+            "SELECT job, scope, status FROM job_runs WHERE id = $1", uuid.UUID(one["run_id"])
+        )
+        assert (row["job"], row["scope"], row["status"]) == (
+            kind.job(Step.RECOMMENDATIONS),
+            {"user_ids": [carol.id]},
+            "queued",
+        )
