@@ -103,6 +103,27 @@ class SimUserData:
     rating: float | None = None
     position_ticks: int = 0
 
+    # The two rules below hold for every item type; movies (model.py) and episodes (tv.py) share them.
+    def record_play(self, at: dt.datetime | None, completed: bool, position_ticks: int) -> None:
+        """One playback: the count goes up at start, `played` only when finished (as on Jellyfin)."""
+        self.play_count += 1
+        self.last_played = at or utcnow()
+        if completed:
+            self.played, self.position_ticks = True, 0
+        else:
+            self.position_ticks = position_ticks
+
+    def mark_played(self, played: bool, at: dt.datetime | None, count_play: bool = False) -> None:
+        """TogglePlayed. `count_play` is the API's datePlayed: one more play at `at`
+        (jellyfin/jellyfin `MediaBrowser.Controller/Entities/BaseItem.cs` MarkPlayed)."""
+        self.played = played
+        if played:
+            self.play_count = max(1, self.play_count + (1 if count_play else 0))
+            self.last_played = at or self.last_played or utcnow()
+        else:
+            self.play_count, self.last_played = 0, None
+        self.position_ticks = 0
+
 
 @dataclass
 class SimUser:
@@ -451,12 +472,7 @@ class SimState:
     ) -> SimUserData:
         """One playback: the count goes up at start, `played` only when finished (as on Jellyfin)."""
         data = self.data_for(user_id, item_id)
-        data.play_count += 1
-        data.last_played = at or utcnow()
-        if completed:
-            data.played, data.position_ticks = True, 0
-        else:
-            data.position_ticks = position_ticks
+        data.record_play(at, completed, position_ticks)
         if emit:
             self.emit("playback_stopped", user_id=user_id, item_id=item_id, completed=completed)
             self.emit("user_data_saved", user_id=user_id, item_id=item_id, reason="PlaybackFinished")
@@ -474,13 +490,7 @@ class SimState:
         """TogglePlayed. `count_play` is the API's datePlayed: one more play at `at`
         (jellyfin/jellyfin `MediaBrowser.Controller/Entities/BaseItem.cs` MarkPlayed)."""
         data = self.data_for(user_id, item_id)
-        data.played = played
-        if played:
-            data.play_count = max(1, data.play_count + (1 if count_play else 0))
-            data.last_played = at or data.last_played or utcnow()
-        else:
-            data.play_count, data.last_played = 0, None
-        data.position_ticks = 0
+        data.mark_played(played, at, count_play)
         self.emit("user_data_saved", user_id=user_id, item_id=item_id, reason="TogglePlayed")
         return data
 

@@ -374,12 +374,7 @@ class TvStore:
                     position_ticks: int = 0, emit: bool = True) -> SimUserData:  # fmt: skip
         """One playback of an episode, as for movies (count at start, played when finished)."""
         data = self.data_for(user_id, episode_id)
-        data.play_count += 1
-        data.last_played = at or utcnow()
-        if completed:
-            data.played, data.position_ticks = True, 0
-        else:
-            data.position_ticks = position_ticks
+        data.record_play(at, completed, position_ticks)
         if emit:
             self.state.emit("playback_stopped", user_id=user_id, item_id=episode_id, completed=completed)
             self.state.emit("user_data_saved", user_id=user_id, item_id=episode_id, reason="PlaybackFinished")
@@ -396,14 +391,8 @@ class TvStore:
         else:
             targets = [item_id]
         for target in targets:
-            data = self.data_for(user_id, target)
-            data.played = played
-            if played:
-                data.last_played = at or utcnow()
-                data.play_count = max(1, data.play_count)
-            else:
-                data.play_count, data.last_played = 0, None
-            data.position_ticks = 0
+            # A mark without a date stamps now even on an already played episode (kept as it was).
+            self.data_for(user_id, target).mark_played(played, at or utcnow())
             self.state.emit("user_data_saved", user_id=user_id, item_id=target, reason="TogglePlayed")
 
     def set_favorite(self, user_id: str, item_id: str, favorite: bool = True) -> SimUserData:
