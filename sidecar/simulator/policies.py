@@ -5,16 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def _jellyfin_policy(is_admin: bool, is_disabled: bool, enabled_folders: list[str] | None) -> dict[str, Any]:
+def _access_and_playback(is_admin: bool) -> dict[str, Any]:
+    """The run of keys both servers' policies share, in the same order (spliced in where it stands)."""
     return {
-        "IsAdministrator": is_admin,
-        "IsHidden": False,
-        "EnableCollectionManagement": is_admin,
-        "EnableSubtitleManagement": is_admin,
-        "EnableLyricManagement": False,
-        "IsDisabled": is_disabled,
-        "BlockedTags": [],
-        "AllowedTags": [],
         "EnableUserPreferenceAccess": True,
         "AccessSchedules": [],
         "BlockUnratedItems": [],
@@ -27,6 +20,20 @@ def _jellyfin_policy(is_admin: bool, is_disabled: bool, enabled_folders: list[st
         "EnableAudioPlaybackTranscoding": True,
         "EnableVideoPlaybackTranscoding": True,
         "EnablePlaybackRemuxing": True,
+    }
+
+
+def _jellyfin_policy(is_admin: bool, is_disabled: bool, enabled_folders: list[str] | None) -> dict[str, Any]:
+    return {
+        "IsAdministrator": is_admin,
+        "IsHidden": False,
+        "EnableCollectionManagement": is_admin,
+        "EnableSubtitleManagement": is_admin,
+        "EnableLyricManagement": False,
+        "IsDisabled": is_disabled,
+        "BlockedTags": [],
+        "AllowedTags": [],
+        **_access_and_playback(is_admin),
         "ForceRemoteSourceTranscoding": False,
         "EnableContentDeletion": is_admin,
         "EnableContentDeletionFromFolders": [],
@@ -63,18 +70,7 @@ def _emby_policy(is_admin: bool, is_disabled: bool, enabled_folders: list[str] |
         "BlockedTags": [],
         "IsTagBlockingModeInclusive": False,
         "IncludeTags": [],
-        "EnableUserPreferenceAccess": True,
-        "AccessSchedules": [],
-        "BlockUnratedItems": [],
-        "EnableRemoteControlOfOtherUsers": is_admin,
-        "EnableSharedDeviceControl": True,
-        "EnableRemoteAccess": True,
-        "EnableLiveTvManagement": is_admin,
-        "EnableLiveTvAccess": True,
-        "EnableMediaPlayback": True,
-        "EnableAudioPlaybackTranscoding": True,
-        "EnableVideoPlaybackTranscoding": True,
-        "EnablePlaybackRemuxing": True,
+        **_access_and_playback(is_admin),
         "EnableContentDeletion": is_admin,
         "RestrictedFeatures": [],
         "EnableContentDeletionFromFolders": [],
