@@ -82,28 +82,47 @@ def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def read_nfo(path: str) -> dict[str, Any]:
-    """The movie fields a server takes from a Kodi `<movie>` NFO; {} when it is missing or broken
-    (the server then names the item from its file, as here)."""
+# The NFO readers of movies (here) and of shows and episodes (tv_scan.py) share these: one parse and
+# one rule for text, numbers and repeated tags, so the kinds cannot read the same tag differently.
+def nfo_root(path: str, tag: str) -> ET.Element | None:
+    """The NFO's root element when it parses and is a `<tag>`; None when missing, broken or another kind."""
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError):
-        return {}
-    if root.tag != "movie":
-        return {}
+        return None
+    return root if root.tag == tag else None
+
+
+def nfo_all(root: ET.Element, tag: str) -> list[str]:
+    """The non-empty texts of every `<tag>` (genre, tag, studio...)."""
+    return [e.text.strip() for e in root.findall(tag) if e.text and e.text.strip()]
+
+
+def nfo_texts(root: ET.Element, names: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """(tag, field) pairs -> {field: text} for the tags present, plus `year` when it is a number."""
     fields: dict[str, Any] = {}
-    for tag, name in (("title", "name"), ("originaltitle", "original_title"), ("sorttitle", "sort_name"),
-                      ("plot", "overview")):  # fmt: skip
+    for tag, name in names:
         value = _text(root, tag)
         if value is not None:
             fields[name] = value
     year = _int(_text(root, "year"))
     if year is not None:
         fields["year"] = year
+    return fields
+
+
+def read_nfo(path: str) -> dict[str, Any]:
+    """The movie fields a server takes from a Kodi `<movie>` NFO; {} when it is missing or broken
+    (the server then names the item from its file, as here)."""
+    root = nfo_root(path, "movie")
+    if root is None:
+        return {}
+    fields = nfo_texts(root, (("title", "name"), ("originaltitle", "original_title"), ("sorttitle", "sort_name"),
+                              ("plot", "overview")))  # fmt: skip
     runtime = _int(_text(root, "runtime"))
     if runtime:
         fields["runtime_ticks"] = runtime * TICKS_PER_MINUTE
-    genres = [g.text.strip() for g in root.findall("genre") if g.text and g.text.strip()]
+    genres = nfo_all(root, "genre")
     if genres:
         fields["genres"] = genres
     fields["provider_ids"] = nfo_provider_ids(root)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import xml.etree.ElementTree as ET
 from typing import Any
 
 from sidecar.simulator.model import SimLibrary, SimState
@@ -30,7 +29,10 @@ from sidecar.simulator.scan import (
     ScanResult,
     _int,
     _text,
+    nfo_all,
     nfo_provider_ids,
+    nfo_root,
+    nfo_texts,
 )
 from sidecar.simulator.tv import SimEpisode
 
@@ -54,34 +56,16 @@ def _changes(item: object, fields: dict[str, Any], names: tuple[str, ...]) -> di
     return {name: value for name, value in wanted.items() if getattr(item, name) != value}
 
 
-def _root(path: str, tag: str) -> ET.Element | None:
-    try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError):
-        return None
-    return root if root.tag == tag else None
-
-
-def _all(root: ET.Element, tag: str) -> list[str]:
-    return [e.text.strip() for e in root.findall(tag) if e.text and e.text.strip()]
-
-
 def read_show_nfo(path: str) -> dict[str, Any]:
     """Series fields from a `<tvshow>` NFO ({} when missing or broken)."""
-    root = _root(path, "tvshow")
+    root = nfo_root(path, "tvshow")
     if root is None:
         return {}
     fields: dict[str, Any] = {"provider_ids": nfo_provider_ids(root)}
-    for tag, name in (("title", "name"), ("originaltitle", "original_title"), ("sorttitle", "sort_name"),
-                      ("plot", "overview"), ("mpaa", "official_rating"), ("status", "status")):  # fmt: skip
-        value = _text(root, tag)
-        if value is not None:
-            fields[name] = value
-    year = _int(_text(root, "year"))
-    if year is not None:
-        fields["year"] = year
+    fields.update(nfo_texts(root, (("title", "name"), ("originaltitle", "original_title"), ("sorttitle", "sort_name"),
+                                   ("plot", "overview"), ("mpaa", "official_rating"), ("status", "status"))))  # fmt: skip
     for tag, name in (("genre", "genres"), ("tag", "tags"), ("studio", "studios")):
-        fields[name] = _all(root, tag)
+        fields[name] = nfo_all(root, tag)
     if fields.get("status") not in (None, "Continuing", "Ended", "Unreleased"):
         del fields["status"]  # Jellyfin logs and ignores a status it cannot parse
     return fields
@@ -89,7 +73,7 @@ def read_show_nfo(path: str) -> dict[str, Any]:
 
 def read_episode_nfo(path: str) -> dict[str, Any]:
     """Episode fields from an `<episodedetails>` NFO ({} when missing or broken)."""
-    root = _root(path, "episodedetails")
+    root = nfo_root(path, "episodedetails")
     if root is None:
         return {}
     fields: dict[str, Any] = {"provider_ids": nfo_provider_ids(root)}
