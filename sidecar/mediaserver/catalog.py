@@ -52,12 +52,13 @@ class CatalogCalls:
     """The generic calls; `self` is a `DialectClient`."""
 
     def _type_query(self: DialectClient, item_type: ItemType, **extra: Any) -> dict[str, Any]:
+        first: dict[str, Any] = {}
         if item_type.name == "Movie":
             name, value = self.no_collections_param  # box sets must not replace movies
-            extra[name] = value
+            first[name] = value  # before the caller's values: the movie calls' query order
         if item_type.real_only and self.kind == "jellyfin":
             extra["IsMissing"] = False  # Emby documents no such parameter (filtered below)
-        return self._params(IncludeItemTypes=item_type.name, Recursive=True, **extra)
+        return self._params(IncludeItemTypes=item_type.name, Recursive=True, **first, **extra)
 
     def _parse_page(
         self, item_type: ItemType, items: Iterable[dict[str, Any]], library_id: str | None

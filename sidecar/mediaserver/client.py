@@ -7,7 +7,6 @@ each server's spelling by `_param` (Jellyfin's OpenAPI uses camelCase, Emby's Pa
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import replace
@@ -34,6 +33,7 @@ from sidecar.mediaserver.catalog import (
 )
 from sidecar.mediaserver.dto import MOVIE_FIELDS, parse_library, parse_movie, parse_user_data
 from sidecar.mediaserver.http import MediaServerHttp, MediaServerStatusError
+from sidecar.mediaserver.items import MOVIE
 from sidecar.mediaserver.paging import (
     FetchPage,
     IncompleteListingError,
@@ -44,7 +44,6 @@ from sidecar.mediaserver.paging import (
 
 log = structlog.get_logger(__name__)
 
-MOVIE_LIBRARY_TYPES = ("movies", None)  # a movie lives in a movie library or a mixed one
 # Sort keys both servers know (Jellyfin ItemSortBy, Emby's documented list; neither sorts by Id):
 # after the name, year and date added leave almost no ties for offset paging to trip over.
 STABLE_SORT = "SortName,ProductionYear,DateCreated"
@@ -116,8 +115,7 @@ class DialectClient(CatalogCalls):
         return {self._param(k): v for k, v in values.items() if v is not None}
 
     def _movie_query(self, **extra: Any) -> dict[str, Any]:
-        name, value = self.no_collections_param
-        return self._params(IncludeItemTypes="Movie", Recursive=True, **{name: value}, **extra)
+        return self._type_query(MOVIE, **extra)  # one query rule for every item type
 
     async def _get_items(self, path: str, params: dict[str, Any], start: int, limit: int) -> dict[str, Any]:
         page = {**params, **self._params(StartIndex=start, Limit=limit)}
@@ -170,32 +168,9 @@ class DialectClient(CatalogCalls):
                 yield out
 
     async def get_movies(self, item_ids: list[str]) -> list[MovieItem]:
-        """These ids if they are movies in a movie (or mixed) library, tagged with that library."""
-        if not item_ids:
-            return []
-        libraries = self._libraries if self._libraries is not None else await self.list_libraries()
-        candidates = [lib for lib in libraries if lib.collection_type in MOVIE_LIBRARY_TYPES]
-        semaphore = asyncio.Semaphore(self.concurrency)
-
-        async def fetch(library: Library, ids: list[str]) -> list[MovieItem]:
-            params = self._movie_query(
-                ParentId=library.item_id, Ids=",".join(ids), Fields=",".join(MOVIE_FIELDS), ImageTypeLimit=1
-            )
-            async with semaphore:
-                result = await self.http.get_json("/Items", params)
-            items = result.get("Items", []) if isinstance(result, dict) else []
-            return [m for m in (parse_movie(i, library.item_id) for i in items if _is_movie(i)) if m]
-
-        jobs = [
-            fetch(lib, ids)
-            for lib in candidates
-            for ids in chunks(list(dict.fromkeys(item_ids)), IDS_PER_REQUEST)
-        ]
-        found: dict[str, MovieItem] = {}
-        for movies in await asyncio.gather(*jobs):
-            for movie in movies:
-                found.setdefault(movie.id, movie)
-        return list(found.values())
+        """These ids if they are movies in a movie (or mixed) library, tagged with that library: the
+        generic lookup (catalog.get_items) with the movie type, which asks and parses as this did."""
+        return await self.get_items(MOVIE, item_ids)
 
     # --- per-user data -----------------------------------------------------------------------------------
     async def iter_played_movies(
