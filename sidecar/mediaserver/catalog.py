@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sidecar.mediaserver.base import Library
+from sidecar.mediaserver.base import Library, UserState
 from sidecar.mediaserver.items import EPISODE, EPISODE_FIELDS, ItemType, UserItemData, parse_user_item_data
-from sidecar.mediaserver.paging import iter_pages, iter_pages_sequential
+from sidecar.mediaserver.paging import FetchPage, iter_pages, iter_pages_sequential
 
 if TYPE_CHECKING:
     from sidecar.mediaserver.client import DialectClient
 
 T = TypeVar("T")
+S = TypeVar("S", bound=UserState)
 IDS_PER_REQUEST = 100  # ~3.3 kB of ids in a URL: far below any server's limit
 INCREMENTAL_FIRST_PAGE = 50  # a regular history walk usually stops within the newest few plays
 # With user data: the path tells copies in the AI libraries apart; numbers and show come unasked.
@@ -41,6 +42,22 @@ class ItemPage(list[T], Generic[T]):
         self.start = start
         self.total = total
         self.skipped = skipped
+
+
+async def played_since(
+    fetch: FetchPage, page_size: int, since: dt.datetime, parse: Callable[[list[dict[str, Any]]], list[S]]
+) -> AsyncIterator[list[S]]:
+    """An incremental walk of plays listed newest first (movies and any item type share it): pages
+    read one at a time, the newest first page small, stopping at the first play older than `since`
+    (or without a date)."""
+    first = max(1, min(INCREMENTAL_FIRST_PAGE, page_size))
+    async for page in iter_pages_sequential(fetch, page_size=page_size, first_page_size=first):
+        data = parse(page)
+        newer = [d for d in data if d.last_played_at is not None and d.last_played_at >= since]
+        if newer:
+            yield newer
+        if len(newer) < len(data):
+            return
 
 
 def chunks(values: list[str], size: int) -> Iterable[list[str]]:
@@ -188,14 +205,10 @@ class CatalogCalls:
             async for page in iter_pages(fetch, page_size=self.page_size, concurrency=self.concurrency):
                 yield self._user_data(user_id, item_type, page)
             return
-        first = max(1, min(INCREMENTAL_FIRST_PAGE, self.page_size))
-        async for page in iter_pages_sequential(fetch, page_size=self.page_size, first_page_size=first):
-            data = self._user_data(user_id, item_type, page)
-            newer = [d for d in data if d.last_played_at is not None and d.last_played_at >= since]
-            if newer:
-                yield newer
-            if len(newer) < len(data):
-                return
+        async for newer in played_since(
+            fetch, self.page_size, since, lambda p: self._user_data(user_id, item_type, p)
+        ):
+            yield newer
 
     async def iter_resumable_items(
         self: DialectClient, item_type: ItemType, user_id: str

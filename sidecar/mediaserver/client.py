@@ -26,10 +26,10 @@ from sidecar.mediaserver.base import (
 )
 from sidecar.mediaserver.catalog import (
     IDS_PER_REQUEST,
-    INCREMENTAL_FIRST_PAGE,
     USER_DATA_FIELDS,
     CatalogCalls,
     chunks,
+    played_since,
 )
 from sidecar.mediaserver.dto import MOVIE_FIELDS, parse_library, parse_movie, parse_user_data
 from sidecar.mediaserver.http import MediaServerHttp, MediaServerStatusError
@@ -39,7 +39,6 @@ from sidecar.mediaserver.paging import (
     IncompleteListingError,
     Page,
     iter_pages_checked,
-    iter_pages_sequential,
 )
 
 log = structlog.get_logger(__name__)
@@ -191,14 +190,10 @@ class DialectClient(CatalogCalls):
             async for page in _checked(fetch, self.page_size, f"played movies of user {user_id}"):
                 yield self._user_data_page(user_id, page)
             return
-        first = max(1, min(INCREMENTAL_FIRST_PAGE, self.page_size))
-        async for page in iter_pages_sequential(fetch, page_size=self.page_size, first_page_size=first):
-            data = self._user_data_page(user_id, page)
-            newer = [d for d in data if d.last_played_at is not None and d.last_played_at >= since]
-            if newer:
-                yield newer
-            if len(newer) < len(data):
-                return
+        async for newer in played_since(
+            fetch, self.page_size, since, lambda p: self._user_data_page(user_id, p)
+        ):
+            yield newer
 
     async def iter_favorite_movies(
         self, user_id: str, *, unplayed_only: bool = False
