@@ -7,7 +7,7 @@ from __future__ import annotations
 
 # $1 user ids or null (all), $2 the kind: with each user's watermark for that kind.
 USERS_TO_PROCESS = """
-SELECT u.id, u.name, w.synced_at AS history_synced_at FROM media_users u
+SELECT u.id, u.name, u.restricted, w.synced_at AS history_synced_at FROM media_users u
 LEFT JOIN watch_history_watermarks w ON w.user_id = u.id AND w.kind = $2
 WHERE u.{enabled} AND NOT u.is_disabled AND u.removed_at IS NULL
   AND ($1::text[] IS NULL OR u.id = ANY($1::text[]))
@@ -101,4 +101,18 @@ SET_WATERMARKS = """
 INSERT INTO watch_history_watermarks (user_id, kind, synced_at)
 SELECT w.id, $3, w.at FROM unnest($1::text[], $2::timestamptz[]) AS w (id, at)
 ON CONFLICT (user_id, kind) DO UPDATE SET synced_at = EXCLUDED.synced_at
+"""
+
+# What the server shows a restricted user, replaced whole; returns whether it differs from before.
+# $1 user, $2 kind, $3 the sorted ids.
+SET_VISIBLE_ITEMS = """
+WITH old AS (SELECT item_ids FROM user_visible_items WHERE user_id = $1 AND media_type = $2)
+INSERT INTO user_visible_items (user_id, media_type, item_ids) VALUES ($1, $2, $3)
+ON CONFLICT (user_id, media_type) DO UPDATE SET item_ids = EXCLUDED.item_ids, checked_at = now()
+RETURNING (SELECT item_ids FROM old) IS DISTINCT FROM $3::text[] AS changed
+"""
+
+# Users no longer restricted see everything again. $1 user ids, $2 kind.
+CLEAR_VISIBLE_ITEMS = """
+DELETE FROM user_visible_items WHERE user_id = ANY($1::text[]) AND media_type = $2 RETURNING user_id
 """

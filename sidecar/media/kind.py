@@ -96,6 +96,8 @@ class History:
     # Derived per-user state rebuilt from the plays after a run (db, settings, user ids): series'
     # started / watching / finished / dropped.
     derive: Callable[[Any, Settings, list[str]], Awaitable[None]] | None = None
+    # The ids of this kind the server shows a user (its policy applied), page by page.
+    visible_ids: Callable[[MediaServerClient, str], AsyncIterator[Sequence[str]]] | None = None
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,12 @@ class _LibrarySync:
         ctx = self.ctx
         kind = self.kind
         rows = await ctx.db.fetch(kind.library.picks_query, user.id) if user.active else []
+        visible = await ctx.db.fetchval(q.VISIBLE_ITEMS, user.id, kind.name)
+        if visible is not None:
+            # Picks made before the admin restricted this user: a symlink would play what the
+            # server hides from them. The next recommendation run replaces them.
+            allowed = set(visible)
+            rows = [r for r in rows if r[kind.tables.item_id] in allowed]
         if not rows and not user.has_library_row:
             self.counts.users_skipped += 1
             return

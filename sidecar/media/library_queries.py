@@ -56,3 +56,6 @@ OWN_LIBRARY_IDS = """
 SELECT unnest(array_remove(ARRAY[library_id, library_item_id, library_guid], NULL)) AS id
 FROM user_libraries
 """
+
+# What the server shows a restricted user of this kind (no row: no restriction). $1 user, $2 kind.
+VISIBLE_ITEMS = "SELECT item_ids FROM user_visible_items WHERE user_id = $1 AND media_type = $2"

@@ -13,6 +13,7 @@ follow up with sync-movie-libraries for the users whose list changed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 import uuid
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import numpy as np
 
 from sidecar.db import relaxed_transaction
 from sidecar.jobs.context import JobContext, JobError
@@ -140,6 +142,7 @@ class UserRun:
     old_list: list[str]
     kept: list[str]  # item ids that stay at the head of the list (kind.kept_query)
     item_ids: set[str] | None
+    visible: frozenset[str] | None = None  # what the server shows a restricted user (None: everything)
 
 
 async def _taste(
@@ -194,6 +197,9 @@ async def _process_user(
     tally: Tally,
 ) -> None:
     catalog, history, own_taste = await _taste(ctx, kind, data, user, borrowed)
+    if run.visible is not None:  # the server's policy hides these from the user: never a pick
+        hidden = np.flatnonzero(~np.isin(np.asarray(catalog.ids, dtype=object), list(run.visible)))
+        history = dataclasses.replace(history, excluded=np.union1d(history.excluded, hidden))
     if len(history) == 0:
         await _log_skip(ctx, kind, user, len(data.plays_by_user.get(user["id"], [])), data.model)
         tally.skipped_no_history += 1
@@ -270,6 +276,7 @@ async def _generate(
     await ctx.db.execute(kind.sql(q.DELETE_REMOVED_ITEMS), user_ids)
     users = await ctx.db.fetch(kind.sql(q.ENABLED_USERS), user_ids)
     borrowed = BorrowedData()
+    visible = {r["user_id"]: frozenset(r["item_ids"]) for r in await ctx.db.fetch(q.VISIBLE_ITEMS, kind.name)}
     tally = Tally(users=len(users))
     llm = LlmExplainer.from_settings(ctx.settings, kind)
     await ctx.step("Scoring users", total=len(users))
@@ -278,7 +285,12 @@ async def _generate(
             for user in users:
                 ctx.raise_if_cancelled()
                 try:
-                    run = UserRun(old_lists.get(user["id"], []), kept.get(user["id"], []), item_ids)
+                    run = UserRun(
+                        old_lists.get(user["id"], []),
+                        kept.get(user["id"], []),
+                        item_ids,
+                        visible.get(user["id"]),
+                    )
                     await _process_user(ctx, kind, data, user, run, borrowed, llm, tally)
                 except Exception as exc:
                     tally.users_failed += 1

@@ -85,3 +85,6 @@ JOIN {items} m ON m.id = r.{item_id}
 WHERE r.user_id = $1
 ORDER BY r.rank
 """
+
+# What the server shows each restricted user of a kind (users without a row see everything). $1 kind.
+VISIBLE_ITEMS = "SELECT user_id, item_ids FROM user_visible_items WHERE media_type = $1"

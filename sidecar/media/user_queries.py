@@ -4,18 +4,20 @@
 # setting; known users keep theirs. Returns the users that were inserted or changed.
 UPSERT_USERS = """
 WITH listed AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], $4::boolean[], $6::timestamptz[])
-        AS l (id, name, is_admin, is_disabled, last_activity_at)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], $4::boolean[], $6::timestamptz[],
+                         $7::boolean[])
+        AS l (id, name, is_admin, is_disabled, last_activity_at, restricted)
 )
-INSERT INTO media_users AS u (id, name, is_admin, is_disabled, enabled, series_enabled, last_activity_at)
-SELECT id, name, is_admin, is_disabled, $5, $5, last_activity_at FROM listed
+INSERT INTO media_users AS u (id, name, is_admin, is_disabled, enabled, series_enabled, last_activity_at,
+                              restricted)
+SELECT id, name, is_admin, is_disabled, $5, $5, last_activity_at, restricted FROM listed
 ON CONFLICT (id) DO UPDATE SET
     name = EXCLUDED.name, is_admin = EXCLUDED.is_admin, is_disabled = EXCLUDED.is_disabled,
     last_activity_at = coalesce(EXCLUDED.last_activity_at, u.last_activity_at),
-    removed_at = NULL, updated_at = now()
-WHERE (u.name, u.is_admin, u.is_disabled, u.last_activity_at)
+    restricted = EXCLUDED.restricted, removed_at = NULL, updated_at = now()
+WHERE (u.name, u.is_admin, u.is_disabled, u.last_activity_at, u.restricted)
       IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.is_admin, EXCLUDED.is_disabled,
-                        coalesce(EXCLUDED.last_activity_at, u.last_activity_at))
+                        coalesce(EXCLUDED.last_activity_at, u.last_activity_at), EXCLUDED.restricted)
    OR u.removed_at IS NOT NULL
 RETURNING id, (xmax = 0) AS inserted
 """

@@ -66,5 +66,6 @@ async def _upsert(
             [u.is_disabled for u in users],
             new_users_enabled,
             [u.last_activity_at for u in users],
+            [u.access.restricted for u in users],
         )
     )

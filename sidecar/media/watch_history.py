@@ -129,6 +129,10 @@ class UserResult:
     favourites_read: bool = False  # regular: `plays` holds every favourite
     delete_ids: list[str] = field(default_factory=list)
     watermark: dt.datetime | None = None
+    # What the server shows the user, when their policy restricts it (None: everything); read by
+    # unscoped runs only (`visibility_read`), so a webhook's small run keeps the stored list.
+    visible: list[str] | None = None
+    visibility_read: bool = False
 
 
 class UserHistorySync:
@@ -198,7 +202,17 @@ class UserHistorySync:
             keep_only=full,
             favourites_read=iter_favourites is not None,
             watermark=started,
+            visible=await self._visible_ids(user) if user["restricted"] else None,
+            visibility_read=True,
         )
+
+    async def _visible_ids(self, user: asyncpg.Record) -> list[str]:
+        """The ids of this kind the server shows a restricted user (its policy applied by the server)."""
+        ids: set[str] = set()
+        async for page in self.kind.history.visible_ids(self.client, user["id"]):
+            self.ctx.raise_if_cancelled()
+            ids.update(page)
+        return sorted(ids)
 
     async def fetch_items(self, user: asyncpg.Record, item_ids: list[str]) -> UserResult:
         """Just these items' user data (webhook-driven); the watermark does not move."""
@@ -244,10 +258,26 @@ class UserHistorySync:
                 await conn.execute(
                     q.SET_WATERMARKS, [m[0] for m in marks], [m[1] for m in marks], self.kind.name
                 )
+            changed.update(await self._write_visibility(conn, results))
         self.counts.plays_written += len(rows)
         self.counts.plays_removed += removed
         self.counts.changed_user_ids.update(changed)
         self.counts.skipped_unknown_movies += unknown
+
+    async def _write_visibility(self, conn: asyncpg.Connection, results: list[UserResult]) -> set[str]:
+        """Store what restricted users may see; returns the users whose list changed (their picks
+        must be redone: a pick they may no longer see must go, and new items may come in)."""
+        changed: set[str] = set()
+        kind = self.kind.name
+        for result in results:
+            if result.visible is not None and await conn.fetchval(
+                q.SET_VISIBLE_ITEMS, result.user_id, kind, result.visible
+            ):
+                changed.add(result.user_id)
+        free = [r.user_id for r in results if r.visibility_read and r.visible is None]
+        if free:
+            changed.update(r["user_id"] for r in await conn.fetch(q.CLEAR_VISIBLE_ITEMS, free, kind))
+        return changed
 
 
 WRITE_BATCH_USERS = 50

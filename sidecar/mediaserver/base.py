@@ -59,6 +59,16 @@ class UserAccess:
     allowed_tags: tuple[str, ...] = ()
     block_unrated_items: tuple[str, ...] = ()  # item kinds ("Movie", ...) hidden when unrated
 
+    @property
+    def restricted(self) -> bool:
+        """Whether the server hides anything from this user (then what they see is asked, not assumed)."""
+        return not self.enable_all_folders or bool(
+            self.max_parental_rating is not None
+            or self.blocked_tags
+            or self.allowed_tags
+            or self.block_unrated_items
+        )
+
 
 @dataclass(frozen=True)
 class MediaUser:

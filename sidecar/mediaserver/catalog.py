@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sidecar.mediaserver.base import Library, UserState
+from sidecar.mediaserver.base import Library, UserState, normalise_id
 from sidecar.mediaserver.items import EPISODE, EPISODE_FIELDS, ItemType, UserItemData, parse_user_item_data
 from sidecar.mediaserver.paging import FetchPage, iter_pages, iter_pages_sequential
 
@@ -222,6 +222,25 @@ class CatalogCalls:
 
         async for page in iter_pages(fetch, page_size=self.page_size, concurrency=self.concurrency):
             yield self._user_data(user_id, item_type, page)
+
+    async def iter_visible_ids(
+        self: DialectClient, item_type: ItemType, user_id: str
+    ) -> AsyncIterator[list[str]]:
+        """Ids of the items of this type that the server shows this user: its own answer to the
+        user's policy (libraries, parental rating, blocked and allowed tags), so the sidecar never
+        re-implements a rating scale or a tag rule. Raises on any failed page (a partial list would
+        hide items the user may see)."""
+        path, scoped = self._user_items_request(user_id)
+        params = self._params(
+            IncludeItemTypes=item_type.name, Recursive=True, EnableUserData=False, EnableImages=False,
+            SortBy=item_type.sort_by, SortOrder="Ascending", **scoped,
+        )  # fmt: skip
+
+        async def fetch(start: int, limit: int) -> dict[str, Any]:
+            return await self._get_items(path, params, start, limit)
+
+        async for page in iter_pages(fetch, page_size=self.page_size, concurrency=self.concurrency):
+            yield [normalise_id(str(raw["Id"])) for raw in page if isinstance(raw.get("Id"), str | int)]
 
     async def get_user_item_data(
         self: DialectClient, item_type: ItemType, user_id: str, item_ids: list[str]

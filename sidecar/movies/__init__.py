@@ -9,6 +9,7 @@ from typing import Any
 from sidecar.media.kind import Catalogue, History, Library, MediaKind, Step
 from sidecar.media.tables import KindTables
 from sidecar.mediaserver import MediaServerClient
+from sidecar.mediaserver.items import MOVIE
 from sidecar.movies import queries
 from sidecar.movies.library import movie_entries
 from sidecar.movies.movie_rows import COLUMNS, movie_row
@@ -46,6 +47,7 @@ MOVIES = MediaKind(
         iter_played=lambda client, user_id, since: client.iter_played_movies(user_id, since),
         get_user_data=lambda client, user_id, ids: client.get_user_movie_data(user_id, ids),
         favourites=_favourites,
+        visible_ids=lambda client, user_id: client.iter_visible_ids(MOVIE, user_id),
     ),
     library=Library(
         folder="ai-movies",

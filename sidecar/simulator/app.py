@@ -25,6 +25,7 @@ from sidecar.mediaserver.dto import parse_datetime
 from sidecar.simulator.faults import Faults
 from sidecar.simulator.images import poster_png
 from sidecar.simulator.model import Kind, SimMovie, SimState, SimUser, SimUserData
+from sidecar.simulator.parental import item_visible
 from sidecar.simulator.query import query_bool as _bool
 from sidecar.simulator.query import query_list as _split
 from sidecar.simulator.render import (
@@ -528,8 +529,14 @@ class MediaServerSimulator:
         return web.Response(body=poster_png(item_id), content_type="image/png")
 
     def _visible(self, user: SimUser, movie: SimMovie) -> bool:
+        """The user's policy: the movie's library, then its parental rating and tags (`parental.py`)."""
         library = self.state.library(movie.library_id)
-        return library is None or self.state.can_see(user, library)
+        if library is not None and not self.state.can_see(user, library):
+            return False
+        return item_visible(
+            user.policy, rating=movie.official_rating, tags=movie.tags, item_type="Movie",
+            emby=self.state.kind == "emby",
+        )  # fmt: skip
 
     async def items(self, request: web.Request) -> web.Response:
         q = self._query(request)
@@ -570,6 +577,7 @@ class MediaServerSimulator:
                 presorted = False
             if hidden:
                 movies = [m for m in movies if m.library_id not in hidden]
+            movies = [m for m in movies if self._visible(user, m)]  # parental rating and tags
             if parent and (played or favorite):
                 movies = [m for m in movies if m.library_id == parent]
             if played is not None:
