@@ -2,7 +2,8 @@
 -- allowed tags) gets picks only from what the server shows them. The server answers that itself
 -- (a listing made with the user's id applies the policy), so no rating scale or tag rule is copied
 -- here: the ids it lists are stored per user and kind, refreshed by each watch-history run.
-ALTER TABLE media_users ADD COLUMN IF NOT EXISTS restricted boolean NOT NULL DEFAULT false;
+-- `access` keeps the policy's access rules as the users listing gave them (sidecar.mediaserver.UserAccess).
+ALTER TABLE media_users ADD COLUMN IF NOT EXISTS access jsonb;
 
 CREATE TABLE IF NOT EXISTS user_visible_items (
     user_id text NOT NULL REFERENCES media_users (id) ON DELETE CASCADE,

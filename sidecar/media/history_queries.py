@@ -7,7 +7,7 @@ from __future__ import annotations
 
 # $1 user ids or null (all), $2 the kind: with each user's watermark for that kind.
 USERS_TO_PROCESS = """
-SELECT u.id, u.name, u.restricted, w.synced_at AS history_synced_at FROM media_users u
+SELECT u.id, u.name, u.access, w.synced_at AS history_synced_at FROM media_users u
 LEFT JOIN watch_history_watermarks w ON w.user_id = u.id AND w.kind = $2
 WHERE u.{enabled} AND NOT u.is_disabled AND u.removed_at IS NULL
   AND ($1::text[] IS NULL OR u.id = ANY($1::text[]))

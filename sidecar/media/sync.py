@@ -157,7 +157,8 @@ async def _known_items(db: asyncpg.Pool, level: Level, ids: list[str] | None = N
     return {r["id"]: Known(r["content_hash"], r["sync_hash"], r["removed"]) for r in records}
 
 
-async def _enabled_libraries(ctx: JobContext, kind: MediaKind, client: MediaServerClient) -> list[Library]:
+async def source_libraries(ctx: JobContext, kind: MediaKind, client: MediaServerClient) -> list[Library]:
+    """The libraries this kind's catalogue comes from (JobError when there are none)."""
     own_ids = {normalise_id(r["id"]) for r in await ctx.db.fetch(library_queries.OWN_LIBRARY_IDS)}
     selection = select_libraries(
         await client.list_libraries(), ctx.settings, kind, ctx.resources.kinds, own_ids
@@ -189,7 +190,7 @@ async def _mark_removed(ctx: JobContext, level: Level, ids: list[str], counts: S
 
 async def _sync_all(ctx: JobContext, kind: MediaKind, client: MediaServerClient) -> list[SyncCounts]:
     await ctx.step("Listing libraries")
-    libraries = await _enabled_libraries(ctx, kind, client)
+    libraries = await source_libraries(ctx, kind, client)
     await ctx.info(f"syncing {kind.singular} libraries", libraries=[lib.name for lib in libraries])
     return [await _sync_level(ctx, level, client, libraries) for level in levels(kind)]
 
@@ -242,7 +243,7 @@ async def _sync_items(
     """Just these ids, at every level (a webhook names a show or an episode: each level takes its own)."""
     ids = list(dict.fromkeys(normalise_id(str(i)) for i in item_ids))
     await ctx.step(f"Fetching {kind.name}", total=len(ids), reset_counts=True)
-    libraries = await _enabled_libraries(ctx, kind, client)
+    libraries = await source_libraries(ctx, kind, client)
     enabled = {lib.item_id for lib in libraries}
     all_counts = []
     for level in levels(kind):

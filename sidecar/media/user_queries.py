@@ -5,19 +5,19 @@
 UPSERT_USERS = """
 WITH listed AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], $4::boolean[], $6::timestamptz[],
-                         $7::boolean[])
-        AS l (id, name, is_admin, is_disabled, last_activity_at, restricted)
+                         $7::jsonb[])
+        AS l (id, name, is_admin, is_disabled, last_activity_at, access)
 )
 INSERT INTO media_users AS u (id, name, is_admin, is_disabled, enabled, series_enabled, last_activity_at,
-                              restricted)
-SELECT id, name, is_admin, is_disabled, $5, $5, last_activity_at, restricted FROM listed
+                              access)
+SELECT id, name, is_admin, is_disabled, $5, $5, last_activity_at, access FROM listed
 ON CONFLICT (id) DO UPDATE SET
     name = EXCLUDED.name, is_admin = EXCLUDED.is_admin, is_disabled = EXCLUDED.is_disabled,
     last_activity_at = coalesce(EXCLUDED.last_activity_at, u.last_activity_at),
-    restricted = EXCLUDED.restricted, removed_at = NULL, updated_at = now()
-WHERE (u.name, u.is_admin, u.is_disabled, u.last_activity_at, u.restricted)
+    access = EXCLUDED.access, removed_at = NULL, updated_at = now()
+WHERE (u.name, u.is_admin, u.is_disabled, u.last_activity_at, u.access)
       IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.is_admin, EXCLUDED.is_disabled,
-                        coalesce(EXCLUDED.last_activity_at, u.last_activity_at), EXCLUDED.restricted)
+                        coalesce(EXCLUDED.last_activity_at, u.last_activity_at), EXCLUDED.access)
    OR u.removed_at IS NOT NULL
 RETURNING id, (xmax = 0) AS inserted
 """

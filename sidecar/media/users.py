@@ -8,6 +8,7 @@ a broken answer (every server has its admin), refused rather than read as "every
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,6 +67,6 @@ async def _upsert(
             [u.is_disabled for u in users],
             new_users_enabled,
             [u.last_activity_at for u in users],
-            [u.access.restricted for u in users],
+            [dataclasses.asdict(u.access) for u in users],
         )
     )

@@ -32,12 +32,13 @@ from sidecar.media import history_queries as q
 from sidecar.media.copies import Originals, fold_copies, mark_originals
 from sidecar.media.kind import MediaKind, Step
 from sidecar.media.server import media_client
-from sidecar.media.sync import ROW_ERRORS
+from sidecar.media.sync import ROW_ERRORS, source_libraries
 from sidecar.media.users import NoUsersListed, store_users
 from sidecar.mediaserver import (
     MediaServerAuthError,
     MediaServerClient,
     MediaServerError,
+    UserAccess,
     UserMovieData,
     normalise_id,
 )
@@ -151,6 +152,7 @@ class UserHistorySync:
         self.client = client
         self.originals = originals
         self.counts = HistoryCounts()
+        self.source_guids: frozenset[str] = frozenset()  # the kind's source libraries (policy ids)
 
     async def _fold_copies(self, user_id: str, plays: dict[str, UserMovieData]) -> dict[str, UserMovieData]:
         """Count the user's plays of copies for their originals, and mark the originals on the server."""
@@ -202,16 +204,20 @@ class UserHistorySync:
             keep_only=full,
             favourites_read=iter_favourites is not None,
             watermark=started,
-            visible=await self._visible_ids(user) if user["restricted"] else None,
+            visible=await self._visible_ids(user) if self._restricted(user) else None,
             visibility_read=True,
         )
 
+    def _restricted(self, user: asyncpg.Record) -> bool:
+        return UserAccess.from_json(user["access"]).hides_from(self.source_guids)
+
     async def _visible_ids(self, user: asyncpg.Record) -> list[str]:
-        """The ids of this kind the server shows a restricted user (its policy applied by the server)."""
+        """The catalogue ids the server shows a restricted user (its policy applied by the server).
+        Only catalogue items: the user's own AI Picks copies come and go with every library write."""
         ids: set[str] = set()
         async for page in self.kind.history.visible_ids(self.client, user["id"]):
             self.ctx.raise_if_cancelled()
-            ids.update(page)
+            ids.update(i for i in page if i in self.originals.ids)
         return sorted(ids)
 
     async def fetch_items(self, user: asyncpg.Record, item_ids: list[str]) -> UserResult:
@@ -381,6 +387,7 @@ async def sync_watch_history(ctx: JobContext, kind: MediaKind) -> dict[str, Any]
             )
         originals = Originals.from_rows(await ctx.db.fetch(kind.sql(q.ITEM_IDS)))
         sync = UserHistorySync(ctx, kind, client, originals)
+        sync.source_guids = frozenset(lib.guid for lib in await source_libraries(ctx, kind, client))
         sync.counts = counts
         counts.users_skipped = len(skipped)
         await ctx.step("Syncing watch history", total=len(users), reset_counts=True)

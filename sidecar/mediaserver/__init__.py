@@ -8,6 +8,7 @@ from sidecar.mediaserver.base import (
     MediaUser,
     MovieItem,
     ServerInfo,
+    UserAccess,
     UserMovieData,
     normalise_id,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "MediaUser",
     "MovieItem",
     "ServerInfo",
+    "UserAccess",
     "UserMovieData",
     "detect_kind",
     "forget_probes",

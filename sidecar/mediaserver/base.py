@@ -7,8 +7,8 @@ and undashed forms), Emby ids stay numeric strings (items) or 32-hex (users).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Collection, Mapping
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -59,15 +59,24 @@ class UserAccess:
     allowed_tags: tuple[str, ...] = ()
     block_unrated_items: tuple[str, ...] = ()  # item kinds ("Movie", ...) hidden when unrated
 
-    @property
-    def restricted(self) -> bool:
-        """Whether the server hides anything from this user (then what they see is asked, not assumed)."""
-        return not self.enable_all_folders or bool(
-            self.max_parental_rating is not None
-            or self.blocked_tags
-            or self.allowed_tags
-            or self.block_unrated_items
-        )
+    def hides_from(self, library_guids: Collection[str]) -> bool:
+        """Whether the server may hide some item of these libraries from the user (then what they see
+        is asked, not assumed). Folders count only when one of these libraries is not enabled: our
+        own visibility pass turns "all folders" into an explicit list for everyone."""
+        if self.max_parental_rating is not None or self.blocked_tags or self.allowed_tags:
+            return True
+        if self.block_unrated_items:
+            return True
+        return not self.enable_all_folders and not set(library_guids) <= set(self.enabled_folders)
+
+    @classmethod
+    def from_json(cls, stored: Mapping[str, Any] | None) -> UserAccess:
+        """The stored form (`media_users.access`) back; nothing stored = no restriction known."""
+        if not stored:
+            return cls()
+        known = {f.name for f in fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items() if k in known}
+        return cls(**values)
 
 
 @dataclass(frozen=True)
