@@ -209,12 +209,15 @@ class UserHistorySync:
         )
 
     def _restricted(self, user: asyncpg.Record) -> bool:
+        if self.kind.history.visible_ids is None:  # a kind that cannot ask the server (yet)
+            return False
         return UserAccess.from_json(user["access"]).hides_from(self.source_guids)
 
     async def _visible_ids(self, user: asyncpg.Record) -> list[str]:
         """The catalogue ids the server shows a restricted user (its policy applied by the server).
         Only catalogue items: the user's own AI Picks copies come and go with every library write."""
         ids: set[str] = set()
+        assert self.kind.history.visible_ids is not None
         async for page in self.kind.history.visible_ids(self.client, user["id"]):
             self.ctx.raise_if_cancelled()
             ids.update(i for i in page if i in self.originals.ids)
