@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from sidecar.mediaserver.base import normalise_id
 from webhooks import events as ev
-from webhooks.errors import PayloadError, payload_error_from_validation
+from webhooks.errors import PayloadError, validated
 from webhooks.events import WebhookEvent
 from webhooks.fields import OptionalBool, OptionalInt, OptionalText, OptionalTimestamp
 
@@ -104,10 +104,7 @@ def _played(source: str, payload: EmbyWebhook) -> bool | None:
 
 def parse_emby(document: dict[str, Any]) -> WebhookEvent:
     """Validate an Emby body and normalise it; PayloadError names the field that was wrong."""
-    try:
-        payload = EmbyWebhook.model_validate(document)
-    except ValidationError as exc:
-        raise payload_error_from_validation(exc) from None
+    payload = validated(EmbyWebhook, document)
     source = payload.event
     item, user = payload.item, payload.user
     if source in _ITEM_EVENTS and (item is None or item.id is None):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class PayloadError(Exception):
@@ -23,3 +27,11 @@ def payload_error_from_validation(exc: ValidationError) -> PayloadError:
     first = exc.errors(include_url=False)[0]
     field = ".".join(str(part) for part in first["loc"]) or None
     return PayloadError(field, first["msg"])
+
+
+def validated(model: type[M], document: dict[str, Any]) -> M:
+    """The body as `model`, or the PayloadError naming its first wrong field (both servers' parsers)."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise payload_error_from_validation(exc) from None

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from sidecar.mediaserver.base import normalise_id
 from webhooks import events as ev
-from webhooks.errors import PayloadError, payload_error_from_validation
+from webhooks.errors import PayloadError, validated
 from webhooks.events import WebhookEvent
 from webhooks.fields import JellyfinGuid, OptionalBool, OptionalInt, OptionalText, OptionalTimestamp
 
@@ -89,10 +89,7 @@ def _user_data_event(payload: JellyfinWebhook) -> str:
 
 def parse_jellyfin(document: dict[str, Any]) -> WebhookEvent:
     """Validate a Jellyfin body and normalise it; PayloadError names the field that was wrong."""
-    try:
-        payload = JellyfinWebhook.model_validate(document)
-    except ValidationError as exc:
-        raise payload_error_from_validation(exc) from None
+    payload = validated(JellyfinWebhook, document)
     source = payload.notification_type
     if source in _ITEM_EVENTS and payload.item_id is None:
         raise PayloadError("ItemId", f"required for {source}")
