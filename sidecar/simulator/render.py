@@ -48,6 +48,38 @@ def render_user_data(state: SimState, movie: SimMovie, data: SimUserData | None)
     return out
 
 
+# Runs of BaseItemDto keys every item type writes in the same order (movies here, series and
+# episodes in tv_render.py): one writer each, so the types cannot drift apart.
+def put_numbers(
+    out: dict[str, Any], rating: float | None, runtime_ticks: int | None, year: int | None
+) -> None:
+    """CommunityRating, RunTimeTicks, ProductionYear, each only when known."""
+    if rating is not None:
+        out["CommunityRating"] = rating
+    if runtime_ticks is not None:
+        out["RunTimeTicks"] = runtime_ticks
+    if year is not None:
+        out["ProductionYear"] = year
+
+
+def put_placement(
+    out: dict[str, Any],
+    fields: set[str],
+    provider_ids: dict[str, str],
+    *,
+    folder: bool,
+    parent_id: str,
+    type_: str,
+) -> None:
+    """ProviderIds (when asked), IsFolder, ParentId (when asked), Type."""
+    if "providerids" in fields:
+        out["ProviderIds"] = dict(provider_ids)
+    out["IsFolder"] = folder
+    if "parentid" in fields:
+        out["ParentId"] = parent_id
+    out["Type"] = type_
+
+
 def render_movie(
     state: SimState,
     movie: SimMovie,
@@ -85,18 +117,11 @@ def render_movie(
         out["Taglines"] = list(movie.taglines)
     if "genres" in fields:
         out["Genres"] = list(movie.genres)
-    if movie.community_rating is not None:
-        out["CommunityRating"] = movie.community_rating
-    if movie.runtime_ticks is not None:
-        out["RunTimeTicks"] = movie.runtime_ticks
-    if movie.year is not None:
-        out["ProductionYear"] = movie.year
-    if "providerids" in fields:
-        out["ProviderIds"] = dict(movie.provider_ids)
-    out["IsFolder"] = False
-    if "parentid" in fields:
-        out["ParentId"] = state.folder_id(movie)  # its folder, not the library
-    out["Type"] = "Movie"
+    put_numbers(out, movie.community_rating, movie.runtime_ticks, movie.year)
+    # ParentId: its folder, not the library.
+    put_placement(
+        out, fields, movie.provider_ids, folder=False, parent_id=state.folder_id(movie), type_="Movie"
+    )
     if "people" in fields:
         out["People"] = [
             {

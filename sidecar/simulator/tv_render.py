@@ -17,7 +17,7 @@ import zlib
 from typing import Any
 
 from sidecar.simulator.model import SimState, SimUserData
-from sidecar.simulator.render import _name_id, net_datetime, render_user_data
+from sidecar.simulator.render import _name_id, net_datetime, put_numbers, put_placement, render_user_data
 from sidecar.simulator.tv import SimEpisode, SimSeason, SimSeries, TvItem
 
 ALL_FIELDS = frozenset(
@@ -99,18 +99,8 @@ def render_series(
         out["ChannelId"] = None
     if "overview" in fields and series.overview:
         out["Overview"] = series.overview
-    if series.community_rating is not None:
-        out["CommunityRating"] = series.community_rating
-    if series.runtime_ticks is not None:
-        out["RunTimeTicks"] = series.runtime_ticks
-    if series.year is not None:
-        out["ProductionYear"] = series.year
-    if "providerids" in fields:
-        out["ProviderIds"] = dict(series.provider_ids)
-    out["IsFolder"] = True
-    if "parentid" in fields:
-        out["ParentId"] = series.library_id
-    out["Type"] = "Series"
+    put_numbers(out, series.community_rating, series.runtime_ticks, series.year)
+    put_placement(out, fields, series.provider_ids, folder=True, parent_id=series.library_id, type_="Series")
     _metadata(state, series, fields, out)
     # Counts only in the user-specific pass (DtoService.AttachUserSpecificInfo needs a user).
     counts = state.tv.series_counts(user_id, series.id) if user_id is not None else None
@@ -192,22 +182,15 @@ def render_episode(
         out["ChannelId"] = None
     if "overview" in fields and episode.overview:
         out["Overview"] = episode.overview
-    if episode.community_rating is not None:
-        out["CommunityRating"] = episode.community_rating
-    if episode.runtime_ticks is not None:
-        out["RunTimeTicks"] = episode.runtime_ticks
-    if episode.premiere_date is not None:
-        out["ProductionYear"] = episode.premiere_date.year
+    year = episode.premiere_date.year if episode.premiere_date is not None else None
+    put_numbers(out, episode.community_rating, episode.runtime_ticks, year)
     out["IndexNumber"] = episode.index_number
     if episode.index_number_end is not None:
         out["IndexNumberEnd"] = episode.index_number_end
     out["ParentIndexNumber"] = episode.parent_index_number
-    if "providerids" in fields:
-        out["ProviderIds"] = dict(episode.provider_ids)
-    out["IsFolder"] = False
-    if "parentid" in fields:
-        out["ParentId"] = episode.season_id
-    out["Type"] = "Episode"
+    put_placement(
+        out, fields, episode.provider_ids, folder=False, parent_id=episode.season_id, type_="Episode"
+    )
     if with_user_data:
         out["UserData"] = render_user_data(state, episode, user_data)  # type: ignore[arg-type]
         if jellyfin:
