@@ -76,6 +76,7 @@ async def test_demo_writes_libraries_and_a_played_users_library_changes_by_webho
     assert report.user_name is not None and report.change is not None and report.change.changed
     assert report.played and {title for _, title in report.change.removed} == set(report.played)
     assert report.played_copies == len(report.played)  # played from their AI Picks library
+    assert report.originals_marked == len(report.played)  # and the originals marked played on the server
     assert report.changed_users == [report.user_id]
     # The change came through the webhook chain, not the pipeline.
     library_runs = await db.fetch(

@@ -55,6 +55,7 @@ class DemoReport:
     user_name: str | None = None
     played: list[str] = field(default_factory=list)
     played_copies: int = 0  # plays of the copies in the user's AI Picks library (not of the originals)
+    originals_marked: int = 0  # of the played picks, originals now marked played on the server
     change: LibraryChange | None = None
     changed_users: list[str] = field(default_factory=list)  # ids of users whose folder changed
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
@@ -267,7 +268,13 @@ class _LiveDemo:
         after = await asyncio.to_thread(snapshot, folders)
         report.changed_users = [uid for uid in folders if before[uid] != after[uid]]
         report.change = LibraryChange(before[user.id], after[user.id])
+        report.originals_marked = self.originals_played(user, picks[: self.options.plays])
         _line(out)
+        _line(
+            out,
+            f"originals marked played for {user.name} on the simulated server: "
+            f"{report.originals_marked} of {len(report.played)} (the server keeps watch state per item)",
+        )
         if report.change.changed:
             _print_change(out, user, report.change, set(report.played))
         else:
@@ -308,6 +315,16 @@ class _LiveDemo:
         if not any(sent.status == 202 for sent in sender.sent):
             raise DemoFailed(f"no webhook was accepted by {webhook_url} ({answered})")
         return [_title(pick) for pick in chosen]
+
+    def originals_played(self, user: DemoUser, chosen: list[dict[str, Any]]) -> int:
+        """How many of the played picks' originals the server now shows as played for the user: the
+        sidecar marks them (SIDECAR_MARK_ORIGINALS_PLAYED) after counting the copies' plays."""
+        sim_users, sim_movies = _sim_ids(self.sim)
+        states = [
+            self.sim.state.user_data_of(sim_users[user.id], sim_movies[pick["movie"]["id"]])
+            for pick in chosen
+        ]
+        return sum(1 for state in states if state is not None and state.played)
 
     async def follow_webhook_chain(self) -> None:
         """sync-movie-watch-history -> generate-movie-recommendations -> sync-movie-libraries."""
