@@ -50,6 +50,33 @@ def render_user_data(state: SimState, movie: SimMovie, data: SimUserData | None)
 
 # Runs of BaseItemDto keys every item type writes in the same order (movies here, series and
 # episodes in tv_render.py): one writer each, so the types cannot drift apart.
+def start_dto(
+    state: SimState, fields: set[str], *, name: str, item_id: str, date_created: dt.datetime,
+    original_title: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Name, OriginalTitle (when asked and known), ServerId, Id, DateCreated (when asked)."""
+    out: dict[str, Any] = {"Name": name}
+    if "originaltitle" in fields and original_title:
+        out["OriginalTitle"] = original_title
+    out["ServerId"] = state.server_id
+    out["Id"] = item_id
+    if "datecreated" in fields:
+        out["DateCreated"] = net_datetime(date_created)
+    return out
+
+
+def put_rating_and_overview(
+    state: SimState, out: dict[str, Any], fields: set[str], official_rating: str | None, overview: str | None
+) -> None:
+    """OfficialRating (when set), ChannelId (Jellyfin: null), Overview (when asked and set)."""
+    if official_rating:
+        out["OfficialRating"] = official_rating
+    if state.kind == "jellyfin":
+        out["ChannelId"] = None
+    if "overview" in fields and overview:
+        out["Overview"] = overview
+
+
 def put_numbers(
     out: dict[str, Any], rating: float | None, runtime_ticks: int | None, year: int | None
 ) -> None:
@@ -91,13 +118,8 @@ def render_movie(
 ) -> dict[str, Any]:
     kind = state.kind
     jellyfin = kind == "jellyfin"
-    out: dict[str, Any] = {"Name": movie.name}
-    if "originaltitle" in fields and movie.original_title:
-        out["OriginalTitle"] = movie.original_title
-    out["ServerId"] = state.server_id
-    out["Id"] = movie.id
-    if "datecreated" in fields:
-        out["DateCreated"] = net_datetime(movie.date_created)
+    out = start_dto(state, fields, name=movie.name, item_id=movie.id, date_created=movie.date_created,
+                    original_title=movie.original_title)  # fmt: skip
     out["Container"] = movie.container
     if "sortname" in fields:
         out["SortName"] = movie.sort_name or movie.name
@@ -107,12 +129,7 @@ def render_movie(
         out["CriticRating"] = movie.critic_rating
     if "path" in fields and movie.path:
         out["Path"] = movie.path
-    if movie.official_rating:
-        out["OfficialRating"] = movie.official_rating
-    if jellyfin:
-        out["ChannelId"] = None
-    if "overview" in fields and movie.overview:
-        out["Overview"] = movie.overview
+    put_rating_and_overview(state, out, fields, movie.official_rating, movie.overview)
     if "taglines" in fields:
         out["Taglines"] = list(movie.taglines)
     if "genres" in fields:

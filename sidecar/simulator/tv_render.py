@@ -17,7 +17,15 @@ import zlib
 from typing import Any
 
 from sidecar.simulator.model import SimState, SimUserData
-from sidecar.simulator.render import _name_id, net_datetime, put_numbers, put_placement, render_user_data
+from sidecar.simulator.render import (
+    _name_id,
+    net_datetime,
+    put_numbers,
+    put_placement,
+    put_rating_and_overview,
+    render_user_data,
+    start_dto,
+)
 from sidecar.simulator.tv import SimEpisode, SimSeason, SimSeries, TvItem
 
 ALL_FIELDS = frozenset(
@@ -80,25 +88,15 @@ def render_series(
     user_data: SimUserData | None = None, with_user_data: bool = False, images: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     jellyfin = state.kind == "jellyfin"
-    out: dict[str, Any] = {"Name": series.name}
-    if "originaltitle" in fields and series.original_title:
-        out["OriginalTitle"] = series.original_title
-    out["ServerId"] = state.server_id
-    out["Id"] = series.id
-    if "datecreated" in fields:
-        out["DateCreated"] = net_datetime(series.date_created)
+    out = start_dto(state, fields, name=series.name, item_id=series.id, date_created=series.date_created,
+                    original_title=series.original_title)  # fmt: skip
     if "sortname" in fields:
         out["SortName"] = series.sort_name or series.name
     if series.premiere_date is not None:
         out["PremiereDate"] = net_datetime(series.premiere_date)
     if "path" in fields:
         out["Path"] = series.path
-    if series.official_rating:
-        out["OfficialRating"] = series.official_rating
-    if jellyfin:
-        out["ChannelId"] = None
-    if "overview" in fields and series.overview:
-        out["Overview"] = series.overview
+    put_rating_and_overview(state, out, fields, series.official_rating, series.overview)
     put_numbers(out, series.community_rating, series.runtime_ticks, series.year)
     put_placement(out, fields, series.provider_ids, folder=True, parent_id=series.library_id, type_="Series")
     _metadata(state, series, fields, out)
@@ -165,9 +163,7 @@ def render_episode(
     jellyfin = state.kind == "jellyfin"
     series = state.tv.series.get(episode.series_id)
     season = state.tv.seasons.get(episode.season_id)
-    out: dict[str, Any] = {"Name": episode.name, "ServerId": state.server_id, "Id": episode.id}
-    if "datecreated" in fields:
-        out["DateCreated"] = net_datetime(episode.date_created)
+    out = start_dto(state, fields, name=episode.name, item_id=episode.id, date_created=episode.date_created)
     if not episode.virtual:
         out["Container"] = episode.container
     if "sortname" in fields:
@@ -176,12 +172,8 @@ def render_episode(
         out["PremiereDate"] = net_datetime(episode.premiere_date)
     if "path" in fields and episode.path and not episode.virtual:
         out["Path"] = episode.path
-    if series is not None and series.official_rating:
-        out["OfficialRating"] = series.official_rating
-    if jellyfin:
-        out["ChannelId"] = None
-    if "overview" in fields and episode.overview:
-        out["Overview"] = episode.overview
+    show_rating = series.official_rating if series is not None else None  # episodes carry their show's
+    put_rating_and_overview(state, out, fields, show_rating, episode.overview)
     year = episode.premiere_date.year if episode.premiere_date is not None else None
     put_numbers(out, episode.community_rating, episode.runtime_ticks, year)
     out["IndexNumber"] = episode.index_number
