@@ -46,7 +46,7 @@ class EmbyClient(DialectClient):
                 "CollectionType": collection_type,
                 "RefreshLibrary": False,
                 "Paths": [path],
-                "LibraryOptions": {**ai_library_options("emby", path), "ContentType": collection_type},
+                "LibraryOptions": _with_content_type(ai_library_options("emby", path), collection_type),
             },
         )
 
@@ -74,3 +74,9 @@ class EmbyClient(DialectClient):
 
     def _date_played(self, when: dt.datetime) -> str:
         return when.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S")  # the spec's format: yyyyMMddHHmmss
+
+
+def _with_content_type(options: dict[str, Any], collection_type: str) -> dict[str, Any]:
+    """Emby's `LibraryOptions.ContentType` for a library that is not a movie library (a series
+    library says `tvshows`, series.md §4); movie libraries keep the options as they are."""
+    return options if collection_type == "movies" else {**options, "ContentType": collection_type}
