@@ -34,14 +34,19 @@ def _settings(settings: Settings, tmp_path: Path, media: Path, layout: str) -> S
     )
 
 
-async def test_existing_ranked_folders_are_renamed_in_place_to_the_stable_layout(
-    db: asyncpg.Pool, run_job: Any, settings: Settings, tmp_path: Path
-) -> None:
+async def _three_films_for_ann(db: asyncpg.Pool, settings: Settings, tmp_path: Path) -> tuple[Path, Settings]:
+    """User Ann, three films on disk, and settings for the ranked layout."""
     media = tmp_path / "media"
-    ranked = _settings(settings, tmp_path, media, "ranked")
     await add_user(db, "u1", "Ann")
     for m in ("m001", "m002", "m003"):
         await add_movie(db, media, m, f"Film {m}")
+    return media, _settings(settings, tmp_path, media, "ranked")
+
+
+async def test_existing_ranked_folders_are_renamed_in_place_to_the_stable_layout(
+    db: asyncpg.Pool, run_job: Any, settings: Settings, tmp_path: Path
+) -> None:
+    media, ranked = await _three_films_for_ann(db, settings, tmp_path)
     await set_picks(db, "u1", ["m002", "m001", "m003"])
     await _run(run_job, ranked)
     folder = user_folder(MOVIES, ranked, "Ann")
@@ -71,11 +76,7 @@ async def test_existing_ranked_folders_are_renamed_in_place_to_the_stable_layout
 async def test_ranked_layout_renames_on_a_rerank_instead_of_rewriting(
     db: asyncpg.Pool, run_job: Any, settings: Settings, tmp_path: Path
 ) -> None:
-    media = tmp_path / "media"
-    ranked = _settings(settings, tmp_path, media, "ranked")
-    await add_user(db, "u1", "Ann")
-    for m in ("m001", "m002", "m003"):
-        await add_movie(db, media, m, f"Film {m}")
+    _, ranked = await _three_films_for_ann(db, settings, tmp_path)
     await set_picks(db, "u1", ["m001", "m002", "m003"])
     await _run(run_job, ranked)
     folder = user_folder(MOVIES, ranked, "Ann")

@@ -21,7 +21,7 @@ So, for every user data listing of a watch-history run:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,17 +106,18 @@ async def fold_copies(
     plays: dict[str, UserMovieData],
     originals: Originals,
     settings: Settings,
-    read_originals: Any,
+    read_originals: Callable[[list[str]], Awaitable[list[UserMovieData]]],
 ) -> Folded:
     """`plays` (item id -> data, one user) with each copy folded into its original.
 
     `read_originals(ids)` returns the server's data for originals the listing did not hold (an
     incremental listing holds only recent plays), so the fold and the marks start from the server's
     real state of the original, not from nothing."""
-    copies = [d for d in plays.values() if is_copy(d, originals, settings)]
-    if not copies:
+    copy_ids = {item_id for item_id, d in plays.items() if is_copy(d, originals, settings)}
+    if not copy_ids:
         return Folded(plays)
-    out = {item_id: d for item_id, d in plays.items() if not is_copy(d, originals, settings)}
+    copies = [plays[item_id] for item_id in copy_ids]
+    out = {item_id: d for item_id, d in plays.items() if item_id not in copy_ids}
     pairs = [(copy, originals.of(copy.provider_ids)) for copy in copies]
     missing = sorted({oid for _, oid in pairs if oid is not None and oid not in out})
     server_state = {d.movie_id: d for d in (await read_originals(missing) if missing else [])}
