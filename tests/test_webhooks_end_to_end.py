@@ -346,9 +346,9 @@ async def test_a_movie_added_on_the_server_is_synced_and_embedded_and_own_items_
 async def test_playing_a_copy_from_the_ai_library_moves_the_original_through_the_loop(
     kind: str, loop_factory: Any, db: asyncpg.Pool
 ) -> None:
-    # Shared user data (Jellyfin 10.10). With per-item data the sidecar's played mark on the original
-    # comes back as a TogglePlayed webhook and plans one more chain (left to the job side).
-    async with loop_factory(kind, sharing="provider") as loop:
+    # Per-item user data (Jellyfin 10.11; assumed for Emby): only the copy holds the play, the sidecar
+    # marks the original played, and the server's webhook for that mark must not start another chain.
+    async with loop_factory(kind) as loop:
         state = loop.sim.state
         added_copies: list[str] = []  # every item the server adds from now on (copies, after rescans)
         state.listeners.append(
@@ -406,6 +406,14 @@ async def test_playing_a_copy_from_the_ai_library_moves_the_original_through_the
             "SELECT played FROM movie_plays WHERE user_id = $1 AND movie_id = $2", user_id, original_id
         )
         assert played is True
+        # The sidecar marked the original played on the server; that mark's webhook was its echo.
+        assert state.user_data_of(user_id, original_id).played
+        echo = await db.fetch(
+            "SELECT ignored_reason FROM webhook_events WHERE item_id = $1 AND user_id = $2",
+            original_id,
+            user_id,
+        )
+        assert [r["ignored_reason"] for r in echo] == ["own_mark"]
         picks_after = await _recommendations(db)
         mine = [row[1] for row in picks_after[user_id]]
         assert len(mine) == PICKS_PER_USER and original_id not in mine

@@ -11,6 +11,7 @@ import asyncpg
 from sidecar.composition import MEDIA_KINDS
 from sidecar.jobs.queue import JobQueue
 from sidecar.library.paths import in_library_root
+from sidecar.media.history_queries import RECORD_OWN_MARK
 from sidecar.settings import Settings
 from tests.factory import add_item, add_user, add_user_library
 from tests.webhook_support import fixture_json, queued_runs, stored_events
@@ -208,3 +209,41 @@ async def test_emby_play_inside_our_library_is_mapped_not_ignored_but_its_librar
     added_doc["Item"] = {**added_doc["Item"], "Path": copy_path}
     decision = await planner.decide_with_library_check(db, settings, MEDIA_KINDS, parse_emby(added_doc))
     assert decision.ignored == planner.OWN_LIBRARY and not decision.work
+
+
+# --- the echo of the sidecar's own marks --------------------------------------------------------------
+async def test_the_echo_of_the_sidecars_own_mark_is_ignored_once(
+    db: asyncpg.Pool, settings: Settings
+) -> None:
+    """Per-item watch state: the sidecar marks an original played (sidecar.media.copies records the
+    mark first); the server's TogglePlayed / item.markplayed for it plans nothing, once."""
+    doc = fixture_json("jellyfin-webhook-userdatasaved.json")
+    doc.update(SaveReason="TogglePlayed", Played=True)
+    event = parse_jellyfin(doc)
+    assert event.event == "mark_played"
+    await _store_movie(db, event.item_id, MATRIX_TMDB, "tt0133093")
+    await db.execute(RECORD_OWN_MARK, event.user_id, event.item_id, True, False)
+
+    echo = await planner.decide_with_library_check(db, settings, MEDIA_KINDS, event)
+    assert echo.ignored == planner.OWN_MARK and not echo.work
+    # The user toggling it themselves afterwards is real again.
+    [work] = (await planner.decide_with_library_check(db, settings, MEDIA_KINDS, event)).work
+    assert work.job == "sync-movie-watch-history"
+    # A favourite was never marked by us: its rating event is planned.
+    doc.update(SaveReason="UpdateUserRating")
+    rated = parse_jellyfin(doc)
+    assert (await planner.decide_with_library_check(db, settings, MEDIA_KINDS, rated)).work
+
+
+async def test_an_old_or_another_users_mark_is_not_an_echo(db: asyncpg.Pool, settings: Settings) -> None:
+    doc = fixture_json("emby-webhook-item-markplayed.json")
+    event = parse_emby(doc)
+    assert event.event == "mark_played"
+    await _store_movie(db, event.item_id, MATRIX_TMDB, "tt0133093")
+    await db.execute(RECORD_OWN_MARK, "someone-else", event.item_id, True, False)
+    assert (await planner.decide_with_library_check(db, settings, MEDIA_KINDS, event)).work
+
+    await db.execute(RECORD_OWN_MARK, event.user_id, event.item_id, True, False)
+    age = dt.timedelta(seconds=planner.OWN_MARK_ECHO_SECONDS + 60)
+    await db.execute("UPDATE own_marks SET marked_at = now() - $1::interval", age)
+    assert (await planner.decide_with_library_check(db, settings, MEDIA_KINDS, event)).work

@@ -27,6 +27,7 @@ from webhooks import store
 from webhooks.coalesce import CoalescingSubmitter
 from webhooks.events import WebhookEvent
 from webhooks.own_library import is_own_output_item
+from webhooks.queries import TAKE_OWN_MARK
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +38,11 @@ NOT_A_MOVIE = "not_a_movie"  # no registered media kind has this item type (the 
 NOT_PLAYED_TO_COMPLETION = "not_played_to_completion"
 OWN_LIBRARY = "own_library"
 DUPLICATE = "duplicate"
+OWN_MARK = "own_mark"  # the server's echo of a played / favourite mark the sidecar made itself
+
+# How long after its own mark the sidecar takes a matching webhook for that mark's echo. Servers send
+# it within seconds; the window only bounds how long a missing echo can swallow a real toggle.
+OWN_MARK_ECHO_SECONDS = 600.0
 
 # A user's view of a movie changed in a way that can change their picks.
 _WATCH_EVENTS = {ev.MARK_PLAYED, ev.MARK_UNPLAYED, ev.RATED}
@@ -124,6 +130,8 @@ async def decide_with_library_check(
         if await is_own_output_item(db, settings, event):
             return Decision(ignored=OWN_LIBRARY)
         return decision
+    if await _is_own_mark_echo(db, event):
+        return Decision(ignored=OWN_MARK)
     kind = kind_of(event, kinds)
     assert kind is not None  # decide() planned work, so a kind handles the item
     original = await db.fetchval(
@@ -133,6 +141,19 @@ async def decide_with_library_check(
         return decision  # an item we know, or one the sync has not seen yet (the run re-reads it)
     scope = {"user_ids": [event.user_id], "item_ids": [original, event.item_id]}
     return Decision(work=(PlannedWork(kind.job(Step.WATCH_HISTORY), scope),))
+
+
+async def _is_own_mark_echo(db: asyncpg.Pool, event: WebhookEvent) -> bool:
+    """Whether this is the server's answer to a mark the sidecar made (sidecar.media.copies): a
+    played mark comes back as TogglePlayed / item.markplayed, a favourite as UpdateUserRating /
+    item.rate. Each recorded mark is taken once, so a real toggle after the echo is planned."""
+    played, favourite = event.event == ev.MARK_PLAYED, event.event == ev.RATED
+    if not (played or favourite):
+        return False
+    row = await db.fetchval(
+        TAKE_OWN_MARK, event.user_id, event.item_id, played, favourite, OWN_MARK_ECHO_SECONDS
+    )
+    return row is not None
 
 
 async def queue_work(

@@ -60,3 +60,12 @@ DELETE FROM webhook_events WHERE id IN (
     SELECT id FROM webhook_events WHERE received_at < $1 AND status <> 'received'
     ORDER BY received_at LIMIT $2)
 """
+
+# The echo of a played / favourite mark the sidecar made (sql/115_own_marks.sql): each marked flag
+# answers one webhook, within the window ($5 seconds). Returns a row when this event was that echo.
+TAKE_OWN_MARK = """
+UPDATE own_marks SET played = played AND NOT $3, favourite = favourite AND NOT $4
+WHERE user_id = $1 AND item_id = $2 AND marked_at > now() - make_interval(secs => $5)
+  AND (($3 AND played) OR ($4 AND favourite))
+RETURNING user_id
+"""

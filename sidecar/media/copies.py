@@ -25,7 +25,10 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
+
 from sidecar.library.paths import in_library_root
+from sidecar.media import history_queries as q
 from sidecar.mediaserver import MediaServerClient, MediaServerError, UserMovieData
 from sidecar.settings import Settings
 
@@ -136,12 +139,20 @@ async def fold_copies(
     return folded
 
 
-async def mark_originals(client: MediaServerClient, marks: Iterable[Mark]) -> tuple[int, list[str]]:
+async def mark_originals(
+    db: asyncpg.Pool, client: MediaServerClient, marks: Iterable[Mark]
+) -> tuple[int, list[str]]:
     """Mark each original played / favourite for its user on the server. Returns (marks made, errors);
-    a failed mark is reported, never fatal: the play is already counted in our database."""
+    a failed mark is reported, never fatal: the play is already counted in our database.
+
+    Each mark is recorded first: the server answers it with a webhook (the mark's echo) that may
+    arrive before the call returns, and the planner ignores that echo instead of planning another
+    watch-history chain for a change we made."""
     made = 0
     errors: list[str] = []
+    await db.execute(q.PRUNE_OWN_MARKS)
     for mark in marks:
+        await db.execute(q.RECORD_OWN_MARK, mark.user_id, mark.item_id, mark.played, mark.favourite)
         try:
             if mark.played:
                 await client.mark_played(mark.user_id, mark.item_id)  # no date: safe to repeat
@@ -149,5 +160,6 @@ async def mark_originals(client: MediaServerClient, marks: Iterable[Mark]) -> tu
                 await client.mark_favorite(mark.user_id, mark.item_id)
             made += 1
         except MediaServerError as exc:
+            await db.execute(q.FORGET_OWN_MARK, mark.user_id, mark.item_id)  # no mark, no echo
             errors.append(f"{mark.item_id}: {exc}")
     return made, errors

@@ -116,3 +116,16 @@ RETURNING (SELECT item_ids FROM old) IS DISTINCT FROM $3::text[] AS changed
 CLEAR_VISIBLE_ITEMS = """
 DELETE FROM user_visible_items WHERE user_id = ANY($1::text[]) AND media_type = $2 RETURNING user_id
 """
+
+# Recorded just before the sidecar marks an original played / favourite on the server
+# (sidecar.media.copies), so the planner can tell that mark's webhook echo (webhooks.planner.OWN_MARK).
+RECORD_OWN_MARK = """
+INSERT INTO own_marks (user_id, item_id, played, favourite) VALUES ($1, $2, $3, $4)
+ON CONFLICT (user_id, item_id) DO UPDATE SET
+    played = own_marks.played OR EXCLUDED.played,
+    favourite = own_marks.favourite OR EXCLUDED.favourite,
+    marked_at = now()
+"""
+FORGET_OWN_MARK = "DELETE FROM own_marks WHERE user_id = $1 AND item_id = $2"
+# Echoes arrive within seconds; a day-old record is only clutter.
+PRUNE_OWN_MARKS = "DELETE FROM own_marks WHERE marked_at < now() - interval '1 day'"

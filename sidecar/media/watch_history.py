@@ -164,7 +164,7 @@ class UserHistorySync:
         self.counts.copies_counted += folded.copies
         self.counts.copies_orphaned += folded.orphans
         if folded.marks and self.ctx.settings.mark_originals_played:
-            made, errors = await mark_originals(self.client, folded.marks)
+            made, errors = await mark_originals(self.ctx.db, self.client, folded.marks)
             self.counts.originals_marked += made
             self.counts.marks_failed += len(errors)
             if errors:
