@@ -167,3 +167,25 @@ def test_compose_restarts_every_service_and_listens_on_purpose() -> None:
     assert env["SIDECAR_HOST"] == "0.0.0.0" and env["SIDECAR_ALLOWED_HOSTS"]
     dockerfile = (root / "Dockerfile").read_text()
     assert "SIDECAR_HOST=0.0.0.0" in dockerfile and "SIDECAR_ALLOWED_HOSTS=" in dockerfile
+
+
+async def test_the_openapi_document_lists_the_guards_answers_on_every_operation(
+    open_client: TestClient,
+) -> None:
+    """The guard's 403 and the body check's 415 answer in front of every handler, so the document
+    names them on every operation they can reach (an API client generated from it expects them)."""
+    paths = (await (await open_client.get("/api/openapi.json")).json())["paths"]
+    for path, item in paths.items():
+        for method, op in item.items():
+            if method == "parameters" or path.startswith("/webhooks/"):
+                continue
+            assert "403" in op["responses"], (method, path)
+            changes = method in ("post", "put", "patch", "delete") and path.startswith("/api/")
+            assert ("415" in op["responses"]) == changes, (method, path)
+    # And what they answer is what the document describes: the error shape.
+    refused = await open_client.post(
+        "/api/pipelines/movies", data=b"x", headers={"Content-Type": "text/plain"}
+    )
+    assert refused.status == 415 and set((await refused.json())["error"]) >= {"code", "message"}
+    foreign = await open_client.get("/api/jobs", headers={"Host": "evil.example"})
+    assert foreign.status == 403 and (await foreign.json())["error"]["code"] == "host_not_allowed"

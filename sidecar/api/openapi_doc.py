@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import sidecar
+from sidecar.api.guard import WEBHOOK_PREFIX
+from sidecar.api.inputs import API_PREFIX, STATE_CHANGING
 
 JSON = "application/json"
 
@@ -417,6 +419,24 @@ PATHS: dict[str, Any] = {
 }
 
 
+def _with_guard_answers(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation with the answers of the middlewares in front of all handlers: the stranger
+    guard's 403 (a host not allowed without an API key, a state change from another origin) and,
+    for a state change under /api/, the body check's 415 (a body not declared JSON). Added here once
+    so no operation can forget them."""
+    out: dict[str, Any] = {}
+    for path, item in paths.items():
+        out[path] = dict(item)
+        for method, op in item.items():
+            if method == "parameters" or path.startswith(WEBHOOK_PREFIX):
+                continue
+            statuses = [403]
+            if method.upper() in STATE_CHANGING and path.startswith(API_PREFIX):
+                statuses.append(415)
+            out[path][method] = {**op, "responses": {**op["responses"], **_errors(*statuses)}}
+    return out
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -435,5 +455,5 @@ def document() -> dict[str, Any]:
                 "webhookTokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
             },
         },
-        "paths": PATHS,
+        "paths": _with_guard_answers(PATHS),
     }
