@@ -156,6 +156,28 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(None, description="base URL of this sidecar for links in notifications")
 
+    # --- outside services (TMDb, OMDb, ...): each is off until its key is set ------------------------
+    tmdb_api_key: SecretStr | None = Field(
+        None, description="TMDb API Read Access Token (sent as a Bearer header); unset = enrichment off"
+    )
+    tmdb_url: str = Field("https://api.themoviedb.org/3", description="TMDb v3 base URL")
+    tmdb_requests_per_second: float = Field(
+        50.0, gt=0, le=1000, description="TMDb's soft limit is about 50 requests/s (per IP address)"
+    )
+    omdb_api_key: SecretStr | None = Field(
+        None, description="OMDb key: Rotten Tomatoes, Metacritic and awards; unset = OMDb off"
+    )
+    omdb_url: str = Field("https://www.omdbapi.com/", description="OMDb base URL")
+    omdb_daily_limit: int = Field(
+        1000, ge=1, description="OMDb requests per UTC day (a free key allows 1,000)"
+    )
+    service_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="one request to an outside service"
+    )
+    service_retries: int = Field(
+        3, ge=0, le=10, description="retries of a timed-out, throttled (429) or failing (5xx) request"
+    )
+
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _host_list(cls, value: object) -> object:
