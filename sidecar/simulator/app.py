@@ -193,10 +193,7 @@ class MediaServerSimulator:
                 await asyncio.sleep(fault.hang_seconds)
             return self._error(fault.status, "injected fault") if fault.status else committed
         if fault is not None:
-            if fault.hang_seconds:
-                await asyncio.sleep(fault.hang_seconds)
-            if fault.delay_seconds:
-                await asyncio.sleep(fault.delay_seconds)
+            await fault.wait()
             if fault.status:
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
                 return self._error(fault.status, "injected fault", headers=headers)

@@ -3,6 +3,7 @@ and lost answers (the server did the work, then the answer never arrived)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 
@@ -21,6 +22,13 @@ class Fault:
     # Run the handler first (the change is committed), then hang or fail: the client sees a timeout
     # or an error for a request that did happen, as after a dropped connection or a proxy timeout.
     after_commit: bool = False
+
+    async def wait(self) -> None:
+        """Hang, then the added delay, as the rule asks, before the answer (or the injected error)."""
+        if self.hang_seconds:
+            await asyncio.sleep(self.hang_seconds)
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
 
     def matches(self, method: str, path: str, query: dict[str, str]) -> bool:
         if self.times is not None and self.times <= 0:
