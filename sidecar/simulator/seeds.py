@@ -206,6 +206,18 @@ def load_movielens() -> LensData:
     return LensData(tuple(movies), tuple(sorted(set(frame["userId"].astype(int)))), ratings)
 
 
+# One movie in 50 carries only its IMDb id, as items the server could not match on TMDb do: the
+# simulated TMDb (simulator/services/) resolves them through /find.
+IMDB_ONLY_EVERY = 50
+
+
+def _lens_provider_ids(movie_id: int) -> dict[str, str]:
+    ids = {"Imdb": f"tt{9000000 + movie_id:07d}"}
+    if movie_id % IMDB_ONLY_EVERY != 7:
+        ids["Tmdb"] = str(100000 + movie_id)
+    return ids
+
+
 def seed_movielens(state: SimState, *, users: int | None = None) -> None:
     """MovieLens as a media server; `users` limits the number of users (the first N ids)."""
     data = load_movielens()
@@ -222,7 +234,7 @@ def seed_movielens(state: SimState, *, users: int | None = None) -> None:
             sort_name=movie.sort_name,
             year=movie.year,
             genres=list(movie.genres),
-            provider_ids={"Tmdb": str(100000 + movie.movie_id), "Imdb": f"tt{9000000 + movie.movie_id:07d}"},
+            provider_ids=_lens_provider_ids(movie.movie_id),
             path=movie_path(movie.title, movie.year),
             runtime_ticks=(80 + movie.movie_id % 70) * TICKS_PER_MINUTE,
             premiere_date=dt.datetime(movie.year, 1, 1, tzinfo=dt.UTC) if movie.year else None,

@@ -53,6 +53,17 @@ def tv_library(state: SimState) -> SimLibrary:
     return existing or state.add_library(TV_LIBRARY_NAME, "tvshows", [TV_ROOT])
 
 
+def show_provider_ids(show: TvShow) -> dict[str, str]:
+    """The show's ids as the server holds them: one show in twenty has no TMDb id (IMDb and TVDB
+    only) and one in twenty only its TVDB id, as shows matched by the TVDB plugin are; the simulated
+    TMDb finds them through /find. (The sample catalogue's six shows keep all three.)"""
+    if show.index % 20 == 13:
+        return {"Imdb": show.imdb_id, "Tvdb": show.tvdb_id}
+    if show.index % 20 == 17:
+        return {"Tvdb": show.tvdb_id}
+    return {"Tmdb": show.tmdb_id, "Imdb": show.imdb_id, "Tvdb": show.tvdb_id}
+
+
 def load_catalogue(state: SimState, catalogue: TvCatalogue) -> dict[tuple[int, int, int], str]:
     """Every show, season and episode as server items; returns (show, season, number) -> item id."""
     library = tv_library(state)
@@ -69,7 +80,7 @@ def load_catalogue(state: SimState, catalogue: TvCatalogue) -> dict[tuple[int, i
             people=[{"Name": c, "Type": "Creator"} for c in show.creators]
             + [{"Name": actor, "Type": "Actor", "Role": role} for actor, role in show.cast],
             tags=list(show.tags), community_rating=show.community_rating, official_rating=show.official_rating,
-            provider_ids={"Tmdb": show.tmdb_id, "Imdb": show.imdb_id, "Tvdb": show.tvdb_id},
+            provider_ids=show_provider_ids(show),
             air_days=list(show.air_days), air_time=show.air_time or None,
             premiere_date=_day(episodes[0].premiere_date) if episodes else None,
             runtime_ticks=show.runtime_minutes * TICKS_PER_MINUTE,
