@@ -11,6 +11,7 @@ from aiohttp import web
 from arq.worker import Worker
 
 from sidecar.api.app import create_app
+from sidecar.enrichment import enrichment_jobs
 from sidecar.jobs.registry import FinishHook, JobDefinition, JobRegistry
 from sidecar.media.graph import job_graph
 from sidecar.media.kind import MediaKind
@@ -27,7 +28,7 @@ from worker.main import build_worker
 MEDIA_KINDS: tuple[MediaKind, ...] = (MOVIES, SERIES)
 
 # Jobs that belong to no media kind (sync-users, backups, housekeeping...): their definitions here.
-GLOBAL_JOBS: tuple[JobDefinition, ...] = global_jobs(MEDIA_KINDS)
+GLOBAL_JOBS: tuple[JobDefinition, ...] = global_jobs(MEDIA_KINDS) + enrichment_jobs(MEDIA_KINDS)
 
 # Told about every run that ended: notifications of failed (and long) runs.
 FINISH_HOOKS: tuple[FinishHook, ...] = (notify_finished_run,)

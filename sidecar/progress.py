@@ -34,7 +34,10 @@ def format_duration(ms: int | None) -> str:
 
 
 def result_summary(result: dict[str, Any] | None, limit: int = 6) -> str:
-    """The non-zero counts of a run's result, `added 12, updated 3`; lists and nested objects left out."""
+    """The non-zero counts of a run's result, `added 12, updated 3`; lists and nested objects left out.
+    A job whose outside service has no key says which variable to set."""
+    if isinstance((result or {}).get("not_configured"), str):
+        return f"not configured: set {result['not_configured']}"  # type: ignore[index]
     parts = [
         f"{key.replace('_', ' ')} {value}"
         for key, value in (result or {}).items()

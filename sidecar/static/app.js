@@ -193,6 +193,8 @@ const MAX_PARTS = 3;
 
 function summarize(result) {
   if (!result || typeof result !== "object") return "";
+  // A job whose outside service has no key completes with the variable to set (issue #19).
+  if (typeof result.not_configured === "string") return `not configured: set ${result.not_configured}`;
   const numbers = Object.entries(result).filter(([, v]) => typeof v === "number");
   const parts = [];
   const used = new Set();

@@ -18,7 +18,7 @@ CATEGORY = "global"
 GlobalStep = Callable[[JobContext, Sequence[MediaKind]], Awaitable[dict[str, Any] | None]]
 
 
-def _with_kinds(
+def with_kinds(
     func: GlobalStep, kinds: Sequence[MediaKind]
 ) -> Callable[[JobContext], Awaitable[dict[str, Any] | None]]:
     """The job function the registry runs: the step with this build's media kinds."""
@@ -75,4 +75,4 @@ _DEFINITIONS = (
 
 def global_jobs(kinds: Sequence[MediaKind]) -> tuple[JobDefinition, ...]:
     """The four jobs, each knowing the build's media kinds."""
-    return tuple(dataclasses.replace(d, func=_with_kinds(d.func, kinds)) for d in _DEFINITIONS)  # type: ignore[arg-type]
+    return tuple(dataclasses.replace(d, func=with_kinds(d.func, kinds)) for d in _DEFINITIONS)  # type: ignore[arg-type]

@@ -8,36 +8,15 @@ import pytest
 
 from sidecar.services.http import ServiceAuthError, ServiceNotFound
 from sidecar.services.tmdb import TmdbClient
-from sidecar.simulator.model import SimState
-from sidecar.simulator.seeds import seed_sample
 from sidecar.simulator.services import serve
 from sidecar.simulator.services.tmdb import TmdbSimulator
 from sidecar.simulator.services.tmdb_catalogue import build_catalogue
-from sidecar.simulator.tv_library import load_catalogue
-from sidecar.simulator.tv_seed import sample_catalogue
-
-
-def _server() -> SimState:
-    state = SimState("jellyfin")
-    seed_sample(state)
-    load_catalogue(state, sample_catalogue())
-    # Franchise members, and an item the server matched only on IMDb.
-    library = state.libraries[0].item_id
-    for name, tmdb, year in (("Alien", "348", 1979), ("Aliens", "679", 1986), ("Alien 3", "8077", 1992)):
-        state.add_movie(emit=False, library_id=library, name=name, year=year, genres=["Horror"],
-                        provider_ids={"Tmdb": tmdb, "Imdb": f"tt00{tmdb}"})  # fmt: skip
-    state.add_movie(
-        emit=False, library_id=library, name="Only Imdb", year=2001, provider_ids={"Imdb": "tt7777777"}
-    )
-    shows = next(lib.item_id for lib in state.libraries if lib.collection_type == "tvshows")
-    state.tv.add_series(emit=False, name="Only Tvdb", library_id=shows, path="/media/shows/Only Tvdb",
-                        provider_ids={"Tvdb": "424242"})  # fmt: skip
-    return state
+from tests.service_world import server
 
 
 @pytest.fixture
 def sim() -> TmdbSimulator:
-    return TmdbSimulator(build_catalogue(_server(), min_extra=300), rate_limit_per_second=None)
+    return TmdbSimulator(build_catalogue(server(), min_extra=300), rate_limit_per_second=None)
 
 
 async def test_movie_details_carry_the_appended_documents(sim: TmdbSimulator) -> None:
@@ -109,7 +88,7 @@ async def test_errors_as_tmdb_sends_them(sim: TmdbSimulator) -> None:
 
 
 async def test_rate_limit_answers_429_with_retry_after_and_the_client_recovers() -> None:
-    sim = TmdbSimulator(build_catalogue(_server()), rate_limit_per_second=20)
+    sim = TmdbSimulator(build_catalogue(server()), rate_limit_per_second=20)
     async with serve(sim.create_app()) as url:
         async with TmdbClient(sim.api_key, base_url=url, requests_per_second=500, retries=3) as client:
             for _ in range(30):

@@ -11,8 +11,8 @@ Errors as TMDb sends them (developer.themoviedb.org/docs/errors): 401 `{status_c
 success: false}` for a missing or wrong key, 404 `{status_code: 34}` for an unknown id, 400
 `{status_code: 22}` for a page outside 1..500, 429 `{status_code: 25}` with `Retry-After` above the
 rate limit (a bucket of `rate_limit_per_second` requests refilled each second; TMDb's is "in the 50
-requests per second range"). Faults (`faults`, the media-server simulator's rules) and `down`
-(503 `{status_code: 9}`) are for tests.
+requests per second range"). Faults (`faults`, the media-server simulator's rules), `down` and
+`down_after` (503 `{status_code: 9}`) are for tests.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ class TmdbSimulator:
     api_key: str = DEFAULT_TOKEN
     rate_limit_per_second: float | None = 50.0  # None: no limit
     down: bool = False
+    down_after: int | None = None  # answer this many requests, then act as `down` (an outage mid-run)
     faults: Faults = field(default_factory=Faults)
     requests: Counter[str] = field(default_factory=Counter)  # route -> requests
     statuses: Counter[int] = field(default_factory=Counter)
@@ -111,7 +112,7 @@ class TmdbSimulator:
             if fault.status:
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
                 return _error(fault.status, 25 if fault.status == 429 else 11, "injected fault", headers)
-        if self.down:
+        if self.down or (self.down_after is not None and self.request_count > self.down_after):
             return _error(*_OFFLINE)
         if "api_key" in request.query:
             self.key_in_query += 1

@@ -59,6 +59,7 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
     "Western": ("gunslinger", "frontier", "outlaw", "ranch"),
 }  # fmt: skip
 _CERTIFICATIONS = ("G", "PG", "PG-13", "R")
+_NETWORKS = ("HBO", "Netflix", "BBC One", "AMC", "FX", "Apple TV+", "NBC", "Channel 4")
 _TV_RATINGS = ("TV-Y", "TV-G", "TV-PG", "TV-14", "TV-MA")
 _LANGUAGES = ("en",) * 14 + ("fr", "de", "ja", "ko", "es", "it")
 _SEQUEL = re.compile(r"^(?P<base>.+?)(?:\s+(?:Part\s+)?(?:\d{1,2}|II|III|IV|V|VI))$", re.IGNORECASE)
@@ -262,8 +263,10 @@ def _tv_titles(state: SimState, catalogue: TmdbCatalogue, next_found: list[int])
             "tv",
             series,
             next_found,
-            networks=series.studios[:1],
-            created_by=[p["Name"] for p in series.people if p.get("Type") == "Creator"],
+            # TMDb lists a network and creators for nearly every show; the server may have neither.
+            networks=series.studios[:1] or [_NETWORKS[stable(series.id) % len(_NETWORKS)]],
+            created_by=[p["Name"] for p in series.people if p.get("Type") == "Creator"]
+            or [person(stable(f"creator:{series.id}"))],
             seasons=len(seasons),
             episodes=count,
             status="Returning Series" if series.status == "Continuing" else "Ended",
@@ -330,7 +333,7 @@ def _off_server(catalogue: TmdbCatalogue, kind: TmdbKind, count: int) -> None:
         )  # fmt: skip
         if kind == "tv":
             extra.tvdb_id = 900_000 + serial % 100_000
-            extra.networks = [rng.choice(("HBO", "Netflix", "BBC One", "AMC", "FX", "Apple TV+"))]
+            extra.networks = [rng.choice(_NETWORKS)]
             extra.created_by = [person(rng.randrange(PEOPLE_POOL))]
             extra.seasons = rng.randint(1, 6)
             extra.episodes = extra.seasons * rng.randint(6, 12)
