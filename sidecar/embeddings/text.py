@@ -44,3 +44,18 @@ def trim(text: str, limit: int) -> str:
         return text
     cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:-")
     return cut + "…"
+
+
+# ISO 639-1 codes (TMDb's `original_language`) a reader knows by name; others are shown as the code.
+LANGUAGES = {
+    "fr": "French", "de": "German", "ja": "Japanese", "ko": "Korean", "es": "Spanish", "it": "Italian",
+    "zh": "Mandarin", "cn": "Cantonese", "hi": "Hindi", "ru": "Russian", "pt": "Portuguese", "sv": "Swedish",
+    "da": "Danish", "no": "Norwegian", "fi": "Finnish", "nl": "Dutch", "pl": "Polish", "tr": "Turkish",
+}  # fmt: skip
+
+
+def add_language(lines: list[str], code: Any) -> None:
+    """`Original language: Japanese` for a title not originally in English (enriched from TMDb)."""
+    code = str(code or "").strip().lower()
+    if code and code != "en":
+        lines.append(f"Original language: {LANGUAGES.get(code, code)}")

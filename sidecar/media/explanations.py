@@ -57,6 +57,7 @@ REASONS = {
     "recency": "this one is close in tone and genre to what you have watched lately",
     "popularity": "this one is popular with viewers here and close to what you watch",
     "rating": "this one is highly rated and close to what you watch",
+    "franchise": "this one belongs to the same collection",
 }
 
 

@@ -68,6 +68,7 @@ async def load_catalog(
         genres=[r["genres"] for r in rows],
         community_ratings=[r["community_rating"] for r in rows],
         removed=[r["removed"] for r in rows],
+        collections=[r["collection_id"] for r in rows],  # enrich-metadata's, for the franchise boost
     )
     return active["model"], catalog, bad, {r["id"]: r["year"] for r in rows}
 

@@ -7,9 +7,10 @@ ACTIVE_MODEL = "SELECT model, dimensions FROM embedding_models WHERE active"
 # comes in pgvector's binary form (vector_send), decoded for all rows at once by numpy.
 CATALOG = """
 SELECT m.id, m.title, m.year, m.genres, m.community_rating, m.removed_at IS NOT NULL AS removed,
-       vector_send(e.embedding) AS embedding
+       vector_send(e.embedding) AS embedding, x.collection_id
 FROM {vectors} e
 JOIN {items} m ON m.id = e.{item_id}
+LEFT JOIN item_enrichment x ON x.items_table = '{items}' AND x.item_id = m.id AND x.status = 'enriched'
 WHERE e.model = $1
 ORDER BY m.id
 """

@@ -38,10 +38,13 @@ ON CONFLICT (id) DO UPDATE SET
 
 # What the embedding text is made of, plus the hash the vector will be stamped with.
 TEXT_FIELDS = """
-SELECT id, title, original_title, year, tagline, overview, genres, studios, people, tags, content_hash
-FROM movies
-WHERE id = ANY($1::text[]) AND removed_at IS NULL
-ORDER BY id
+SELECT m.id, m.title, m.original_title, m.year, m.tagline, m.overview, m.genres, m.studios, m.people,
+       m.tags, m.content_hash, x.collection_name, x.keywords AS enriched_keywords, x.cast_names,
+       x.directors, x.original_language
+FROM movies m
+LEFT JOIN item_enrichment x ON x.items_table = 'movies' AND x.item_id = m.id AND x.status = 'enriched'
+WHERE m.id = ANY($1::text[]) AND m.removed_at IS NULL
+ORDER BY m.id
 """
 
 # One user's picks with what the NFO and the link need, best first.

@@ -10,6 +10,9 @@ import numpy as np
 SECONDS_PER_DAY = 86_400.0
 # The additive parts of every score of ours, in the stored breakdown ("co_watch": the collaborative model).
 COMPONENTS = ("co_watch", "content", "recency", "popularity", "rating")
+# Additive parts outside the blend, each with its own fixed weight: "franchise" (the same TMDb
+# collection as a title the user watched; recommender/franchise.py).
+BOOSTS = ("franchise",)
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Catalog:
     community_rating: np.ndarray  # (n,) float32, 0-10, nan = unknown
     recommendable: np.ndarray  # (n,) bool: false for removed movies (still useful as taste)
     index: dict[str, int] = field(repr=False)
+    collections: np.ndarray | None = field(default=None, repr=False)  # (n,) int64 TMDb collection, 0 = none
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -106,7 +110,7 @@ class Pick:
     @property
     def carried_by(self) -> str:
         """The component that added most to the score: what the explanation should name."""
-        return max(COMPONENTS, key=lambda name: self.breakdown.get(name, 0.0))
+        return max((*COMPONENTS, *BOOSTS), key=lambda name: self.breakdown.get(name, 0.0))
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -123,6 +127,7 @@ def build_catalog(
     genres: Sequence[Sequence[str]],
     community_ratings: Sequence[float | None] | None = None,
     removed: Sequence[bool] | None = None,
+    collections: Sequence[int | None] | None = None,
 ) -> Catalog:
     n = len(ids)
     genre_names = tuple(sorted({g for gs in genres for g in gs}))
@@ -143,6 +148,9 @@ def build_catalog(
         community_rating=ratings,
         recommendable=recommendable,
         index={item_id: row for row, item_id in enumerate(ids)},
+        collections=None
+        if collections is None or not any(collections)
+        else np.array([c or 0 for c in collections], dtype=np.int64),
     )
 
 

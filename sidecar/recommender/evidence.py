@@ -4,7 +4,8 @@ A pick carried by the collaborative model ("co_watch" the largest part of its sc
 played items most watched by the same people (cosine over viewers, times the item's weight in the
 collaborative query): "people who watched X and Y also watched this". Any other pick names the
 played items closest to it in content, weighted by how much they tell of the user's taste: "close
-to what you like in tone and genre".
+to what you like in tone and genre"; a pick carried by the franchise boost names the watched titles
+of its collection first.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 
 from sidecar.recommender.cowatch import CoWatch
 from sidecar.recommender.data import Catalog, Evidence, History, Pick
+from sidecar.recommender.franchise import same_collection
 
 
 def _cowatch_cosine(cowatch: CoWatch, played: np.ndarray, picked: np.ndarray) -> np.ndarray:
@@ -40,6 +42,9 @@ def attach_evidence(
     collab = np.array([p.carried_by == "co_watch" for p in picks])
     if cowatch is not None and collab.any():
         strength[:, collab] = _cowatch_cosine(cowatch, history.items, picked[collab]) * query[:, None]
+    franchise = np.array([p.carried_by == "franchise" for p in picks])
+    if franchise.any():  # the watched titles of the same collection come first
+        strength[:, franchise] += same_collection(catalog, history.items, picked[franchise])
     count = min(count, len(history))
     top = np.argpartition(-strength, count - 1, axis=0)[:count]  # (count, picks), unordered
     order = np.argsort(-np.take_along_axis(strength, top, axis=0), axis=0, kind="stable")

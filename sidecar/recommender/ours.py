@@ -17,8 +17,9 @@ import numpy as np
 
 from sidecar.recommender.collaborative import ServerPlays, query_weights
 from sidecar.recommender.community import community_rating_score
-from sidecar.recommender.data import COMPONENTS, Catalog, History, Pick, candidate_mask
+from sidecar.recommender.data import BOOSTS, COMPONENTS, Catalog, History, Pick, candidate_mask
 from sidecar.recommender.evidence import attach_evidence
+from sidecar.recommender.franchise import franchise_signal
 from sidecar.recommender.selection import mmr_select, top_pool
 from sidecar.recommender.taste import centroid_count, taste_centroids
 from sidecar.recommender.weights import reference_weights
@@ -50,6 +51,9 @@ class OursParams:
     sparse_popularity: float = 0.0  # extra popularity for users with little history (validation: none)...
     sparse_history: float = 20.0  # ...halved at this many watched items
     diversity: float = 0.05
+    franchise: float = (
+        0.1  # boost for the same collection as a watched title (hand-set: recommender/franchise.py)
+    )
     pool_factor: int = 4
     min_pool: int = 200
     evidence_count: int = 3
@@ -70,12 +74,17 @@ class Signals:
     rating: np.ndarray
     weights: dict[str, float]
     query: np.ndarray  # per history item: its weight in the collaborative query
+    franchise: np.ndarray | None = None  # a boost (BOOSTS): weight in `weights` when present
 
     def relevance(self) -> np.ndarray:
         total = np.zeros(len(self.content))
-        for name in COMPONENTS:
+        for name in self.parts():
             total += self.weights[name] * getattr(self, name)
         return total
+
+    def parts(self) -> tuple[str, ...]:
+        """The additive parts of the score: the blend, then the boosts this user has."""
+        return COMPONENTS + tuple(name for name in BOOSTS if getattr(self, name) is not None)
 
 
 def min_max_over(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -147,6 +156,10 @@ def user_signals(
         popularity = server.cowatch.popularity()
     else:
         collaborative = popularity = np.zeros(len(catalog))
+    weights = blend_weights(len(history), confidence, params)
+    franchise = franchise_signal(catalog, history) if catalog.collections is not None else None
+    if franchise is not None:
+        weights["franchise"] = params.franchise
     return Signals(
         taste_similarity=taste_similarity,
         co_watch=over_best(collaborative, mask),
@@ -154,13 +167,14 @@ def user_signals(
         recency=min_max_over(recent_similarity, mask),
         popularity=popularity,
         rating=community_rating_score(catalog.community_rating),
-        weights=blend_weights(len(history), confidence, params),
+        weights=weights,
         query=query,
+        franchise=franchise,
     )
 
 
 def _breakdown(signals: Signals, item: int, penalty: float) -> dict[str, float]:
-    parts = {name: signals.weights[name] * float(getattr(signals, name)[item]) for name in COMPONENTS}
+    parts = {name: signals.weights[name] * float(getattr(signals, name)[item]) for name in signals.parts()}
     relevance = sum(parts.values())
     return {
         **parts,

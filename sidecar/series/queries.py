@@ -162,11 +162,13 @@ ORDER BY r.user_id, r.rank
 """
 
 TEXT_FIELDS = """
-SELECT id, title, original_title, year, end_year, status, overview, genres, studios, people, tags,
-       content_hash
-FROM series
-WHERE id = ANY($1::text[]) AND removed_at IS NULL
-ORDER BY id
+SELECT s.id, s.title, s.original_title, s.year, s.end_year, s.status, s.overview, s.genres, s.studios,
+       s.people, s.tags, s.content_hash, x.keywords AS enriched_keywords, x.cast_names, x.created_by,
+       x.networks, x.original_language
+FROM series s
+LEFT JOIN item_enrichment x ON x.items_table = 'series' AND x.item_id = s.id AND x.status = 'enriched'
+WHERE s.id = ANY($1::text[]) AND s.removed_at IS NULL
+ORDER BY s.id
 """
 
 # One user's picks with the show's metadata and its present episodes (in order), best first.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sidecar.embeddings.text import add_list, people, trim, unique
+from sidecar.embeddings.text import add_language, add_list, people, trim, unique
 
 OVERVIEW_MAX_CHARS = 1200
 LEAD_ACTORS = 6
@@ -41,14 +41,22 @@ def series_text(show: Mapping[str, Any]) -> str:
     if original and original.casefold() != title.casefold():
         lines.append(f"Original title: {original}")
     add_list(lines, "Genres", show.get("genres"))
+    add_language(lines, show.get("original_language"))
+    # The server's metadata first; TMDb's (enrichment) where the server has none.
     studios = unique(show.get("studios"))
+    networks = unique(show.get("networks"))
     if studios:
         lines.append(f"Network: {studios[0]}")
         add_list(lines, "Studios", studios[1:MAX_STUDIOS])
+    elif networks:
+        lines.append(f"Network: {networks[0]}")
     credits = people(show.get("people"))
-    add_list(lines, "Created by", _creators(show.get("people"))[:MAX_CREATORS])
-    add_list(lines, "Starring", [p for p, role in credits if role == "actor"][:LEAD_ACTORS])
-    add_list(lines, "Keywords", unique(show.get("tags"))[:MAX_KEYWORDS])
+    creators = _creators(show.get("people")) or unique(show.get("created_by"))
+    actors = [p for p, role in credits if role == "actor"] or list(show.get("cast_names") or ())
+    add_list(lines, "Created by", creators[:MAX_CREATORS])
+    add_list(lines, "Starring", actors[:LEAD_ACTORS])
+    keywords = [*(show.get("tags") or ()), *(show.get("enriched_keywords") or ())]
+    add_list(lines, "Keywords", unique(keywords)[:MAX_KEYWORDS])
     overview = " ".join((show.get("overview") or "").split())
     if overview:
         lines.append(trim(overview, OVERVIEW_MAX_CHARS))
