@@ -176,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--plays", type=_positive, default=3, help="how many of the user's picks they watch")
     demo.add_argument("--port", type=int, help="web port (default: SIDECAR_PORT or 8787)")
     demo.add_argument("--no-serve", action="store_true", help="exit when done instead of serving")
+    demo.add_argument(
+        "--with-services",
+        action="store_true",
+        help="also simulate the outside services (TMDb, OMDb) and enrich metadata; without it the demo is offline",
+    )
     return parser
 
 
@@ -212,6 +217,7 @@ def _demo(args: argparse.Namespace) -> int:
             plays=args.plays,
             port=args.port,
             serve=not args.no_serve,
+            with_services=args.with_services,
         )
     except ValidationError as exc:
         for err in exc.errors():

@@ -4,6 +4,7 @@ webhook, and the one user's library changing on disk while the others stay as th
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import asyncpg
 import pytest
 
 from sidecar.demo import DemoOptions, DemoReport, demo_session
+from sidecar.demo.config import demo_settings
 from sidecar.demo.library_view import LibraryChange, read_entries
 from sidecar.demo.reset import DemoBusy, demo_lock
 from sidecar.progress import RunsDisplay
@@ -97,6 +99,22 @@ async def test_demo_writes_libraries_and_a_played_users_library_changes_by_webho
     assert again.change is not None and again.change.before == report.change.before
     assert again.changed_users == [again.user_id] and "/webhooks/emby" in second_output
     assert await db.fetchval("SELECT count(*) FROM job_runs WHERE trigger = 'pipeline'") == 5
+
+
+async def test_demo_with_services_enriches_from_the_simulated_tmdb_and_the_plain_demo_stays_offline(
+    tmp_path: Path, database_url: str, redis_url: str, db: asyncpg.Pool
+) -> None:
+    options = dataclasses.replace(_options(tmp_path / "demo", "jellyfin"), with_services=True)
+    report, output = await _run(options, database_url, redis_url)
+    assert "Outside services (simulated): TMDb http://127.0.0.1:" in output and "OMDb" in output
+    assert "metadata enriched: 4 items from TMDb (4 requests), 4 with OMDb ratings" in output
+    assert await db.fetchval("SELECT count(*) FROM item_enrichment WHERE status = 'enriched'") == 4
+    assert report.change is not None and report.change.changed  # the rest of the demo as always
+    # The plain demo configures no outside service at all.
+    plain = demo_settings(_options(tmp_path / "plain", "jellyfin"), database_url=database_url, redis_url=redis_url,
+                          media_server_url="http://127.0.0.1:1", media_server_api_key="k", webhook_token="t",
+                          api_key=None)  # fmt: skip
+    assert plain.tmdb_api_key is None and plain.omdb_api_key is None
 
 
 def test_a_second_demo_on_the_same_directory_is_refused(tmp_path: Path) -> None:

@@ -56,6 +56,7 @@ class DemoOptions:
     webhook_debounce_seconds: float = 3.0
     chain_timeout_seconds: float = 300.0
     tty: bool | None = None  # progress display style; None = whether the output is a terminal
+    with_services: bool = False  # simulated TMDb, OMDb, ... (demo/services.py); off: the demo is offline
 
     @property
     def library_root(self) -> Path:
@@ -91,8 +92,10 @@ def demo_settings(
     media_server_api_key: str,
     webhook_token: str,
     api_key: str | None,
+    services: dict[str, Any] | None = None,
 ) -> Settings:
-    """Everything the sidecar needs for the demo, set explicitly; local embeddings, no OpenAI key."""
+    """Everything the sidecar needs for the demo, set explicitly; local embeddings, no OpenAI key;
+    `services`: the simulated outside services' settings (`--with-services`)."""
     return DemoSettings(
         database_url=database_url,
         redis_url=redis_url,
@@ -109,6 +112,7 @@ def demo_settings(
         embedding_provider="local",
         library_root=options.library_root,
         library_mode="symlink",
+        **(services or {}),
     )
 
 

@@ -29,6 +29,7 @@ from sidecar.demo.config import DemoOptions, demo_settings, new_secret
 from sidecar.demo.library_view import LibraryChange, snapshot
 from sidecar.demo.media import create_placeholders, relocate_media
 from sidecar.demo.reset import reset_demo_state
+from sidecar.demo.services import RunningServices, running_services
 from sidecar.demo.watch import follow_runs
 from sidecar.mediaserver.base import normalise_id
 from sidecar.progress import RunsDisplay, format_duration
@@ -249,6 +250,33 @@ class _LiveDemo:
         _raise_for_failed(runs)
         return runs[-1]["result"] or {}
 
+    async def run_job(self, name: str) -> dict[str, Any]:
+        """One job, shown as it runs; returns its result."""
+        status, body = await self.api.call("POST", f"/api/jobs/{name}/runs")
+        if status >= 400:
+            raise DemoFailed(f"{name} could not be queued: {body['error']['message']}")
+        runs = await follow_runs(
+            self.api,
+            [body["run"]["id"]],
+            RunsDisplay(self.out, tty=self.options.tty),
+            worker_stopped=self.worker_stopped,
+        )
+        _raise_for_failed(runs)
+        return runs[-1]["result"] or {}
+
+    async def enrich(self, urls: dict[str, str]) -> None:
+        """`--with-services`: the catalogue first, then TMDb/OMDb metadata, so the pipeline's
+        embeddings are made from the enriched text."""
+        _line(self.out, "Outside services (simulated): " + ", ".join(f"{n} {u}" for n, u in urls.items()))
+        await self.run_job("sync-movies")
+        result = await self.run_job("enrich-metadata")
+        _line(
+            self.out,
+            f"metadata enriched: {result.get('enriched', 0)} items from TMDb ({result.get('requests', 0)} "
+            f"requests), {result.get('omdb_enriched', 0)} with OMDb ratings",
+        )
+        _line(self.out)
+
     async def show_user_and_play(self) -> None:
         out, report = self.out, self.report
         users = await _users(self.database_url)
@@ -364,6 +392,9 @@ async def demo_session(
             await reset_demo_state(database_url, redis_url, options.library_root)
             sim = await stack.enter_async_context(running_simulator(options.kind, seed=options.seed))
             movie_files = await _prepare_simulator(sim, options)
+            services = RunningServices()
+            if options.with_services:
+                services = await stack.enter_async_context(running_services(sim.state))
             webhook_token = new_secret()
             api_key = new_secret() if options.needs_api_key else None
             settings = demo_settings(
@@ -374,6 +405,7 @@ async def demo_session(
                 media_server_api_key=sim.api_key,
                 webhook_token=webhook_token,
                 api_key=api_key,
+                services=services.settings,
             )
             service = await stack.enter_async_context(
                 serving(settings, database_url, redis_url, port=options.port)
@@ -385,6 +417,8 @@ async def demo_session(
         _print_intro(out, options, sim, movie_files)
         _line(out, f"  sidecar       {service.web_url} (web + worker in this process)")
         _line(out)
+        if options.with_services:
+            await live.enrich(services.urls)
         _line(out, "Movie pipeline:")
         with phases.phase("pipeline"):
             libraries = await live.run_pipeline()

@@ -1,0 +1,83 @@
+"""`sidecar demo --with-services`: the outside services (TMDb, OMDb, ...) as local simulators built
+from the demo's simulated media server, and the settings that point the sidecar at them. The plain
+demo starts none of them and stays offline.
+
+Adding a simulator is one line in `SERVICES`: a function that takes the shared `ServiceWorld` and
+returns the service's name, its aiohttp app and the settings for the URL it is served at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from sidecar.simulator.model import SimState
+from sidecar.simulator.services import serve
+from sidecar.simulator.services.omdb import OmdbSimulator
+from sidecar.simulator.services.tmdb import TmdbSimulator
+from sidecar.simulator.services.tmdb_catalogue import TmdbCatalogue, build_catalogue
+
+# The local simulators answer as fast as they can: the demo does not wait on TMDb's 50 requests/s.
+DEMO_REQUESTS_PER_SECOND = 1000.0
+
+
+@dataclass
+class ServiceWorld:
+    """What the simulators share: the media server they describe, and TMDb's view of it."""
+
+    state: SimState
+
+    @functools.cached_property
+    def catalogue(self) -> TmdbCatalogue:
+        return build_catalogue(self.state)
+
+
+@dataclass(frozen=True)
+class DemoService:
+    name: str
+    app: web.Application
+    settings: Callable[[str], dict[str, Any]]  # the URL it is served at -> Settings fields
+
+
+def tmdb(world: ServiceWorld) -> DemoService:
+    sim = TmdbSimulator(world.catalogue, rate_limit_per_second=None)
+    return DemoService("TMDb", sim.create_app(), lambda url: {
+        "tmdb_api_key": SecretStr(sim.api_key), "tmdb_url": url, "tmdb_requests_per_second": DEMO_REQUESTS_PER_SECOND,
+    })  # fmt: skip
+
+
+def omdb(world: ServiceWorld) -> DemoService:
+    sim = OmdbSimulator(world.catalogue, daily_limit=100_000)
+    return DemoService(
+        "OMDb", sim.create_app(), lambda url: {"omdb_api_key": SecretStr(sim.api_key), "omdb_url": url}
+    )
+
+
+# One line per simulated service.
+SERVICES: tuple[Callable[[ServiceWorld], DemoService], ...] = (tmdb, omdb)
+
+
+@dataclass
+class RunningServices:
+    urls: dict[str, str] = field(default_factory=dict)  # name -> URL
+    settings: dict[str, Any] = field(default_factory=dict)  # Settings fields for all of them
+
+
+@contextlib.asynccontextmanager
+async def running_services(state: SimState) -> AsyncIterator[RunningServices]:
+    """Every simulator in SERVICES, served until the block ends."""
+    world = ServiceWorld(state)
+    running = RunningServices()
+    async with contextlib.AsyncExitStack() as stack:
+        for make in SERVICES:
+            service = make(world)
+            url = await stack.enter_async_context(serve(service.app))
+            running.urls[service.name] = url
+            running.settings.update(service.settings(url))
+        yield running
