@@ -197,16 +197,15 @@ async def _ask_tmdb(run: Run, kind: MediaKind, tmdb_kind: TmdbKind, row: asyncpg
     run.tmdb_outage.in_a_row = 0
     fields = tmdb_fields(tmdb_kind, document)
     data_hash = fields.data_hash
-    async with db.acquire() as conn, conn.transaction():
-        await conn.execute(
-            q.UPSERT_ENRICHED, table, row["id"], row["source_key"], VERSION, fields.tmdb_id or tmdb_id,
-            fields.imdb_id or row["imdb_id"], fields.tvdb_id or row["tvdb_id"], fields.collection_id,
-            fields.collection_name, fields.original_language, fields.certification, fields.keywords,
-            fields.cast_names, fields.directors, fields.writers, fields.created_by, fields.networks, data_hash,
-        )  # fmt: skip
-        if data_hash != row["data_hash"]:
-            await conn.execute(kind.sql(q.MARK_CONTENT_CHANGED), row["id"], data_hash)
-            run.counts["changed"] += 1
+    changed = data_hash != row["data_hash"]
+    await db.execute(
+        kind.sql(q.SAVE_ENRICHED), table, row["id"], row["source_key"], VERSION, fields.tmdb_id or tmdb_id,
+        fields.imdb_id or row["imdb_id"], fields.tvdb_id or row["tvdb_id"], fields.collection_id,
+        fields.collection_name, fields.original_language, fields.certification, fields.keywords,
+        fields.cast_names, fields.directors, fields.writers, fields.created_by, fields.networks, data_hash,
+        changed,
+    )  # fmt: skip
+    run.counts["changed"] += changed
     run.counts["enriched"] += 1
     return fields
 

@@ -38,22 +38,30 @@ WITH src AS (
 SELECT * FROM due WHERE needs_tmdb OR needs_omdb ORDER BY id
 """
 
-# $1 items table, $2 item id, $3 source key, $4 version, $5.. the TMDb fields.
-UPSERT_ENRICHED = """
-INSERT INTO item_enrichment AS x (
-    items_table, item_id, source_key, version, status, retry_at, tmdb_id, imdb_id, tvdb_id,
-    collection_id, collection_name, original_language, certification, keywords, cast_names,
-    directors, writers, created_by, networks, data_hash, enriched_at, updated_at
-) VALUES ($1, $2, $3, $4, 'enriched', NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-          $17, $18, now(), now())
-ON CONFLICT (items_table, item_id) DO UPDATE SET
-    source_key = EXCLUDED.source_key, version = EXCLUDED.version, status = 'enriched', retry_at = NULL,
-    tmdb_id = EXCLUDED.tmdb_id, imdb_id = EXCLUDED.imdb_id, tvdb_id = EXCLUDED.tvdb_id,
-    collection_id = EXCLUDED.collection_id, collection_name = EXCLUDED.collection_name,
-    original_language = EXCLUDED.original_language, certification = EXCLUDED.certification,
-    keywords = EXCLUDED.keywords, cast_names = EXCLUDED.cast_names, directors = EXCLUDED.directors,
-    writers = EXCLUDED.writers, created_by = EXCLUDED.created_by, networks = EXCLUDED.networks,
-    data_hash = EXCLUDED.data_hash, enriched_at = now(), updated_at = now()
+# $1 items table, $2 item id, $3 source key, $4 version, $5..$18 the TMDb fields and their hash,
+# $19 whether that hash differs from the stored one. One statement: the answer stored and, when the
+# fields changed, the item's content_hash renewed (the embeddings job re-embeds items whose vector
+# was made from another hash) and its updated_at (cached catalogues reload).
+SAVE_ENRICHED = """
+WITH saved AS (
+    INSERT INTO item_enrichment AS x (
+        items_table, item_id, source_key, version, status, retry_at, tmdb_id, imdb_id, tvdb_id,
+        collection_id, collection_name, original_language, certification, keywords, cast_names,
+        directors, writers, created_by, networks, data_hash, enriched_at, updated_at
+    ) VALUES ($1, $2, $3, $4, 'enriched', NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+              $17, $18, now(), now())
+    ON CONFLICT (items_table, item_id) DO UPDATE SET
+        source_key = EXCLUDED.source_key, version = EXCLUDED.version, status = 'enriched', retry_at = NULL,
+        tmdb_id = EXCLUDED.tmdb_id, imdb_id = EXCLUDED.imdb_id, tvdb_id = EXCLUDED.tvdb_id,
+        collection_id = EXCLUDED.collection_id, collection_name = EXCLUDED.collection_name,
+        original_language = EXCLUDED.original_language, certification = EXCLUDED.certification,
+        keywords = EXCLUDED.keywords, cast_names = EXCLUDED.cast_names, directors = EXCLUDED.directors,
+        writers = EXCLUDED.writers, created_by = EXCLUDED.created_by, networks = EXCLUDED.networks,
+        data_hash = EXCLUDED.data_hash, enriched_at = now(), updated_at = now()
+    RETURNING item_id
+)
+UPDATE {items} SET content_hash = md5(content_hash || ':enriched:' || $18), updated_at = now()
+WHERE id = (SELECT item_id FROM saved) AND $19
 """
 
 # $1 items table, $2 item id, $3 source key, $4 version, $5 days until the next try. The fields of an
@@ -75,13 +83,6 @@ UPDATE item_enrichment SET
     imdb_rating = coalesce($7, imdb_rating), awards = coalesce($8, awards),
     omdb_enriched_at = CASE WHEN $3 = 'enriched' THEN now() ELSE omdb_enriched_at END, updated_at = now()
 WHERE items_table = $1 AND item_id = $2
-"""
-
-# The item's text changed: a new content_hash makes the embeddings job re-embed it (its vectors are
-# stamped with the hash they were made from), and a new updated_at refreshes cached catalogues.
-MARK_CONTENT_CHANGED = """
-UPDATE {items} SET content_hash = md5(content_hash || ':enriched:' || $2), updated_at = now()
-WHERE id = $1
 """
 
 # OMDb's budget for the UTC day: $1 service, $2 limit. Returns the new count, or no row when spent.
