@@ -2,7 +2,8 @@
 errors, and the service's secret kept out of every text it produces.
 
 A client is a subclass that declares its name, its settings and its limits, and how its key travels
-(`auth`); a service that answers errors in a 200 body (OMDb) also overrides `check`. Callers see
+(`auth`); a service that answers errors in a 200 body (OMDb) also overrides `check`. Calls:
+`get_json`, `post_json` (sent once unless marked idempotent), `request_json`. Callers see
 five outcomes besides an answer, each a type they can act on:
 
 * `ServiceNotConfigured(setting)`: no key; the job completes with `not configured` naming it.
@@ -231,10 +232,31 @@ class ServiceClient:
 
     async def get_json(self, path: str, params: Params | None = None) -> Any:
         """GET one JSON document; retried within bounds; raises the typed errors above."""
+        return await self.request_json("GET", path, params)
+
+    async def post_json(
+        self, path: str, body: Any, params: Params | None = None, *, idempotent: bool = False
+    ) -> Any:
+        """POST a JSON body. Sent once unless the caller says repeating it changes nothing: a create
+        whose answer was lost may have been done."""
+        return await self.request_json("POST", path, params, body=body, idempotent=idempotent)
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        params: Params | None = None,
+        *,
+        body: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """One request, its JSON answer (None when empty); retried within bounds when idempotent
+        (GET by default)."""
         headers, auth_params = self.auth()
         headers = {"Accept": "application/json", **headers}
         query = {k: str(v) for k, v in (params or {}).items()} | auth_params
-        what = f"{self.service} GET {path}"
+        what = f"{self.service} {method} {path}"
+        retries = self._retries if (method == "GET" if idempotent is None else idempotent) else 0
         attempt = 0
         while True:
             await self.limiter.acquire()
@@ -242,8 +264,13 @@ class ServiceClient:
             wait: float | None = None
             reason: UnavailableReason
             try:
-                async with self._get_session().get(
-                    self.base_url + path, params=query, headers=headers, timeout=self._timeout
+                async with self._get_session().request(
+                    method,
+                    self.base_url + path,
+                    params=query,
+                    json=body,
+                    headers=headers,
+                    timeout=self._timeout,
                 ) as response:
                     status = response.status
                     document = await self._read(response)
@@ -269,7 +296,7 @@ class ServiceClient:
             except TimeoutError:
                 problem, reason = f"no answer within {self._timeout_seconds:g} s", "timeout"
             too_long = wait is not None and wait > MAX_RETRY_AFTER_SECONDS
-            if attempt >= self._retries or too_long:
+            if attempt >= retries or too_long:
                 raise ServiceUnavailable(
                     self.service,
                     f"{what}: {problem} after {attempt + 1} attempt(s); check that {self.service} is "

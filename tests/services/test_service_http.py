@@ -142,3 +142,29 @@ async def test_rate_limiter_spaces_requests_and_pause_holds_everyone() -> None:
     paused = time.monotonic()
     await limiter.acquire()
     assert time.monotonic() - paused >= 0.28
+
+
+async def test_a_post_is_sent_once_unless_marked_idempotent() -> None:
+    seen: list[float] = []
+    answers = [(503, {}, {}), (201, {"id": 1}, {})]
+
+    def app() -> web.Application:
+        async def handler(request: web.Request) -> web.Response:
+            seen.append(time.monotonic())
+            assert await request.json() == {"mediaId": 603}
+            status, body, _ = answers[min(len(seen), len(answers)) - 1]
+            return web.json_response(body, status=status)
+
+        application = web.Application()
+        application.router.add_post("/thing", handler)
+        return application
+
+    async with (
+        serve(app()) as url,
+        EchoClient(SECRET, base_url=url, retries=3, backoff_seconds=0.01) as client,
+    ):
+        with pytest.raises(ServiceUnavailable):
+            await client.post_json("/thing", {"mediaId": 603})
+        assert len(seen) == 1
+        assert await client.post_json("/thing", {"mediaId": 603}, idempotent=True) == {"id": 1}
+    assert len(seen) == 2
