@@ -79,6 +79,8 @@ async def enrich_metadata(ctx: JobContext, kinds: Sequence[MediaKind]) -> dict[s
         return {"not_configured": exc.setting}
     omdb = OmdbClient.from_settings(settings) if OmdbClient.is_configured(settings) else None
     run = Run(ctx, tmdb, omdb, settings.omdb_daily_limit)
+    if omdb is not None:
+        await _omdb_budget_left(run)
     try:
         for kind in kinds:
             if kind.collection_type in TMDB_KINDS:
@@ -266,6 +268,15 @@ async def _ask_omdb(run: Run, kind: MediaKind, item_id: str, imdb_id: str) -> No
         found.rotten_tomatoes, found.metacritic, found.imdb_rating, found.awards,
     )  # fmt: skip
     run.counts["omdb_enriched"] += 1
+
+
+async def _omdb_budget_left(run: Run) -> None:
+    """A budget spent earlier today stops OMDb before any item is looked at."""
+    used = await run.ctx.db.fetchrow(q.USED_TODAY, OMDB_SERVICE)
+    if used is not None and used["spent"]:
+        await _stop_omdb(run, "OMDb said earlier today that the key's daily request limit is reached")
+    elif used is not None and used["requests"] >= run.omdb_limit:
+        await _stop_omdb(run, f"daily limit of {run.omdb_limit} requests reached (SIDECAR_OMDB_DAILY_LIMIT)")
 
 
 async def _stop_omdb(run: Run, why: str) -> None:

@@ -181,6 +181,9 @@ async def test_omdb_stops_at_the_daily_limit_and_counts_per_utc_day(
     assert sum(1 for r in rows.values() if r["omdb_status"] == "enriched") == result["omdb_enriched"]
     same_day = await run_job(JOB, settings=world.with_omdb(omdb_daily_limit=5))
     assert same_day["result"]["omdb_requests"] == 0 and same_day["result"]["requests"] == 0
+    # Stopped before looking at any item: nothing is due today.
+    assert "SIDECAR_OMDB_DAILY_LIMIT" in same_day["result"]["omdb_stopped"]
+    assert any(log["message"].startswith("0 movies to enrich") for log in await _logs(db, same_day["id"]))
     # A new UTC day: the budget renews and the rest is asked.
     await db.execute("UPDATE service_usage SET day = day - 1")
     next_day = await run_job(JOB, settings=world.with_omdb(omdb_daily_limit=1000))
