@@ -20,6 +20,7 @@ is left to content taste (`Ease.trimmed` says so).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,28 @@ class Ease:
             fitted = (self.plays_t @ (self.k_inv @ overlap)) * self.scale
         out[self.items] = fitted
         return out
+
+    def scores_many(
+        self, items: Sequence[np.ndarray], weights: Sequence[np.ndarray], n_catalog: int
+    ) -> list[np.ndarray]:
+        """`scores` of many queries, equal to asking one by one. The users form takes the sparse
+        products for all of them at once (per output entry they sum in the same order as one at a
+        time); K⁻¹ stays one matrix-vector product per query, whose rounding a matrix product
+        would not keep."""
+        if self.b is not None or len(items) < 2:
+            return [self.scores(i, w, n_catalog) for i, w in zip(items, weights, strict=True)]
+        assert self.plays is not None and self.plays_t is not None and self.k_inv is not None
+        assert self.scale is not None
+        query = np.zeros((len(items), len(self.items)))
+        for row, (played, w) in enumerate(zip(items, weights, strict=True)):
+            cols, kept = self._query(played, w)
+            np.add.at(query[row], cols, kept)
+        overlap = np.ascontiguousarray((self.plays @ query.T).T)  # per query, per user
+        solved = np.stack([self.k_inv @ row for row in overlap], axis=1)  # users × queries
+        fitted = (self.plays_t @ solved) * self.scale[:, None]  # fitted items × queries
+        out = np.zeros((len(items), n_catalog), dtype=np.float32)
+        out[:, self.items] = fitted.T
+        return list(out)
 
 
 def _played_items(matrix: sparse.csr_matrix, limit: int) -> tuple[np.ndarray, bool]:

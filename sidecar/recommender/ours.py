@@ -11,12 +11,14 @@ signals behind them, and the diversity penalty (`score = relevance − diversity
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from sidecar.recommender.collaborative import ServerPlays, query_weights
 from sidecar.recommender.community import community_rating_score
+from sidecar.recommender.content import ContentQuery, closeness
 from sidecar.recommender.data import BOOSTS, COMPONENTS, Catalog, History, Pick, candidate_mask
 from sidecar.recommender.evidence import attach_evidence
 from sidecar.recommender.franchise import franchise_signal
@@ -60,6 +62,8 @@ class OursParams:
 
 
 DEFAULT_PARAMS = OursParams()
+# Users scored together hold a few (users × catalogue) arrays: 2 M entries of each at most.
+BATCH_ENTRIES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -91,13 +95,14 @@ def min_max_over(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Min-max to 0-1 over the candidates (all zeros if they are all equal)."""
     if not mask.any():
         return np.zeros_like(values)
-    low, high = values[mask].min(), values[mask].max()
+    low = values.min(where=mask, initial=np.inf)  # = values[mask].min(), without the copy
+    high = values.max(where=mask, initial=-np.inf)
     return (values - low) / (high - low) if high > low else np.zeros_like(values)
 
 
 def over_best(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Collaborative scores over the best candidate's, clipped to 0-1 (no signal → all zeros)."""
-    high = values[mask].max(initial=0.0)
+    high = values.max(where=mask, initial=0.0)
     return np.clip(values / high, 0.0, 1.0) if high > 0 else np.zeros_like(values)
 
 
@@ -124,6 +129,27 @@ def blend_weights(history_size: int, confidence: float, params: OursParams) -> d
     return weights
 
 
+def content_query(catalog: Catalog, history: History, params: OursParams) -> ContentQuery:
+    """What one user asks the catalogue's vectors: taste centroids of the latest `taste_limit` plays,
+    and the `recent_count` latest plays, each scaled by how much that play tells of the user's taste
+    (favourite, own rating) over the heaviest one's."""
+    weights = reference_weights(history, params.half_life_days)[: params.taste_limit]
+    watched_vectors = catalog.vectors[history.items[: params.taste_limit]]  # the latest plays
+    k = centroid_count(len(watched_vectors), params.per_centroid, params.max_centroids)
+    centroids, _mass = taste_centroids(watched_vectors, weights, k)
+    recent = watched_vectors[: params.recent_count]
+    recent_weights = weights[: len(recent)] / weights[: len(recent)].max()
+    return ContentQuery(centroids, recent, recent_weights.astype(np.float32))
+
+
+def content_signals_many(
+    catalog: Catalog, histories: Sequence[History], params: OursParams
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`content_signals` of every history, the cosines of a batch of users in one product."""
+    queries = [content_query(catalog, history, params) for history in histories]
+    return closeness(catalog.vectors, queries, params.recent_neighbours)
+
+
 def content_signals(catalog: Catalog, history: History, params: OursParams) -> tuple[np.ndarray, np.ndarray]:
     """Per catalogue item: (max cosine to a taste centroid, closeness to the latest plays).
 
@@ -131,32 +157,54 @@ def content_signals(catalog: Catalog, history: History, params: OursParams) -> t
     `recent_count` most recent plays, each scaled by how much that play tells of the user's taste
     (favourite, own rating): close to one or two recent favourites beats close to their average.
     """
-    weights = reference_weights(history, params.half_life_days)[: params.taste_limit]
-    watched_vectors = catalog.vectors[history.items[: params.taste_limit]]  # the latest plays
-    k = centroid_count(len(watched_vectors), params.per_centroid, params.max_centroids)
-    centroids, _mass = taste_centroids(watched_vectors, weights, k)
-    recent = watched_vectors[: params.recent_count]
-    similarity = catalog.vectors @ np.vstack([centroids, recent]).T
-    taste = similarity[:, : len(centroids)].max(axis=1)
-    recent_weights = weights[: len(recent)] / weights[: len(recent)].max()
-    near = similarity[:, len(centroids) :] * recent_weights.astype(np.float32)
-    neighbours = min(params.recent_neighbours, near.shape[1])
-    closest = np.partition(near, near.shape[1] - neighbours, axis=1)[:, near.shape[1] - neighbours :]
-    return taste, closest.mean(axis=1)
+    return content_signals_many(catalog, [history], params)[0]
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What every user scored against the same catalogue and server shares (computed once)."""
+
+    confidence: float
+    popularity: np.ndarray
+    rating: np.ndarray
+
+    @classmethod
+    def of(cls, catalog: Catalog, server: ServerPlays | None, params: OursParams) -> Shared:
+        confidence = server_confidence(server, params.collab_half_users)
+        collaborative = server is not None and server.ease is not None and confidence > 0
+        return cls(
+            confidence=confidence,
+            popularity=server.cowatch.popularity() if collaborative else np.zeros(len(catalog)),  # type: ignore[union-attr]
+            rating=community_rating_score(catalog.community_rating),
+        )
+
+
+def _collaborative_many(
+    catalog: Catalog,
+    histories: Sequence[History],
+    queries: Sequence[np.ndarray],
+    server: ServerPlays | None,
+    shared: Shared,
+) -> list[np.ndarray]:
+    """Per user, EASE scores over the catalogue (zeros when the server cannot say anything)."""
+    if server is None or server.ease is None or shared.confidence <= 0:
+        return [np.zeros(len(catalog)) for _ in histories]
+    return server.ease.scores_many([h.items for h in histories], queries, len(catalog))
 
 
 def user_signals(
-    catalog: Catalog, history: History, server: ServerPlays | None, mask: np.ndarray, params: OursParams
+    catalog: Catalog,
+    history: History,
+    mask: np.ndarray,
+    content: tuple[np.ndarray, np.ndarray],
+    collaborative: np.ndarray,
+    query: np.ndarray,
+    shared: Shared,
+    params: OursParams,
 ) -> Signals:
-    taste_similarity, recent_similarity = content_signals(catalog, history, params)
-    confidence = server_confidence(server, params.collab_half_users)
-    query = query_weights(history, params.query_half_rank, params.query_floor)
-    if server is not None and server.ease is not None and confidence > 0:
-        collaborative = server.ease.scores(history.items, query, len(catalog))
-        popularity = server.cowatch.popularity()
-    else:
-        collaborative = popularity = np.zeros(len(catalog))
-    weights = blend_weights(len(history), confidence, params)
+    """One user's signals from what the batch computed for them (content closeness, EASE scores)."""
+    taste_similarity, recent_similarity = content
+    weights = blend_weights(len(history), shared.confidence, params)
     franchise = franchise_signal(catalog, history) if catalog.collections is not None else None
     if franchise is not None:
         weights["franchise"] = params.franchise
@@ -165,8 +213,8 @@ def user_signals(
         co_watch=over_best(collaborative, mask),
         content=min_max_over(taste_similarity, mask),
         recency=min_max_over(recent_similarity, mask),
-        popularity=popularity,
-        rating=community_rating_score(catalog.community_rating),
+        popularity=shared.popularity,
+        rating=shared.rating,
         weights=weights,
         query=query,
         franchise=franchise,
@@ -187,6 +235,67 @@ def _breakdown(signals: Signals, item: int, penalty: float) -> dict[str, float]:
     }
 
 
+def _select(catalog: Catalog, signals: Signals, mask: np.ndarray, n: int, params: OursParams) -> list[Pick]:
+    """The top `n` by relevance with MMR diversity, each with its breakdown."""
+    relevance = signals.relevance()
+    pool = top_pool(relevance, mask, max(params.pool_factor * n, params.min_pool))
+    picks = []
+    for position, penalty in mmr_select(relevance[pool], catalog.vectors[pool], n, params.diversity):
+        item = int(pool[position])
+        breakdown = _breakdown(signals, item, penalty)
+        picks.append(Pick(item=item, score=breakdown["relevance"] - penalty, breakdown=breakdown))
+    return picks
+
+
+def _recommend_chunk(
+    catalog: Catalog,
+    histories: Sequence[History],
+    server: ServerPlays | None,
+    sizes: Sequence[int],
+    params: OursParams,
+    with_evidence: bool,
+) -> list[list[Pick]]:
+    masks = [candidate_mask(catalog, h) for h in histories]
+    scored = [u for u, h in enumerate(histories) if len(h) and masks[u].any()]
+    shared = Shared.of(catalog, server, params)
+    queries = [query_weights(histories[u], params.query_half_rank, params.query_floor) for u in scored]
+    content = content_signals_many(catalog, [histories[u] for u in scored], params)
+    collaborative = _collaborative_many(catalog, [histories[u] for u in scored], queries, server, shared)
+    out: list[list[Pick]] = [[] for _ in histories]
+    cowatch = server.cowatch if server is not None else None
+    for at, u in enumerate(scored):
+        history, mask = histories[u], masks[u]
+        signals = user_signals(
+            catalog, history, mask, content[at], collaborative[at], queries[at], shared, params
+        )
+        picks = _select(catalog, signals, mask, sizes[u], params)
+        if with_evidence:
+            weights = reference_weights(history, params.half_life_days)
+            attach_evidence(catalog, history, cowatch, signals.query, weights, picks, params.evidence_count)
+        out[u] = picks
+    return out
+
+
+def recommend_many(
+    catalog: Catalog,
+    histories: Sequence[History],
+    server: ServerPlays | None,
+    n: int | Sequence[int],
+    params: OursParams = DEFAULT_PARAMS,
+    with_evidence: bool = True,
+) -> list[list[Pick]]:
+    """`recommend_ours` for every history (same picks, same scores) with the heavy products taken
+    for many users at once: the content cosines in one matrix product, EASE's sparse ones together.
+    Users go in chunks of BATCH_ENTRIES / catalogue size, which bounds the per-user arrays held."""
+    sizes = [n] * len(histories) if isinstance(n, int) else list(n)
+    step = max(1, BATCH_ENTRIES // max(len(catalog), 1))
+    out: list[list[Pick]] = []
+    for start in range(0, len(histories), step):
+        chunk = slice(start, start + step)
+        out += _recommend_chunk(catalog, histories[chunk], server, sizes[chunk], params, with_evidence)
+    return out
+
+
 def recommend_ours(
     catalog: Catalog,
     history: History,
@@ -196,19 +305,4 @@ def recommend_ours(
     with_evidence: bool = True,
 ) -> list[Pick]:
     """The top `n` unwatched items for one user, most recommended first."""
-    mask = candidate_mask(catalog, history)
-    if len(history) == 0 or not mask.any():
-        return []
-    signals = user_signals(catalog, history, server, mask, params)
-    relevance = signals.relevance()
-    pool = top_pool(relevance, mask, max(params.pool_factor * n, params.min_pool))
-    picks = []
-    for position, penalty in mmr_select(relevance[pool], catalog.vectors[pool], n, params.diversity):
-        item = int(pool[position])
-        breakdown = _breakdown(signals, item, penalty)
-        picks.append(Pick(item=item, score=breakdown["relevance"] - penalty, breakdown=breakdown))
-    if with_evidence:
-        cowatch = server.cowatch if server is not None else None
-        weights = reference_weights(history, params.half_life_days)
-        attach_evidence(catalog, history, cowatch, signals.query, weights, picks, params.evidence_count)
-    return picks
+    return recommend_many(catalog, [history], server, n, params, with_evidence)[0]
