@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,10 +31,14 @@ from sidecar.media.cold_start import borrowed_taste
 from sidecar.media.explanations import LlmExplainer, PickText, template_explanation
 from sidecar.media.kind import MediaKind, Step
 from sidecar.media.recommend_data import RunData, load_run_data
+from sidecar.recommender.collaborative import ServerPlays
 from sidecar.recommender.data import Catalog, History, Pick, build_history
-from sidecar.recommender.ours import recommend_ours
+from sidecar.recommender.ours import recommend_many, recommend_ours
 from sidecar.recommender.threads import single_threaded_blas
 
+# Users scored, explained and written together: the content and EASE products of a batch are one
+# matrix product each, and its lists one transaction (cancellation is checked between batches).
+BATCH_USERS = 64
 KEPT_EXPLANATION = "You started this from your AI Picks: it stays here until you finish or drop it."
 
 
@@ -78,41 +82,57 @@ def _pick_text(data: RunData, catalog: Catalog, pick: Pick) -> PickText:
     )
 
 
-def _evidence_json(catalog: Catalog, pick: Pick) -> str:
-    return json.dumps(
-        [
-            {
-                "movie_id": catalog.ids[e.item],
-                "title": catalog.titles[e.item],
-                "similarity": round(e.similarity, 4),
-            }
-            for e in pick.evidence
-        ]
-    )
+def _evidence(catalog: Catalog, pick: Pick) -> list[dict[str, Any]]:
+    return [
+        {
+            "movie_id": catalog.ids[e.item],
+            "title": catalog.titles[e.item],
+            "similarity": round(e.similarity, 4),
+        }
+        for e in pick.evidence
+    ]
 
 
-def _list_columns(catalog: Catalog, picks: list[Pick], explanations: list[str]) -> tuple[list[Any], ...]:
-    return (
-        [catalog.ids[p.item] for p in picks],
-        list(range(1, len(picks) + 1)),
-        [p.score for p in picks],
-        [json.dumps({k: round(v, 4) for k, v in p.breakdown.items()}) for p in picks],
-        [_evidence_json(catalog, p) for p in picks],
-        explanations,
-    )
+@dataclass
+class ListRows:
+    """New lists of one or more users as rows of the picks table: [user id, item id, rank, score,
+    breakdown, evidence, explanation], sent as one jsonb document (one parameter, parsed once by
+    PostgreSQL; seven arrays of 3,000 values cost asyncpg more to encode than the whole document)."""
+
+    rows: list[list[Any]] = field(default_factory=list)
+    item_ids: list[str] = field(default_factory=list)  # the list in rank order (one user's)
+
+    def add(self, user_id: str, catalog: Catalog, picks: list[Pick], explanations: list[str]) -> None:
+        ids = [catalog.ids[p.item] for p in picks]
+        # float32 first: the real column then stores exactly what a float4 parameter stored
+        scores = np.asarray([p.score for p in picks], dtype=np.float32).astype(float).tolist()
+        for rank, (item_id, score, pick, text) in enumerate(
+            zip(ids, scores, picks, explanations, strict=True), 1
+        ):
+            breakdown = {k: round(v, 4) for k, v in pick.breakdown.items()}
+            self.rows.append([user_id, item_id, rank, score, breakdown, _evidence(catalog, pick), text])
+        self.item_ids += ids
+
+    @classmethod
+    def joined(cls, parts: Iterable[ListRows]) -> ListRows:
+        rows = cls()
+        for part in parts:
+            rows.rows += part.rows
+        return rows
 
 
-async def replace_user_list(
-    db: asyncpg.Pool, kind: MediaKind, user_id: str, run_id: uuid.UUID, columns: tuple[list[Any], ...]
+async def replace_lists(
+    db: asyncpg.Pool, kind: MediaKind, user_ids: list[str], run_id: uuid.UUID, rows: ListRows
 ) -> None:
-    """DELETE + INSERT in one transaction: readers keep the old list until the new one commits.
-    Derived data, rebuilt by the next run: not worth waiting for a disk flush per user."""
+    """DELETE + INSERT of these users' lists in one transaction: readers keep each old list until the
+    new ones commit (a user listed with no rows is left with an empty list). Derived data, rebuilt
+    by the next run: not worth waiting for a disk flush."""
     async with relaxed_transaction(db) as conn:
-        await conn.execute(kind.sql(q.DELETE_USER_LIST), user_id)
-        await conn.execute(kind.sql(q.INSERT_USER_LIST), user_id, run_id, datetime.now(UTC), *columns)
+        await conn.execute(kind.sql(q.DELETE_USER_LISTS), user_ids)
+        await conn.execute(kind.sql(q.INSERT_USER_LISTS), run_id, datetime.now(UTC), rows.rows)
 
 
-# --- one user --------------------------------------------------------------------------------------
+# --- users, a batch at a time --------------------------------------------------------------------------------------
 async def _explain(data: RunData, catalog: Catalog, picks: list[Pick], llm: LlmExplainer | None) -> list[str]:
     texts = [_pick_text(data, catalog, p) for p in picks]
     if llm is None or llm.gave_up:
@@ -186,16 +206,29 @@ def _kept_picks(catalog: Catalog, kept: list[str]) -> list[Pick]:
     return [Pick(item=row, score=0.0, breakdown={"kept": 1.0}) for row in rows]
 
 
-async def _process_user(
+@dataclass
+class Scored:
+    """One user of a batch, ready to score: what to score them with, and their picks once scored."""
+
+    user: asyncpg.Record
+    run: UserRun
+    catalog: Catalog
+    history: History
+    server: ServerPlays | None  # co-watching counts this kind's viewers only (None for borrowed taste)
+    n: int
+    picks: list[Pick] = field(default_factory=list)
+
+
+async def _prepare(
     ctx: JobContext,
     kind: MediaKind,
     data: RunData,
     user: asyncpg.Record,
     run: UserRun,
     borrowed: BorrowedData,
-    llm: LlmExplainer | None,
     tally: Tally,
-) -> None:
+) -> Scored | None:
+    """The user's history (own or borrowed) with what they may not see excluded; None: skipped."""
     catalog, history, own_taste = await _taste(ctx, kind, data, user, borrowed)
     if run.visible is not None:  # the server's policy hides these from the user: never a pick
         hidden = np.flatnonzero(~np.isin(np.asarray(catalog.ids, dtype=object), list(run.visible)))
@@ -203,26 +236,126 @@ async def _process_user(
     if len(history) == 0:
         await _log_skip(ctx, kind, user, len(data.plays_by_user.get(user["id"], [])), data.model)
         tally.skipped_no_history += 1
-        return
-    started = time.perf_counter()
+        return None
     n = kind.picks_per_user(ctx.settings, user["max_recommendations"])
-    server = data.server if own_taste else None  # co-watching counts this kind's viewers only
-    picks = await asyncio.to_thread(recommend_ours, catalog, history, server, n)
+    return Scored(user, run, catalog, history, data.server if own_taste else None, n)
+
+
+def _score(data: RunData, batch: list[Scored]) -> list[Exception | None]:
+    """Picks for every user of the batch (in a worker thread). Users on the run's catalogue with its
+    server are scored together; if that fails they are scored one by one, so a bad user fails alone."""
+    together = [s for s in batch if s.catalog is data.catalog and s.server is data.server]
+    try:
+        many = recommend_many(
+            data.catalog, [s.history for s in together], data.server, [s.n for s in together]
+        )
+    except Exception:
+        together = []  # one of them is bad: everyone alone, to find who
+    else:
+        for scored, picks in zip(together, many, strict=True):
+            scored.picks = picks
+    done = {id(s) for s in together}
+    errors: list[Exception | None] = []
+    for scored in batch:
+        error = None
+        if id(scored) not in done:
+            try:
+                scored.picks = recommend_ours(scored.catalog, scored.history, scored.server, scored.n)
+            except Exception as exc:
+                error = exc
+        errors.append(error)
+    return errors
+
+
+async def _write(ctx: JobContext, kind: MediaKind, lists: dict[str, ListRows]) -> dict[str, Exception]:
+    """All the batch's new lists in one transaction; if that fails, user by user: who failed, and why."""
+    if not lists:
+        return {}
+    try:
+        await replace_lists(ctx.db, kind, list(lists), ctx.run_id, ListRows.joined(lists.values()))
+        return {}
+    except Exception:
+        pass  # retried one by one below, to find the list it was about
+    failed: dict[str, Exception] = {}
+    for user_id, rows in lists.items():
+        try:
+            await replace_lists(ctx.db, kind, [user_id], ctx.run_id, rows)
+        except Exception as exc:
+            failed[user_id] = exc
+    return failed
+
+
+async def _process_batch(
+    ctx: JobContext,
+    kind: MediaKind,
+    data: RunData,
+    batch: list[tuple[asyncpg.Record, UserRun]],
+    borrowed: BorrowedData,
+    llm: LlmExplainer | None,
+    tally: Tally,
+) -> None:
+    """Score a batch of users together, explain each pick, write every new list in one transaction."""
+    prepared: list[Scored] = []
+    for user, run in batch:
+        try:
+            scored = await _prepare(ctx, kind, data, user, run, borrowed, tally)
+        except Exception as exc:
+            await _failed(ctx, user, exc, tally)
+            continue
+        if scored is None:
+            await ctx.advance()
+        else:
+            prepared.append(scored)
+    started = time.perf_counter()
+    errors = await asyncio.to_thread(_score, data, prepared)
+    lists: dict[str, ListRows] = {}
+    changed: list[str] = []
+    unaffected = 0
+    for scored, error in zip(prepared, errors, strict=True):
+        try:
+            if error is not None:
+                raise error
+            rows = await _user_rows(data, scored, llm)
+        except Exception as exc:
+            await _failed(ctx, scored.user, exc, tally)
+            continue
+        if rows is None:
+            unaffected += 1
+            continue
+        lists[scored.user["id"]] = rows
+        if rows.item_ids != scored.run.old_list:
+            changed.append(scored.user["id"])
+    failed = await _write(ctx, kind, lists)
+    tally.user_seconds += time.perf_counter() - started
+    for scored in prepared:
+        user_id = scored.user["id"]
+        if user_id in failed:
+            await _failed(ctx, scored.user, failed[user_id], tally)
+    written = [user_id for user_id in lists if user_id not in failed]
+    tally.users_processed += len(written)
+    tally.recommendations_written += sum(len(lists[u].item_ids) for u in written)
+    tally.changed_user_ids += [u for u in changed if u not in failed]
+    tally.users_changed = len(tally.changed_user_ids)
+    tally.users_unaffected += unaffected
+    await ctx.advance(unaffected + len(written))  # the failed ones advanced when they were logged
+
+
+async def _user_rows(data: RunData, scored: Scored, llm: LlmExplainer | None) -> ListRows | None:
+    """The user's new list as rows, or None when an items-scoped run leaves it as it is."""
+    catalog, run, picks = scored.catalog, scored.run, scored.picks
     kept = _kept_picks(catalog, run.kept)  # started shows: in the history, so never among `picks`
     new_list = [catalog.ids[p.item] for p in kept + picks]
     if run.item_ids is not None and not _affected(data, run.old_list, new_list, run.item_ids):
-        tally.users_unaffected += 1
-        tally.user_seconds += time.perf_counter() - started
-        return
+        return None
     explanations = [KEPT_EXPLANATION] * len(kept) + await _explain(data, catalog, picks, llm)
-    columns = _list_columns(catalog, kept + picks, explanations)
-    await replace_user_list(ctx.db, kind, user["id"], ctx.run_id, columns)
-    tally.user_seconds += time.perf_counter() - started
-    tally.users_processed += 1
-    tally.recommendations_written += len(picks) + len(kept)
-    if new_list != run.old_list:
-        tally.users_changed += 1
-        tally.changed_user_ids.append(user["id"])
+    rows = ListRows()
+    rows.add(scored.user["id"], catalog, kept + picks, explanations)
+    return rows
+
+
+async def _failed(ctx: JobContext, user: asyncpg.Record, exc: BaseException, tally: Tally) -> None:
+    tally.users_failed += 1
+    await ctx.item_failed(f"recommendations for {user['name']}", exc, user_id=user["id"])
 
 
 async def _log_skip(ctx: JobContext, kind: MediaKind, user: asyncpg.Record, plays: int, model: str) -> None:
@@ -282,21 +415,21 @@ async def _generate(
     await ctx.step("Scoring users", total=len(users))
     try:
         with single_threaded_blas():
-            for user in users:
+            for start in range(0, len(users), BATCH_USERS):
                 ctx.raise_if_cancelled()
-                try:
-                    run = UserRun(
-                        old_lists.get(user["id"], []),
-                        kept.get(user["id"], []),
-                        item_ids,
-                        visible.get(user["id"]),
+                batch = [
+                    (
+                        user,
+                        UserRun(
+                            old_lists.get(user["id"], []),
+                            kept.get(user["id"], []),
+                            item_ids,
+                            visible.get(user["id"]),
+                        ),
                     )
-                    await _process_user(ctx, kind, data, user, run, borrowed, llm, tally)
-                except Exception as exc:
-                    tally.users_failed += 1
-                    await ctx.item_failed(f"recommendations for {user['name']}", exc, user_id=user["id"])
-                    continue
-                await ctx.advance()
+                    for user in users[start : start + BATCH_USERS]
+                ]
+                await _process_batch(ctx, kind, data, batch, borrowed, llm, tally)
     finally:
         if llm is not None:
             await llm.close()

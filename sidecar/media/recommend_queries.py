@@ -67,14 +67,15 @@ WHERE m.id = r.{item_id} AND m.removed_at IS NOT NULL
 
 DELETE_ALL = "DELETE FROM {picks}"
 
-DELETE_USER_LIST = "DELETE FROM {picks} WHERE user_id = $1"
+# A batch of users' new lists replaces their old ones (one transaction).
+DELETE_USER_LISTS = "DELETE FROM {picks} WHERE user_id = ANY($1::text[])"
 
-INSERT_USER_LIST = """
+# $3: a JSON array of rows [user_id, item_id, rank, score, breakdown, evidence, explanation].
+INSERT_USER_LISTS = """
 INSERT INTO {picks}
     (user_id, {item_id}, rank, score, breakdown, evidence, explanation, run_id, generated_at)
-SELECT $1, r.item_id, r.rank, r.score, r.breakdown::jsonb, r.evidence::jsonb, r.explanation, $2, $3
-FROM unnest($4::text[], $5::int[], $6::real[], $7::text[], $8::text[], $9::text[])
-    AS r(item_id, rank, score, breakdown, evidence, explanation)
+SELECT r->>0, r->>1, (r->>2)::int, (r->>3)::real, r->4, r->5, r->>6, $1, $2
+FROM jsonb_array_elements($3::jsonb) AS r
 """
 
 # The read endpoint: a user's list joined with the items, best first.
