@@ -25,12 +25,8 @@ class ContentQuery:
     """One user's questions to the catalogue."""
 
     centroids: np.ndarray  # (k, d) unit rows: taste centroids
-    recent: np.ndarray  # (r, d) unit rows: the latest plays, most recent first
+    recent: np.ndarray  # (r,) catalogue rows of the latest plays, most recent first
     recent_weights: np.ndarray  # (r,) float32, each latest play's weight over the heaviest one's
-
-    @property
-    def rows(self) -> int:
-        return len(self.centroids) + len(self.recent)
 
 
 def top_mean(rows: np.ndarray, k: int) -> np.ndarray:
@@ -54,13 +50,16 @@ def top_mean(rows: np.ndarray, k: int) -> np.ndarray:
 
 
 def _chunks(queries: Sequence[ContentQuery], n_items: int) -> list[range]:
-    """Consecutive users whose stacked questions times the catalogue fit MAX_PRODUCT_ENTRIES."""
-    chunks, start, rows = [], 0, 0
+    """Consecutive users whose questions times the catalogue fit MAX_PRODUCT_ENTRIES (a latest play
+    shared by several users of a chunk is asked once)."""
+    chunks, start, centroids, recent = [], 0, 0, set[int]()
     for end, query in enumerate(queries):
-        if end > start and (rows + query.rows) * n_items > MAX_PRODUCT_ENTRIES:
+        grown = recent.union(query.recent.tolist())
+        if end > start and (centroids + len(query.centroids) + len(grown)) * n_items > MAX_PRODUCT_ENTRIES:
             chunks.append(range(start, end))
-            start, rows = end, 0
-        rows += query.rows
+            start, centroids, grown = end, 0, set(query.recent.tolist())
+        centroids += len(query.centroids)
+        recent = grown
     if start < len(queries):
         chunks.append(range(start, len(queries)))
     return chunks
@@ -73,13 +72,15 @@ def closeness(
     out: list[tuple[np.ndarray, np.ndarray]] = []
     for chunk in _chunks(queries, len(vectors)):
         asked = [queries[u] for u in chunk]
-        stacked = np.vstack([block for q in asked for block in (q.centroids, q.recent)])
+        recent, where = np.unique(np.concatenate([q.recent for q in asked]), return_inverse=True)
+        stacked = np.vstack([vectors[recent]] + [q.centroids for q in asked])
         product = stacked @ vectors.T  # (questions, items): row j is vectors @ question j
-        at = 0
+        at, centroid_at = 0, len(recent)
         for query in asked:
-            taste = product[at : at + len(query.centroids)].max(axis=0)
-            at += len(query.centroids)
-            near = product[at : at + len(query.recent)] * query.recent_weights[:, None]
+            taste = product[centroid_at : centroid_at + len(query.centroids)].max(axis=0)
+            centroid_at += len(query.centroids)
+            rows = where[at : at + len(query.recent)]
             at += len(query.recent)
+            near = product[rows] * query.recent_weights[:, None]
             out.append((taste, top_mean(near, neighbours)))
     return out

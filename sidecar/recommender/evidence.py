@@ -53,8 +53,7 @@ def attach_evidence(
     top = np.argpartition(-strength, count - 1, axis=0)[:count]  # (count, picks), unordered
     order = np.argsort(-np.take_along_axis(strength, top, axis=0), axis=0, kind="stable")
     top = np.take_along_axis(top, order, axis=0)
-    for column, pick in enumerate(picks):
-        pick.evidence = [
-            Evidence(item=int(history.items[row]), similarity=float(similarity[row, column]))
-            for row in top[:, column]
-        ]
+    items = history.items[top].T.tolist()  # (picks, count), as Python numbers in one go
+    similarities = np.take_along_axis(similarity, top, axis=0).T.tolist()
+    for pick, rows, values in zip(picks, items, similarities, strict=True):
+        pick.evidence = [Evidence(item=i, similarity=v) for i, v in zip(rows, values, strict=True)]

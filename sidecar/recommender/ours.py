@@ -137,7 +137,7 @@ def content_query(catalog: Catalog, history: History, params: OursParams) -> Con
     watched_vectors = catalog.vectors[history.items[: params.taste_limit]]  # the latest plays
     k = centroid_count(len(watched_vectors), params.per_centroid, params.max_centroids)
     centroids, _mass = taste_centroids(watched_vectors, weights, k)
-    recent = watched_vectors[: params.recent_count]
+    recent = history.items[: params.recent_count]
     recent_weights = weights[: len(recent)] / weights[: len(recent)].max()
     return ContentQuery(centroids, recent, recent_weights.astype(np.float32))
 

@@ -25,12 +25,11 @@ def mmr_select(
     """
     similarity = vectors @ vectors.T
     closest = np.zeros(len(relevance))
-    available = np.ones(len(relevance), dtype=bool)
+    open_relevance = np.array(relevance, dtype=np.float64)  # −inf once picked
     chosen: list[tuple[int, float]] = []
     for _ in range(min(n, len(relevance))):
-        value = np.where(available, relevance - diversity * closest, -np.inf)
-        best = int(np.argmax(value))
+        best = int(np.argmax(open_relevance - diversity * closest))
         chosen.append((best, float(diversity * closest[best])))
-        available[best] = False
-        closest = np.maximum(closest, similarity[best])
+        open_relevance[best] = -np.inf
+        np.maximum(closest, similarity[best], out=closest)
     return chosen

@@ -34,11 +34,15 @@ def taste_centroids(vectors: np.ndarray, weights: np.ndarray, k: int) -> tuple[n
     centroids = vectors[_farthest_first(vectors, weights, k)]
     weighted = vectors * weights[:, None]
     if len(centroids) > 1:
+        previous = None
         for _ in range(ITERATIONS):
             assignment = np.argmax(vectors @ centroids.T, axis=1)
+            if previous is not None and np.array_equal(assignment, previous):
+                break  # converged: every further round would recompute these very centroids
             membership = np.zeros((len(centroids), len(vectors)), dtype=np.float32)
             membership[assignment, np.arange(len(vectors))] = 1.0
             centroids = unit_rows(membership @ weighted)
+            previous = assignment
     else:
         centroids = unit_rows(weighted.sum(axis=0, keepdims=True))
     assignment = np.argmax(vectors @ centroids.T, axis=1)
