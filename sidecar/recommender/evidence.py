@@ -20,10 +20,15 @@ from sidecar.recommender.franchise import same_collection
 def _cowatch_cosine(cowatch: CoWatch, played: np.ndarray, picked: np.ndarray) -> np.ndarray:
     """(played, picked): viewers of both / √(viewers of each).
 
-    Viewers of both are counted against the picks' viewers as a dense (users × picks) matrix: whole
-    numbers, the same however they are summed, and a third of the time of a sparse × sparse product.
+    Viewers in common are whole numbers, the same however they are summed: one BLAS product when the
+    viewing matrix is small enough to keep dense, else the played items' sparse rows against the
+    picks' viewers (a third of the time of a sparse × sparse product).
     """
-    both = cowatch.by_movie[played] @ cowatch.by_movie[picked].T.toarray()
+    dense = cowatch.dense_by_movie
+    if dense is not None:
+        both = dense[played] @ dense[picked].T
+    else:
+        both = cowatch.by_movie[played] @ cowatch.by_movie[picked].T.toarray()
     viewers = np.maximum(cowatch.movie_viewers, 1.0)
     return both / np.sqrt(np.outer(viewers[played], viewers[picked]))
 
