@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sidecar.library.entries import BuiltEntries, EntryOptions
 from sidecar.media.tables import KindTables
 from sidecar.mediaserver import MediaServerClient
+from sidecar.recommender.cold_start import DEFAULT_COLD_START, ColdStartParams
+from sidecar.recommender.ours import DEFAULT_PARAMS, OursParams
 from sidecar.settings import Settings
 
 if TYPE_CHECKING:
@@ -131,10 +133,14 @@ class MediaKind:
     # Recommendation hooks. `taste_query`: each user's history in the columns of the generic PLAYS
     # query (None: the plays table as it is). `kept_query`: (user_id, item_id) rows that stay at the
     # head of a user's list whatever the new picks ($1 user ids or null). `cold_start_from`: the kind
-    # whose taste (same embedding space) seeds users with no history of this one.
+    # whose taste (same embedding space) seeds users with no history of this one. `params` and
+    # `cold_start_params`: the recommender's blend for this kind's data (chosen on its own validation
+    # split: a show's progress is not a film's rating).
     taste_query: str | None = None
     kept_query: str | None = None
     cold_start_from: str | None = None
+    params: OursParams = DEFAULT_PARAMS
+    cold_start_params: ColdStartParams = DEFAULT_COLD_START
     picks_per_user: Callable[[Settings, int | None], int] = lambda settings, own: (
         own or settings.recommendations_per_user
     )

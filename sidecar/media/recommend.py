@@ -27,11 +27,12 @@ import numpy as np
 from sidecar.db import relaxed_transaction
 from sidecar.jobs.context import JobContext, JobError
 from sidecar.media import recommend_queries as q
-from sidecar.media.cold_start import borrowed_taste
+from sidecar.media.cold_start import Borrowed, borrowed_taste, cross_kind_model
 from sidecar.media.explanations import LlmExplainer, PickText, template_explanation
 from sidecar.media.kind import MediaKind, Step
 from sidecar.media.recommend_data import RunData, load_run_data
-from sidecar.recommender.collaborative import ServerPlays
+from sidecar.recommender.cold_start import recommend_cold_start
+from sidecar.recommender.cross_kind import CrossKind
 from sidecar.recommender.data import Catalog, History, Pick, build_history
 from sidecar.recommender.ours import recommend_many, recommend_ours
 from sidecar.recommender.threads import single_threaded_blas
@@ -165,29 +166,41 @@ class UserRun:
     visible: frozenset[str] | None = None  # what the server shows a restricted user (None: everything)
 
 
+@dataclass(frozen=True)
+class Taste:
+    """What one user is scored from: their own history of this kind, or (`borrowed`) their taste in
+    the kind named by `cold_start_from`, with the cross-kind model when users have both."""
+
+    catalog: Catalog
+    history: History
+    borrowed: Borrowed | None = None
+    cross: CrossKind | None = None
+
+
 async def _taste(
     ctx: JobContext, kind: MediaKind, data: RunData, user: asyncpg.Record, borrowed: BorrowedData
-) -> tuple[Catalog, History, bool]:
-    """The catalogue and history to score with: the user's own, else (kinds with `cold_start_from`)
-    their taste in the other kind; the flag says whether co-watching applies."""
+) -> Taste:
     plays = data.plays_by_user.get(user["id"], [])
     history = build_history(data.catalog, plays, time.time())
     if len(history) or kind.cold_start_from is None:
-        return data.catalog, history, True
+        return Taste(data.catalog, history)
     source = await borrowed.load(ctx, kind.cold_start_from)
     if source is None or user["id"] not in source.plays_by_user:
-        return data.catalog, history, True
+        return Taste(data.catalog, history)
     taste = borrowed_taste(data.catalog, source.catalog, source.plays_by_user[user["id"]], time.time())
     if taste is None:
-        return data.catalog, history, True
-    return taste[0], taste[1], False
+        return Taste(data.catalog, history)
+    cross = borrowed.cross(ctx, kind, data, source)
+    return Taste(taste.catalog, taste.history, taste, cross)
 
 
 class BorrowedData:
-    """Another kind's run data, loaded at most once per run and only when a user needs it."""
+    """Another kind's run data (and the cross-kind model), loaded at most once per run and only when
+    a user needs it."""
 
     def __init__(self) -> None:
         self._loaded: dict[str, RunData | None] = {}
+        self._cross: dict[str, CrossKind | None] = {}
 
     async def load(self, ctx: JobContext, name: str) -> RunData | None:
         if name not in self._loaded:
@@ -199,6 +212,13 @@ class BorrowedData:
             except JobError:  # that kind has nothing embedded: no borrowed taste
                 self._loaded[name] = None
         return self._loaded[name]
+
+    def cross(self, ctx: JobContext, kind: MediaKind, data: RunData, source: RunData) -> CrossKind | None:
+        key = f"{kind.name}<-{kind.cold_start_from}"
+        if key not in self._cross:
+            scale = kind.cold_start_params.cross_scale
+            self._cross[key] = cross_kind_model(data, source, scale, ctx.resources.collaborative, key)
+        return self._cross[key]
 
 
 def _kept_picks(catalog: Catalog, kept: list[str]) -> list[Pick]:
@@ -214,7 +234,7 @@ class Scored:
     run: UserRun
     catalog: Catalog
     history: History
-    server: ServerPlays | None  # co-watching counts this kind's viewers only (None for borrowed taste)
+    taste: Taste  # own history (scored with the run's server) or borrowed from another kind
     n: int
     picks: list[Pick] = field(default_factory=list)
 
@@ -229,7 +249,8 @@ async def _prepare(
     tally: Tally,
 ) -> Scored | None:
     """The user's history (own or borrowed) with what they may not see excluded; None: skipped."""
-    catalog, history, own_taste = await _taste(ctx, kind, data, user, borrowed)
+    taste = await _taste(ctx, kind, data, user, borrowed)
+    catalog, history = taste.catalog, taste.history
     if run.visible is not None:  # the server's policy hides these from the user: never a pick
         hidden = np.flatnonzero(~np.isin(np.asarray(catalog.ids, dtype=object), list(run.visible)))
         history = dataclasses.replace(history, excluded=np.union1d(history.excluded, hidden))
@@ -238,16 +259,27 @@ async def _prepare(
         tally.skipped_no_history += 1
         return None
     n = kind.picks_per_user(ctx.settings, user["max_recommendations"])
-    return Scored(user, run, catalog, history, data.server if own_taste else None, n)
+    return Scored(user, run, catalog, history, taste, n)
 
 
-def _score(data: RunData, batch: list[Scored]) -> list[Exception | None]:
-    """Picks for every user of the batch (in a worker thread). Users on the run's catalogue with its
-    server are scored together; if that fails they are scored one by one, so a bad user fails alone."""
-    together = [s for s in batch if s.catalog is data.catalog and s.server is data.server]
+def _score_alone(kind: MediaKind, data: RunData, scored: Scored) -> list[Pick]:
+    """One user: own history with this kind's viewers (co-watching), or borrowed taste (cross-kind)."""
+    borrowed = scored.taste.borrowed
+    if borrowed is None:
+        return recommend_ours(scored.catalog, scored.history, data.server, scored.n, kind.params)
+    popularity = data.server.cowatch.popularity()  # this kind's viewers (none: all zeros)
+    return recommend_cold_start(scored.catalog, scored.history, borrowed.source_rows, scored.taste.cross,
+                                popularity, scored.n, kind.cold_start_params)  # fmt: skip
+
+
+def _score(kind: MediaKind, data: RunData, batch: list[Scored]) -> list[Exception | None]:
+    """Picks for every user of the batch (in a worker thread). Users with their own history are scored
+    together; if that fails they are scored one by one, so a bad user fails alone. Users with borrowed
+    taste (no history of this kind) are scored one by one."""
+    together = [s for s in batch if s.taste.borrowed is None and s.catalog is data.catalog]
     try:
         many = recommend_many(
-            data.catalog, [s.history for s in together], data.server, [s.n for s in together]
+            data.catalog, [s.history for s in together], data.server, [s.n for s in together], kind.params
         )
     except Exception:
         together = []  # one of them is bad: everyone alone, to find who
@@ -260,7 +292,7 @@ def _score(data: RunData, batch: list[Scored]) -> list[Exception | None]:
         error = None
         if id(scored) not in done:
             try:
-                scored.picks = recommend_ours(scored.catalog, scored.history, scored.server, scored.n)
+                scored.picks = _score_alone(kind, data, scored)
             except Exception as exc:
                 error = exc
         errors.append(error)
@@ -307,7 +339,7 @@ async def _process_batch(
         else:
             prepared.append(scored)
     started = time.perf_counter()
-    errors = await asyncio.to_thread(_score, data, prepared)
+    errors = await asyncio.to_thread(_score, kind, data, prepared)
     lists: dict[str, ListRows] = {}
     changed: list[str] = []
     unaffected = 0

@@ -14,7 +14,6 @@ from sidecar.media.kind import MediaKind, Step
 from sidecar.recommender.collaborative import ServerPlays, server_plays
 from sidecar.recommender.cowatch import CoWatch, build_cowatch
 from sidecar.recommender.data import Catalog, Plays, build_catalog
-from sidecar.recommender.ours import DEFAULT_PARAMS
 
 
 def _no_embeddings(kind: MediaKind) -> str:
@@ -139,5 +138,5 @@ async def load_run_data(
     taste = kind.taste_query or kind.sql(q.PLAYS)
     plays_by_user = {row["user_id"]: _plays(row) for row in await db.fetch(taste)}
     cowatch = cowatch_from_plays(catalog, plays_by_user)
-    server = server_plays(cowatch, DEFAULT_PARAMS.lambda_scale, models, key=kind.name)
+    server = server_plays(cowatch, kind.params.lambda_scale, models, key=kind.name)
     return RunData(model, catalog, plays_by_user, server, bad_vectors, years)

@@ -17,6 +17,7 @@ from sidecar.mediaserver.items import SERIES as SERIES_TYPE
 from sidecar.series import queries
 from sidecar.series.library import series_entries
 from sidecar.series.rows import EPISODE_COLUMNS, SERIES_COLUMNS, episode_row, series_row
+from sidecar.series.taste import SERIES_COLD_START, SERIES_PARAMS
 from sidecar.series.text import series_text
 from sidecar.settings import Settings
 
@@ -107,5 +108,7 @@ SERIES = MediaKind(
     taste_query=queries.TASTE,
     kept_query=queries.KEPT,
     cold_start_from="movies",
+    params=SERIES_PARAMS,
+    cold_start_params=SERIES_COLD_START,
     picks_per_user=lambda settings, own: settings.series_picks_per_user,
 )
