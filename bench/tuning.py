@@ -97,6 +97,7 @@ class Population:
     cowatches: list[CoWatch]  # one per group
     group: np.ndarray  # (users,) index into cowatches
     tuned: np.ndarray  # (users,) bool: the users parameters are scored on
+    recall_k: int = 50  # the objective's Recall@k (the series harness scores lists of 20)
 
 
 def population(
@@ -168,10 +169,11 @@ LOG_DISCOUNT = 1.0 / np.log2(np.arange(2, 12))
 
 
 def metrics(pop: Population, relevance: np.ndarray, users: np.ndarray) -> tuple[float, float]:
-    """Mean Recall@50 (hits / |future|) and NDCG@10 of a plain top 50 over `users` (bool mask)."""
+    """Mean Recall@k (hits / |future|, k = `pop.recall_k`) and NDCG@10 of a plain top k over `users`."""
     rows = np.flatnonzero(users)
     scores = np.where(pop.masks[rows], relevance[rows], -np.inf)
-    top = np.argpartition(-scores, 50, axis=1)[:, :50]
+    k = pop.recall_k
+    top = np.argpartition(-scores, k, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
     top = np.take_along_axis(top, order, axis=1)
     recalls, ndcgs = [], []
@@ -246,7 +248,9 @@ def tune_ease_anchor(pop: Population) -> tuple[float, float]:
     return best
 
 
-def tune_server(pop: Population, start: OursParams = DEFAULT_PARAMS) -> tuple[OursParams, dict[str, float]]:
+def tune_server(
+    pop: Population, start: OursParams = DEFAULT_PARAMS, grid: dict[str, tuple[float, ...]] = SERVER_GRID
+) -> tuple[OursParams, dict[str, float]]:
     """λ scale and query recency with the collaborative part alone, then the server blend weights."""
     log: dict[str, float] = {}
     best_collab: tuple[float, float, np.ndarray, float] | None = None
@@ -261,7 +265,7 @@ def tune_server(pop: Population, start: OursParams = DEFAULT_PARAMS) -> tuple[Ou
     scale, half, collab, log["collaborative_alone"] = best_collab
     params = replace(start, lambda_scale=scale, query_half_rank=half)
     params, log["server_blend"] = _best(
-        (replace(params, server=w) for w in _weights(params.server, SERVER_GRID)),
+        (replace(params, server=w) for w in _weights(params.server, grid)),
         lambda p: _objective(pop, blend(pop, collab, p)),
     )
     return params, log
