@@ -22,6 +22,9 @@ WHERE (NOT {enabled} OR is_disabled OR removed_at IS NOT NULL) AND ($1::text[] I
 # Every catalogue id, with the provider ids that find the original of a copy in an AI Picks library.
 ITEM_IDS = "SELECT id, tmdb_id, imdb_id FROM {played}"
 
+# The ids picks are made of (what visibility is checked against), when plays are of other rows.
+CATALOGUE_IDS = "SELECT id FROM {items}"
+
 # The item a watch event is about: the event's item itself when it is a row, else the item with the
 # same provider ids (the event came from an AI Picks copy, whose NFO carries the original's uniqueids).
 # Present items before removed ones; TMDb before IMDb. $1 item id, $2 TMDb id, $3 IMDb id.

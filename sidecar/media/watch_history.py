@@ -153,6 +153,8 @@ class UserHistorySync:
         self.originals = originals
         self.counts = HistoryCounts()
         self.source_guids: frozenset[str] = frozenset()  # the kind's source libraries (policy ids)
+        # What picks are made of: the played items themselves, or (series) the shows of the episodes.
+        self.catalogue_ids: frozenset[str] = originals.ids
 
     async def _fold_copies(self, user_id: str, plays: dict[str, UserMovieData]) -> dict[str, UserMovieData]:
         """Count the user's plays of copies for their originals, and mark the originals on the server."""
@@ -220,7 +222,7 @@ class UserHistorySync:
         assert self.kind.history.visible_ids is not None
         async for page in self.kind.history.visible_ids(self.client, user["id"]):
             self.ctx.raise_if_cancelled()
-            ids.update(i for i in page if i in self.originals.ids)
+            ids.update(i for i in page if i in self.catalogue_ids)
         return sorted(ids)
 
     async def fetch_items(self, user: asyncpg.Record, item_ids: list[str]) -> UserResult:
@@ -390,6 +392,8 @@ async def sync_watch_history(ctx: JobContext, kind: MediaKind) -> dict[str, Any]
             )
         originals = Originals.from_rows(await ctx.db.fetch(kind.sql(q.ITEM_IDS)))
         sync = UserHistorySync(ctx, kind, client, originals)
+        if kind.tables.played:  # plays of other rows (episodes): visibility is of the items (shows)
+            sync.catalogue_ids = frozenset(r["id"] for r in await ctx.db.fetch(kind.sql(q.CATALOGUE_IDS)))
         sync.source_guids = frozenset(lib.guid for lib in await source_libraries(ctx, kind, client))
         sync.counts = counts
         counts.users_skipped = len(skipped)

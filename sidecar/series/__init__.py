@@ -87,6 +87,9 @@ SERIES = MediaKind(
         favourites=lambda client: None,
         resumable=lambda client, user_id: _pages(client.iter_resumable_items(EPISODE, user_id)),
         derive=_derive_states,
+        # Show level: a show the server hides from the user (rating, tags, a library they lack) hides
+        # its episodes too, so the show's id is what picks and library entries are checked against.
+        visible_ids=lambda client, user_id: client.iter_visible_ids(SERIES_TYPE, user_id),
     ),
     library=Library(
         folder="ai-series",

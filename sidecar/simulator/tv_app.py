@@ -21,6 +21,7 @@ from typing import Any
 
 from sidecar.mediaserver.dto import parse_datetime
 from sidecar.simulator.model import SimState, SimUser, SimUserData
+from sidecar.simulator.parental import item_visible
 from sidecar.simulator.query import query_bool as _bool
 from sidecar.simulator.query import query_list as _split
 from sidecar.simulator.tv import EPISODE, SEASON, SERIES, TV_TYPES, SimEpisode, SimSeason, SimSeries, TvItem
@@ -86,6 +87,7 @@ class TvQueries:
             hidden = {lib.item_id for lib in state.libraries if not state.can_see(user, lib)}
             if hidden:
                 items = [i for i in items if i.library_id not in hidden]
+            items = [i for i in items if self.policy_allows(user, i)]
             if played is not None:
                 items = [i for i in items if self._played(i, user_data, user.id) == played]
             if favorite is not None:
@@ -103,6 +105,17 @@ class TvQueries:
         total = len(items)
         page = items[start : start + limit] if limit is not None else items[start:]
         return self._render(q, page, user, user_data), total
+
+    def policy_allows(self, user: SimUser, item: TvItem) -> bool:
+        """The user's parental rating and tags (series.md §2 "Visibility": a user-scoped query applies
+        them, Jellyfin `InternalItemsQuery.SetUser`). Seasons and episodes inherit the show's rating and
+        tags (Jellyfin filters on the inherited rating and inherited tags), so a hidden show hides its
+        episodes too."""
+        series = item if isinstance(item, SimSeries) else self.state.tv.series.get(item.series_id)
+        if series is None:
+            return True
+        return item_visible(user.policy, rating=series.official_rating, tags=series.tags, item_type=item.type,
+                            emby=self.state.kind == "emby")  # fmt: skip
 
     def _real_only(self, q: dict[str, str]) -> bool:
         """Jellyfin: `isMissing=false` or `excludeLocationTypes=Virtual` (both `IsVirtualItem = false`)."""
@@ -210,6 +223,8 @@ class TvQueries:
         library = self.state.library(series.library_id)
         if user is not None and library is not None and not self.state.can_see(user, library):
             return None
+        if user is not None and not self.policy_allows(user, series):
+            return None
         episodes: list[TvItem] = list(tv.episodes_of(series.id))
         season_number = q.get("season")
         if season_number not in (None, ""):
@@ -234,6 +249,8 @@ class TvQueries:
             return None
         library = self.state.library(item.library_id)
         if library is not None and not self.state.can_see(user, library):
+            return None
+        if not self.policy_allows(user, item):
             return None
         data = self.state.tv.user_data_of(user.id, item.id)
         return render_tv_item(
