@@ -48,6 +48,7 @@ class SyncCounts:
     content_changed: list[str] = field(default_factory=list)  # new or new embedding text
     added_ids: list[str] = field(default_factory=list)
     removed_ids: list[str] = field(default_factory=list)
+    written_ids: list[str] = field(default_factory=list)  # added, updated or restored
 
     def as_result(self) -> dict[str, Any]:
         return {
@@ -113,6 +114,7 @@ class ItemWriter:
                     )
         for row in written:
             change = self._pending_kind.pop(row.id)
+            self.counts.written_ids.append(row.id)
             if change == "added":
                 self.counts.added += 1
                 self.counts.added_ids.append(row.id)
@@ -259,6 +261,23 @@ async def _sync_items(
     return all_counts
 
 
+async def _refresh_libraries_of_changed_children(
+    ctx: JobContext, kind: MediaKind, children: list[SyncCounts]
+) -> None:
+    """A child added, changed or removed under an item that is someone's pick (a new episode of a
+    show in their AI library) changes that library's entries: rewrite those users' libraries now,
+    not at the next full run. Their picks stay as they are."""
+    users: set[str] = set()
+    for level, counts in zip(levels(kind)[1:], children, strict=True):
+        changed = [*counts.written_ids, *counts.removed_ids]
+        if changed:
+            users.update(
+                r["user_id"] for r in await ctx.db.fetch(level.tables.sql(q.USERS_PICKED_ABOVE), changed)
+            )
+    if users:
+        ctx.follow_up(kind.job(Step.LIBRARIES), scope={"user_ids": sorted(users)})
+
+
 async def sync_items(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
     scope = ctx.scope or {}
     if ctx.scope is not None and not scope.get("item_ids"):
@@ -273,6 +292,7 @@ async def sync_items(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
                 ctx.follow_up(kind.job(Step.EMBEDDINGS), scope={"item_ids": counts.content_changed})
             if counts.removed_ids:
                 ctx.follow_up(kind.job(Step.RECOMMENDATIONS), scope={"item_ids": counts.removed_ids})
+    await _refresh_libraries_of_changed_children(ctx, kind, children)
     result = counts.as_result()
     for level, child in zip(levels(kind)[1:], children, strict=True):
         result[level.label] = child.as_result()

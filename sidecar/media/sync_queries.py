@@ -11,3 +11,10 @@ UPDATE {items} SET removed_at = now(), updated_at = now()
 WHERE id = ANY($1::text[]) AND removed_at IS NULL
 RETURNING id
 """
+
+# For a child level ({items} = the child table, e.g. episodes; {item_id} its parent column): the users
+# whose picks hold the parents of these child rows.
+USERS_PICKED_ABOVE = """
+SELECT DISTINCT p.user_id FROM {picks} p JOIN {items} c ON c.{item_id} = p.{item_id}
+WHERE c.id = ANY($1::text[])
+"""
