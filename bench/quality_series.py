@@ -132,8 +132,9 @@ def _plays_as_states(
         last = max(p.last_played.timestamp() for p in own)
         state = show_state(played, available.get(show, 0), last, now, settings)
         favourite = show in favourites or any(p.favourite for p in own)
+        rating = STATE_RATING["finished" if favourite else state]  # as queries.TASTE reads it
         out.append(Play(item_id=str(show), play_count=max(played, 1), favourite=favourite,
-                        user_rating=STATE_RATING[state], last_played=last))  # fmt: skip
+                        user_rating=rating, last_played=last))  # fmt: skip
     return out
 
 

@@ -132,3 +132,12 @@ ON CONFLICT (user_id, item_id) DO UPDATE SET
 FORGET_OWN_MARK = "DELETE FROM own_marks WHERE user_id = $1 AND item_id = $2"
 # Echoes arrive within seconds; a day-old record is only clutter.
 PRUNE_OWN_MARKS = "DELETE FROM own_marks WHERE marked_at < now() - interval '1 day'"
+
+# The kind's own items a user marked favourite (sql/095), replaced whole; returns whether it changed.
+# $1 user, $2 kind, $3 the sorted ids.
+SET_FAVOURITE_ITEMS = """
+WITH old AS (SELECT item_ids FROM user_favourite_items WHERE user_id = $1 AND media_type = $2)
+INSERT INTO user_favourite_items (user_id, media_type, item_ids) VALUES ($1, $2, $3)
+ON CONFLICT (user_id, media_type) DO UPDATE SET item_ids = EXCLUDED.item_ids, checked_at = now()
+RETURNING (SELECT item_ids FROM old) IS DISTINCT FROM $3::text[] AS changed
+"""

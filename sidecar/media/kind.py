@@ -98,6 +98,9 @@ class History:
     # Derived per-user state rebuilt from the plays after a run (db, settings, user ids): series'
     # started / watching / finished / dropped.
     derive: Callable[[Any, Settings, list[str]], Awaitable[None]] | None = None
+    # The kind's own items (not its played rows: a series, not its episodes) the user marked
+    # favourite, page by page; stored per user and kind (user_favourite_items) for `derive` to read.
+    favourite_items: Callable[[MediaServerClient, str], AsyncIterator[Sequence[str]]] | None = None
     # The ids of this kind the server shows a user (its policy applied), page by page.
     visible_ids: Callable[[MediaServerClient, str], AsyncIterator[Sequence[str]]] | None = None
 

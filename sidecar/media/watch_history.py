@@ -134,6 +134,7 @@ class UserResult:
     # unscoped runs only (`visibility_read`), so a webhook's small run keeps the stored list.
     visible: list[str] | None = None
     visibility_read: bool = False
+    favourite_items: list[str] | None = None  # the kind's own items marked favourite (None: not read)
 
 
 class UserHistorySync:
@@ -208,7 +209,18 @@ class UserHistorySync:
             watermark=started,
             visible=await self._visible_ids(user) if self._restricted(user) else None,
             visibility_read=True,
+            favourite_items=await self._favourite_items(user["id"]),
         )
+
+    async def _favourite_items(self, user_id: str) -> list[str] | None:
+        """The kind's own items (shows) the user marked favourite, when the kind reads them."""
+        if self.kind.history.favourite_items is None:
+            return None
+        ids: set[str] = set()
+        async for page in self.kind.history.favourite_items(self.client, user_id):
+            self.ctx.raise_if_cancelled()
+            ids.update(i for i in page if i in self.catalogue_ids)
+        return sorted(ids)
 
     def _restricted(self, user: asyncpg.Record) -> bool:
         if self.kind.history.visible_ids is None:  # a kind that cannot ask the server (yet)
@@ -232,7 +244,10 @@ class UserHistorySync:
         }
         found = await self._fold_copies(user["id"], found)
         gone = [i for i in item_ids if i in self.originals.ids and (i not in found or _is_empty(found[i]))]
-        return UserResult(user["id"], user["name"], found, delete_ids=gone)
+        # An event about one of the kind's own items (a show marked favourite): re-read that list.
+        own = any(i in self.catalogue_ids and i not in self.originals.ids for i in item_ids)
+        favourites = await self._favourite_items(user["id"]) if own else None
+        return UserResult(user["id"], user["name"], found, delete_ids=gone, favourite_items=favourites)
 
     async def write(self, results: list[UserResult]) -> None:
         rows: list[tuple[Any, ...]] = []
@@ -270,6 +285,11 @@ class UserHistorySync:
                     q.SET_WATERMARKS, [m[0] for m in marks], [m[1] for m in marks], self.kind.name
                 )
             changed.update(await self._write_visibility(conn, results))
+            for result in results:
+                if result.favourite_items is not None and await conn.fetchval(
+                    q.SET_FAVOURITE_ITEMS, result.user_id, self.kind.name, result.favourite_items
+                ):
+                    changed.add(result.user_id)
         self.counts.plays_written += len(rows)
         self.counts.plays_removed += removed
         self.counts.changed_user_ids.update(changed)

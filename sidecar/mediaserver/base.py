@@ -201,6 +201,10 @@ class MediaServerClient(Protocol):
         self, item_type: ItemType, user_id: str
     ) -> AsyncIterator[list[UserItemData]]: ...
 
+    def iter_favourite_items(
+        self, item_type: ItemType, user_id: str, *, unplayed_only: bool = False
+    ) -> AsyncIterator[list[UserItemData]]: ...
+
     async def get_user_item_data(
         self, item_type: ItemType, user_id: str, item_ids: list[str]
     ) -> list[UserItemData]: ...

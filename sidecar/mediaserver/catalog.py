@@ -223,6 +223,22 @@ class CatalogCalls:
         async for page in iter_pages(fetch, page_size=self.page_size, concurrency=self.concurrency):
             yield self._user_data(user_id, item_type, page)
 
+    async def iter_favourite_items(
+        self: DialectClient, item_type: ItemType, user_id: str, *, unplayed_only: bool = False
+    ) -> AsyncIterator[list[UserItemData]]:
+        """Items of this type the user marked favourite (`IsFavorite=true`); `unplayed_only` when the
+        caller also reads the complete played list (that one carries the played favourites)."""
+        path, params = self._user_query(
+            item_type, user_id, IsFavorite=True, IsPlayed=False if unplayed_only else None,
+            SortBy=item_type.sort_by, SortOrder="Ascending",
+        )  # fmt: skip
+
+        async def fetch(start: int, limit: int) -> dict[str, Any]:
+            return await self._get_items(path, params, start, limit)
+
+        async for page in iter_pages(fetch, page_size=self.page_size, concurrency=self.concurrency):
+            yield self._user_data(user_id, item_type, page)
+
     async def iter_visible_ids(
         self: DialectClient, item_type: ItemType, user_id: str
     ) -> AsyncIterator[list[str]]:

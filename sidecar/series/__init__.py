@@ -6,7 +6,7 @@ from the movie taste."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from sidecar.media.kind import Catalogue, History, Library, MediaKind, Step
@@ -39,6 +39,19 @@ async def _pages(pages: AsyncIterator[Sequence[UserItemData]]) -> AsyncIterator[
 
 async def _user_data(client: MediaServerClient, user_id: str, ids: list[str]) -> list[UserMovieData]:
     return [_as_play(d) for d in await client.get_user_item_data(EPISODE, user_id, ids)]
+
+
+def _favourite_episodes(
+    client: MediaServerClient,
+) -> Callable[[str, bool], AsyncIterator[list[UserMovieData]]]:
+    return lambda user_id, unplayed_only: _pages(
+        client.iter_favourite_items(EPISODE, user_id, unplayed_only=unplayed_only)
+    )
+
+
+async def _favourite_shows(client: MediaServerClient, user_id: str) -> AsyncIterator[list[str]]:
+    async for page in client.iter_favourite_items(SERIES_TYPE, user_id):
+        yield [d.item_id for d in page]
 
 
 async def _derive_states(db: Any, settings: Settings, user_ids: list[str]) -> None:
@@ -84,7 +97,8 @@ SERIES = MediaKind(
     history=History(
         iter_played=lambda client, user_id, since: _pages(client.iter_played_items(EPISODE, user_id, since)),
         get_user_data=_user_data,
-        favourites=lambda client: None,
+        favourites=_favourite_episodes,  # favourite episodes: rows of episode_plays, as for movies
+        favourite_items=_favourite_shows,  # favourite shows: a strong taste, played or not
         resumable=lambda client, user_id: _pages(client.iter_resumable_items(EPISODE, user_id)),
         derive=_derive_states,
         # Show level: a show the server hides from the user (rating, tags, a library they lack) hides

@@ -2,7 +2,7 @@
 show states, the taste the recommender reads, the embedding text's fields and the library entries.
 Everything else the series jobs run is generic (sidecar/media/*_queries.py)."""
 
-from sidecar.series.taste import rating_case
+from sidecar.series.taste import STATE_RATING, rating_case
 
 CREATE_INCOMING_SERIES = """
 CREATE TEMP TABLE incoming (
@@ -68,7 +68,7 @@ ON CONFLICT (id) DO UPDATE SET
     sync_hash = EXCLUDED.sync_hash, removed_at = NULL, updated_at = now()
 """
 
-# Per user and show, from the plays (series.md §1; first matching state wins). Counts use regular
+# Per user and show, from the plays and the favourite shows (series.md §1; first matching state wins). Counts use regular
 # seasons only and episodes that are present and premiered (or undated). "In progress" = a resume
 # position of at least 5 % (Jellyfin resets positions under that); a play count alone is a started
 # playback, not a played episode. Specials never block `finished`,
@@ -99,20 +99,35 @@ per_show AS (
     WHERE p.user_id = ANY($1::text[])
     GROUP BY p.user_id, e.series_id
 ),
+favourite_shows AS (
+    SELECT f.user_id, unnest(f.item_ids) AS series_id
+    FROM user_favourite_items f
+    WHERE f.media_type = 'series' AND f.user_id = ANY($1::text[])
+),
+shows AS (
+    SELECT coalesce(p.user_id, f.user_id) AS user_id, coalesce(p.series_id, f.series_id) AS series_id,
+           coalesce(p.played, 0) AS played, coalesce(p.in_progress, 0) AS in_progress,
+           coalesce(p.any_played, 0) AS any_played, p.first_played_at, p.last_played_at,
+           coalesce(p.favourite, false) OR f.series_id IS NOT NULL AS favourite
+    FROM per_show p
+    FULL JOIN favourite_shows f ON f.user_id = p.user_id AND f.series_id = p.series_id
+),
 states AS (
     SELECT s.user_id, s.series_id, s.played, coalesce(a.n, 0) AS available, s.in_progress,
            s.first_played_at, s.last_played_at, s.favourite,
            CASE
                WHEN coalesce(a.n, 0) > 0 AND s.played >= a.n THEN 'finished'
+               -- a favourite the user has not started: taste, but neither dropped nor watching
+               WHEN s.any_played = 0 AND s.in_progress = 0 THEN 'started'
                WHEN (s.last_played_at IS NULL OR s.last_played_at < now() - make_interval(days => $2))
                     AND s.played < 0.5 * coalesce(a.n, 0) THEN 'dropped'
                WHEN s.played > 0 AND s.last_played_at >= now() - make_interval(days => $3) THEN 'watching'
                ELSE 'started'
            END AS state
-    FROM per_show s
+    FROM shows s
     LEFT JOIN available a ON a.series_id = s.series_id
     JOIN series sr ON sr.id = s.series_id
-    WHERE s.any_played > 0 OR s.in_progress > 0
+    WHERE s.any_played > 0 OR s.in_progress > 0 OR s.favourite
 ),
 gone AS (
     DELETE FROM series_user_state o
@@ -137,19 +152,20 @@ WHERE (o.state, o.episodes_played, o.episodes_available, o.episodes_in_progress,
 
 # Taste, in the columns of the generic PLAYS query (one row per user, arrays per show): how far a
 # user got counts through the rating factor of the shared weights (taste.STATE_RATING: finished and
-# binged shows say more than dropped ones) and episodes played through the play count. Every started
-# show is in the history, so none is ever a new pick.
+# binged shows say more than dropped ones) and episodes played through the play count; a favourite
+# show (or a favourite episode of it) counts as a finished one, whatever its state. Every started or
+# favourite show is in the history, so none is ever a new pick.
 TASTE = """
 SELECT user_id,
        array_agg(series_id) AS item_ids,
        array_agg(greatest(episodes_played, 1)) AS play_counts,
        array_agg(favourite) AS favourite,
-       array_agg({rating}) AS user_ratings,
+       array_agg(CASE WHEN favourite THEN {favourite} ELSE {rating} END) AS user_ratings,
        array_agg(extract(epoch FROM last_played_at)::float8) AS last_played,
        array_agg(true) AS watched
 FROM series_user_state
 GROUP BY user_id
-""".format(rating=rating_case("state"))
+""".format(rating=rating_case("state"), favourite=STATE_RATING["finished"])
 
 # A show picked for the user that they have started (and neither finished nor dropped) stays in
 # their list, ahead of the new picks, so it never vanishes mid-season. $1 user ids or null.
