@@ -143,6 +143,9 @@ class MediaKind:
     kept_query: str | None = None
     cold_start_from: str | None = None
     params: OursParams = DEFAULT_PARAMS
+    # refresh-top-picks' ranking when the generic one (plays of the kind's own items) does not fit:
+    # the parameters and columns of system/top_picks_queries.POPULAR (series: plays of episodes).
+    popular_query: str | None = None
     cold_start_params: ColdStartParams = DEFAULT_COLD_START
     picks_per_user: Callable[[Settings, int | None], int] = lambda settings, own: (
         own or settings.recommendations_per_user

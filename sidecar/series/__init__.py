@@ -126,6 +126,7 @@ SERIES = MediaKind(
     kept_query=queries.KEPT,
     cold_start_from="movies",
     params=SERIES_PARAMS,
+    popular_query=queries.POPULAR,
     cold_start_params=SERIES_COLD_START,
     picks_per_user=lambda settings, own: settings.series_picks_per_user,
 )

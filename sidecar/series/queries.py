@@ -207,3 +207,43 @@ JOIN series s ON s.id = r.series_id
 WHERE r.user_id = $1 AND s.removed_at IS NULL
 ORDER BY r.rank
 """
+
+# refresh-top-picks for shows (the generic POPULAR counts plays of the kind's own items; here they are
+# of episodes): per show, distinct viewers among the users enabled for series, each weighing their
+# best episode view (1 finished, 1/2 started, halved every $2 days); plays of copies in AI libraries
+# were already counted for their originals by the watch-history step. Same parameters and order as
+# system/top_picks_queries.POPULAR, and the columns of LIBRARY_PICKS for the entry builder.
+POPULAR = """
+WITH views AS (
+    SELECT e.series_id, p.user_id,
+           max(CASE WHEN p.played THEN 1.0 ELSE 0.5 END::float8
+               * power(0.5::float8, extract(epoch FROM (now() - p.last_played_at))::float8 / 86400.0 / $2))
+               AS weight
+    FROM episode_plays p
+    JOIN episodes e ON e.id = p.episode_id
+    JOIN media_users u ON u.id = p.user_id
+    WHERE p.last_played_at >= $1 AND (p.played OR p.position_ticks > 0)
+      AND u.series_enabled AND NOT u.is_disabled AND u.removed_at IS NULL
+    GROUP BY e.series_id, p.user_id
+), ranked AS (
+    SELECT series_id, count(*) AS viewers, sum(weight) AS score FROM views GROUP BY series_id
+    HAVING count(*) >= $3
+)
+SELECT s.id AS series_id, s.title, s.year, s.original_title, s.overview, s.genres, s.studios, s.status,
+       s.community_rating, s.official_rating, s.tmdb_id, s.imdb_id, s.tvdb_id, r.viewers, r.score,
+       coalesce((
+           SELECT json_agg(json_build_object(
+                      'id', e.id, 'season', e.season_number, 'episode', e.episode_number,
+                      'episode_end', e.episode_number_end, 'title', e.title, 'overview', e.overview,
+                      'aired', e.premiere_date, 'runtime_ticks', e.runtime_ticks, 'path', e.path,
+                      'tmdb_id', e.tmdb_id, 'imdb_id', e.imdb_id, 'tvdb_id', e.tvdb_id)
+                  ORDER BY e.season_number, e.episode_number, e.id)
+           FROM episodes e
+           WHERE e.series_id = s.id AND e.removed_at IS NULL
+       ), '[]') AS episodes
+FROM ranked r
+JOIN series s ON s.id = r.series_id AND s.removed_at IS NULL
+WHERE $4::text[] IS NULL OR s.library_id = ANY($4::text[])
+ORDER BY r.score DESC, s.community_rating DESC NULLS LAST, s.title, s.id
+LIMIT $5
+"""

@@ -118,7 +118,7 @@ async def _refresh_kind(
     sources = policies.shared_sources(libraries, enabled) if policies is not None else None
     window = settings.top_picks_window_days
     rows = await ctx.db.fetch(
-        kind.sql(q.POPULAR),
+        kind.popular_query or kind.sql(q.POPULAR),
         dt.datetime.now(dt.UTC) - dt.timedelta(days=window),
         window * HALF_LIFE_SHARE,
         settings.top_picks_min_viewers,
@@ -130,6 +130,8 @@ async def _refresh_kind(
     root = settings.resolved_library_root
     name_key = f"{TOP_PICKS_DIR}:{kind.name}"
     parts = (TOP_PICKS_DIR, kind.name)
+    if not picks and kind.tables.played and await ctx.db.fetchrow(q.GET_SHARED, name_key) is None:
+        return counts  # nothing watched of this kind yet (a server without TV): no empty library
     anchor: dt.datetime = await ctx.db.fetchval(
         q.RESERVE_SHARED, name_key, kind.name, str(root.joinpath(*parts))
     )
@@ -159,6 +161,7 @@ async def _refresh_kind(
         name=settings.top_picks_library_name.replace("{kind}", kind.name.title()),
         server_path=server_path,
         known_id=known["library_id"] if known else None,
+        collection_type=kind.collection_type,
     )
     assert ensured is not None  # create=True
     library = ensured.library
@@ -199,9 +202,9 @@ async def _refresh_kind(
 
 
 async def refresh_top_picks(ctx: JobContext, kinds: Sequence[MediaKind]) -> dict[str, Any]:
-    # Popularity is counted from plays of the kind's own items; a kind whose plays are of other rows
-    # (series: episodes of shows) has no Top Picks yet.
-    kinds = [kind for kind in kinds if not kind.tables.played]
+    # Popularity is counted from plays of the kind's own items, or by the kind's own query (series:
+    # viewers of a show's episodes); a kind with plays of other rows and no such query has none.
+    kinds = [kind for kind in kinds if not kind.tables.played or kind.popular_query]
     result: dict[str, Any] = {}
     await ctx.step("Refreshing Top Picks", total=len(kinds))
     try:
