@@ -26,7 +26,7 @@ def rating_case(column: str) -> str:
 # series: content closeness adds little on that data.
 SERIES_PARAMS = OursParams(
     query_half_rank=20.0,
-    server=BlendWeights(co_watch=1.0, content=0.0, recency=0.2, popularity=0.1, rating=0.02),
+    server=BlendWeights(co_watch=1.0, content=0.1, recency=0.0, popularity=0.0, rating=0.02),
     sparse_popularity=0.6,
 )
 SERIES_COLD_START = ColdStartParams(cross=1.0, content=0.0, popularity=0.05, cross_scale=10.0)
