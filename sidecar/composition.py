@@ -21,6 +21,8 @@ from sidecar.settings import Settings
 from sidecar.system import routes as system_routes
 from sidecar.system.jobs import global_jobs
 from sidecar.system.notify import notify_finished_run
+from sidecar.trakt import routes as trakt_routes
+from sidecar.trakt.job import trakt_job
 from webhooks import routes as webhook_routes
 from worker.main import build_worker
 
@@ -28,7 +30,11 @@ from worker.main import build_worker
 MEDIA_KINDS: tuple[MediaKind, ...] = (MOVIES, SERIES)
 
 # Jobs that belong to no media kind (sync-users, backups, housekeeping...): their definitions here.
-GLOBAL_JOBS: tuple[JobDefinition, ...] = global_jobs(MEDIA_KINDS) + enrichment_jobs(MEDIA_KINDS)
+GLOBAL_JOBS: tuple[JobDefinition, ...] = (
+    *global_jobs(MEDIA_KINDS),
+    *enrichment_jobs(MEDIA_KINDS),
+    trakt_job(MEDIA_KINDS),
+)
 
 # Told about every run that ended: notifications of failed (and long) runs.
 FINISH_HOOKS: tuple[FinishHook, ...] = (notify_finished_run,)
@@ -59,6 +65,7 @@ def web_app(
     )
     webhook_routes.setup_routes(app, MEDIA_KINDS)
     system_routes.setup_routes(app, MEDIA_KINDS)
+    trakt_routes.setup_routes(app)
     return app
 
 

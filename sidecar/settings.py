@@ -171,6 +171,17 @@ class Settings(BaseSettings):
     omdb_daily_limit: int = Field(
         1000, ge=1, description="OMDb requests per UTC day (a free key allows 1,000)"
     )
+    # --- Trakt (sync-trakt) and stored third-party tokens -------------------------------------------
+    secret_key: SecretStr | None = Field(
+        None,
+        description="encrypts stored third-party tokens (Trakt); keep it outside the database and its "
+        "backups: without it the tokens cannot be read, and linking is refused",
+    )
+    trakt_client_id: SecretStr | None = Field(
+        None, description="Client ID of your Trakt API app (trakt.tv/oauth/applications); unset = Trakt off"
+    )
+    trakt_client_secret: SecretStr | None = Field(None, description="Client Secret of the same Trakt app")
+    trakt_url: str = Field("https://api.trakt.tv", description="Trakt API base URL")
     service_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="one request to an outside service"
     )

@@ -28,8 +28,39 @@ JOIN {items} m ON m.id = e.{item_id}
 WHERE e.model = $1
 """
 
+# The kind's plays as the recommender sees them: the server's rows merged with plays and ratings
+# imported from outside services (`imported_plays`/`imported_ratings`, told apart by `source`, e.g.
+# Trakt). Played if either says so (an imported rating means the title was seen), the larger play
+# count (a user who scrobbles to Trakt from this server has each play on both sides), the later date,
+# and the server's rating before an imported one: a rating made on the server always wins.
+# `{user_filter}` is replaced by a condition on `user_id` (or `true`) before the kind's tables.
+MERGED_PLAYS = """
+(SELECT coalesce(p.user_id, i.user_id) AS user_id,
+        coalesce(p.{play_item_id}, i.item_id) AS {play_item_id},
+        coalesce(p.played, false) OR i.item_id IS NOT NULL AS played,
+        greatest(coalesce(p.play_count, 0), coalesce(i.plays, 0)) AS play_count,
+        greatest(p.last_played_at, i.last_played_at) AS last_played_at,
+        coalesce(p.is_favorite, false) AS is_favorite,
+        coalesce(p.user_rating, i.rating) AS user_rating,
+        coalesce(p.position_ticks, 0) AS position_ticks
+ FROM (SELECT * FROM {plays} WHERE {user_filter}) AS p
+ FULL JOIN (
+     SELECT user_id, item_id, sum(plays)::int AS plays, max(last_played_at) AS last_played_at,
+            max(rating) AS rating
+     FROM (SELECT user_id, item_id, count(*) AS plays, max(watched_at) AS last_played_at, NULL::real AS rating
+           FROM imported_plays WHERE item_table = '{played}' AND item_id IS NOT NULL AND {user_filter}
+           GROUP BY user_id, item_id
+           UNION ALL
+           SELECT user_id, item_id, 0, NULL, rating
+           FROM imported_ratings WHERE item_table = '{played}' AND item_id IS NOT NULL AND {user_filter}
+          ) AS each_source
+     GROUP BY user_id, item_id
+ ) AS i ON i.user_id = p.user_id AND i.item_id = p.{play_item_id})
+"""
+
 # Every user's plays in one query, column by column: each user's taste and the co-watching across all.
-PLAYS = """
+PLAYS = (
+    """
 SELECT user_id,
        array_agg({play_item_id}) AS item_ids,
        array_agg(play_count) AS play_counts,
@@ -37,10 +68,13 @@ SELECT user_id,
        array_agg(user_rating) AS user_ratings,
        array_agg(extract(epoch FROM last_played_at)::float8) AS last_played,
        array_agg(played OR play_count > 0) AS watched
-FROM {plays}
+FROM """
+    + MERGED_PLAYS.replace("{user_filter}", "true")
+    + """ AS merged
 WHERE played OR play_count > 0 OR is_favorite OR position_ticks > 0
 GROUP BY user_id
 """
+)
 
 ENABLED_USERS = """
 SELECT id, name, max_recommendations

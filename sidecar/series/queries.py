@@ -2,6 +2,7 @@
 show states, the taste the recommender reads, the embedding text's fields and the library entries.
 Everything else the series jobs run is generic (sidecar/media/*_queries.py)."""
 
+from sidecar.media.recommend_queries import MERGED_PLAYS
 from sidecar.series.taste import STATE_RATING, rating_case
 
 CREATE_INCOMING_SERIES = """
@@ -73,6 +74,7 @@ ON CONFLICT (id) DO UPDATE SET
 # position of at least 5 % (Jellyfin resets positions under that); a play count alone is a started
 # playback, not a played episode. Specials never block `finished`,
 # and plays of specials alone (or an episode in progress) make a show `started`, not `watching`.
+# The plays are the server's merged with imported ones (Trakt: recommend_queries.MERGED_PLAYS).
 # $1 user ids, $2 drop-after days, $3 watching days.
 REBUILD_STATES = """
 WITH available AS (
@@ -94,7 +96,7 @@ per_show AS (
            min(p.last_played_at) AS first_played_at,
            max(p.last_played_at) AS last_played_at,
            bool_or(p.is_favorite) AS favourite
-    FROM episode_plays p
+    FROM {merged_plays} p
     JOIN episodes e ON e.id = p.episode_id
     WHERE p.user_id = ANY($1::text[])
     GROUP BY p.user_id, e.series_id
@@ -148,7 +150,12 @@ WHERE (o.state, o.episodes_played, o.episodes_available, o.episodes_in_progress,
        o.favourite)
       IS DISTINCT FROM (EXCLUDED.state, EXCLUDED.episodes_played, EXCLUDED.episodes_available,
                         EXCLUDED.episodes_in_progress, EXCLUDED.last_played_at, EXCLUDED.favourite)
-"""
+""".replace(
+    "{merged_plays}",
+    MERGED_PLAYS.replace("{user_filter}", "user_id = ANY($1::text[])").format(
+        plays="episode_plays", play_item_id="episode_id", played="episodes"
+    ),
+)
 
 # Taste, in the columns of the generic PLAYS query (one row per user, arrays per show): how far a
 # user got counts through the rating factor of the shared weights (taste.STATE_RATING: finished and

@@ -25,6 +25,7 @@ import asyncio
 import random
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import aiohttp
@@ -91,6 +92,15 @@ class ServiceUnavailable(ServiceError):
 
 class QuotaSpent(ServiceError):
     """A daily request budget is used up (counted by us, or announced by the service)."""
+
+
+@dataclass(frozen=True)
+class ServiceAnswer:
+    """An answer of `send`: the status, the JSON body (None when empty or not JSON), the headers."""
+
+    status: int
+    document: Any
+    headers: Mapping[str, str]
 
 
 # --- rate limit --------------------------------------------------------------------------------------
@@ -252,11 +262,30 @@ class ServiceClient:
     ) -> Any:
         """One request, its JSON answer (None when empty); retried within bounds when idempotent
         (GET by default)."""
-        headers, auth_params = self.auth()
-        headers = {"Accept": "application/json", **headers}
+        retries = self._retries if (method == "GET" if idempotent is None else idempotent) else 0
+        return (await self.send(method, path, params=params, json=body, retries=retries)).document
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        passthrough: frozenset[int] = frozenset(),
+        retries: int | None = None,
+    ) -> ServiceAnswer:
+        """`request_json` with the whole answer: `headers` are added to the auth ones (a user's
+        token), a status in `passthrough` is handed back instead of raised (Trakt's device flow
+        speaks in 4xx codes), and the answer's headers come along (pagination). `retries`: None =
+        the client's for a GET, none for anything else (as `request_json`)."""
+        auth_headers, auth_params = self.auth()
+        headers = {"Accept": "application/json", **auth_headers, **(headers or {})}
         query = {k: str(v) for k, v in (params or {}).items()} | auth_params
         what = f"{self.service} {method} {path}"
-        retries = self._retries if (method == "GET" if idempotent is None else idempotent) else 0
+        if retries is None:
+            retries = self._retries if method == "GET" else 0
         attempt = 0
         while True:
             await self.limiter.acquire()
@@ -268,15 +297,17 @@ class ServiceClient:
                     method,
                     self.base_url + path,
                     params=query,
-                    json=body,
+                    json=json,
                     headers=headers,
                     timeout=self._timeout,
                 ) as response:
                     status = response.status
                     document = await self._read(response)
+                    if status in passthrough:
+                        return ServiceAnswer(status, document, response.headers)
                     self.check(status, document, what)
                     if status < 400:
-                        return document
+                        return ServiceAnswer(status, document, response.headers)
                     said = self.redact(self.error_text(document))[:ERROR_TEXT_CHARS]
                     if status in (401, 403):
                         raise ServiceAuthError(self.service, self.key_setting, said)

@@ -114,7 +114,7 @@ def user_to_api(row: asyncpg.Record, kinds: Sequence[MediaKind]) -> dict[str, An
     }
 
 
-def _user_id(request: web.Request) -> str:
+def user_id_from(request: web.Request) -> str:
     raw = request.match_info["user_id"]
     if not raw or len(raw) > MAX_USER_ID_CHARS or not raw.replace("-", "").isalnum():
         raise ApiError(400, "invalid_user_id", "a user id is the media server's id (letters, digits, dashes)")
@@ -144,11 +144,11 @@ async def list_users(request: web.Request) -> web.Response:
 
 
 async def get_user(request: web.Request) -> web.Response:
-    return web.json_response(await _get_user(request, _user_id(request)))
+    return web.json_response(await _get_user(request, user_id_from(request)))
 
 
 async def patch_user(request: web.Request) -> web.Response:
-    user_id = _user_id(request)
+    user_id = user_id_from(request)
     apply = _query(request, ApplyQuery).apply
     body = await _body(request, UserSwitches)
     db = request.app[DB]

@@ -1,0 +1,277 @@
+"""`sync-trakt` against the simulator and the real database: matching, the server's rating first,
+de-duplication, removals, unchanged users, token refresh, and the failure rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+from pydantic import SecretStr
+
+from sidecar.composition import MOVIES
+from sidecar.media import recommend_queries
+from sidecar.settings import Settings
+from sidecar.simulator.services.trakt import TraktState
+from tests.trakt.conftest import (
+    ALICE,
+    BOB,
+    MOVIE_ELSEWHERE,
+    MOVIE_IMDB,
+    MOVIE_TMDB,
+    SECRET_KEY,
+    SHOW,
+    SHOW_BY_TVDB,
+    at,
+    link_user,
+    seed_catalogue,
+    stored_tokens,
+)
+
+
+async def _linked(db: asyncpg.Pool, settings: Settings, state: TraktState, *users: tuple[str, str]) -> None:
+    await seed_catalogue(db)
+    for user_id, username in users:
+        await link_user(db, settings, state, user_id, username)
+
+
+async def _plays(db: asyncpg.Pool, user_id: str) -> dict[Any, Any]:
+    rows = await db.fetch(
+        "SELECT source_id, item_table, item_id, watched_at FROM imported_plays WHERE user_id = $1", user_id
+    )
+    return {r["source_id"]: (r["item_table"], r["item_id"], r["watched_at"]) for r in rows}
+
+
+async def test_not_configured_completes_at_once_naming_the_setting(db: asyncpg.Pool, run_job: Any) -> None:
+    run = await run_job("sync-trakt")
+    assert run["status"] == "completed"
+    assert (
+        run["result"]["status"] == "not configured" and run["result"]["setting"] == "SIDECAR_TRAKT_CLIENT_ID"
+    )
+
+
+async def test_history_and_ratings_match_by_each_id_kind(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+) -> None:
+    state, _ = trakt
+    await _linked(db, trakt_settings, state, (ALICE, "alice"))
+    by_tmdb = state.watch_movie("alice", MOVIE_TMDB, at(3))
+    by_imdb = state.watch_movie("alice", MOVIE_IMDB, at(2))
+    elsewhere = state.watch_movie("alice", MOVIE_ELSEWHERE, at(1))
+    s1e2 = state.watch_episode("alice", SHOW, 1, 2, at(4))
+    by_tvdb = state.watch_episode("alice", SHOW_BY_TVDB, 1, 1, at(5))
+    double = state.watch_episode("alice", SHOW, 2, 4, at(6))  # the second half of S02E03-E04
+    # An unknown show whose *episode* ids equal our show's: episode ids never match a series.
+    other_show = {
+        "title": "Other",
+        "year": 2000,
+        "ids": {"trakt": 99, "slug": "x", "tmdb": 5, "imdb": None, "tvdb": None},
+    }
+    stray = state.watch_episode(
+        "alice", other_show, 1, 1, at(7), episode_ids={"trakt": 1, "tmdb": 1399, "tvdb": 121361}
+    )
+    state.rate("alice", "movies", MOVIE_TMDB, 9, at(3))
+    state.rate("alice", "shows", SHOW, 8, at(3))
+    state.rate("alice", "episodes", {"season": 1, "number": 1, "ids": {"trakt": 501}}, 7, at(3), show=SHOW)
+
+    run = await run_job("sync-trakt", settings=trakt_settings)
+
+    assert run["status"] == "completed", run["error"]
+    assert run["result"]["users_imported"] == 1 and run["result"]["plays_read"] == 7
+    plays = await _plays(db, ALICE)
+    assert plays[by_tmdb][:2] == ("movies", "m-tmdb") and plays[by_imdb][:2] == ("movies", "m-imdb")
+    assert plays[elsewhere][1] is None  # kept, unmatched: the title is not on the server
+    assert plays[s1e2][:2] == ("episodes", "e102") and plays[by_tvdb][:2] == ("episodes", "e101")
+    assert plays[double][:2] == ("episodes", "e203") and plays[stray][1] is None
+    assert plays[by_tmdb][2] == at(3)  # Trakt's watched_at, not the import time
+    ratings = {
+        (r["item_table"], r["item_id"]): r["rating"]
+        for r in await db.fetch("SELECT item_table, item_id, rating FROM imported_ratings")
+    }
+    assert ratings == {("movies", "m-tmdb"): 9, ("series", "s1"): 8, ("episodes", "e101"): 7}
+    assert await db.fetchval("SELECT count(*) FROM imported_plays WHERE item_id = 'm-1399'") == 0
+    # Series states see the imported episode plays.
+    state_row = await db.fetchrow(
+        "SELECT state, episodes_played FROM series_user_state WHERE user_id = $1", ALICE
+    )
+    assert state_row["episodes_played"] == 3
+
+
+async def test_a_rating_made_on_the_server_wins(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+) -> None:
+    state, _ = trakt
+    await _linked(db, trakt_settings, state, (ALICE, "alice"))
+    await db.execute(
+        "INSERT INTO movie_plays (user_id, movie_id, played, play_count, user_rating) VALUES ($1, 'm-tmdb', true, 1, 9)",
+        ALICE,
+    )
+    state.rate("alice", "movies", MOVIE_TMDB, 2, at(1))
+    state.rate("alice", "movies", MOVIE_IMDB, 6, at(1))
+    state.watch_movie("alice", MOVIE_IMDB, at(10))
+    state.watch_movie("alice", MOVIE_IMDB, at(5))
+
+    await run_job("sync-trakt", settings=trakt_settings)
+
+    rows = await db.fetch(MOVIES.sql(recommend_queries.PLAYS))
+    (row,) = [r for r in rows if r["user_id"] == ALICE]
+    merged = dict(
+        zip(
+            row["item_ids"],
+            zip(row["user_ratings"], row["play_counts"], row["watched"], strict=True),
+            strict=True,
+        )
+    )
+    assert merged["m-tmdb"] == (9, 1, True)  # the server's 9, not Trakt's 2
+    assert merged["m-imdb"] == (6, 2, True)  # Trakt's rating and its two plays
+    server = await db.fetchval("SELECT user_rating FROM movie_plays WHERE movie_id = 'm-tmdb'")
+    assert server == 9  # the server's row is never written
+
+
+async def test_history_ids_de_duplicate_and_removals_follow_trakt(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+) -> None:
+    state, _ = trakt
+    await _linked(db, trakt_settings, state, (ALICE, "alice"))
+    first = state.watch_movie("alice", MOVIE_TMDB, at(3))
+    second = state.watch_movie("alice", MOVIE_TMDB, at(2))
+    state.rate("alice", "movies", MOVIE_IMDB, 6, at(1))
+    state.rate("alice", "movies", MOVIE_TMDB, 8, at(1))
+    await run_job("sync-trakt", settings=trakt_settings)
+    again = await run_job("sync-trakt", variant="full", settings=trakt_settings)  # reads everything again
+    assert again["result"]["plays_read"] == 2
+    assert set(await _plays(db, ALICE)) == {first, second}
+
+    state.remove_history("alice", first)
+    state.unrate("alice", "movies", 12)
+    await run_job("sync-trakt", settings=trakt_settings)
+
+    assert set(await _plays(db, ALICE)) == {second}
+    assert await db.fetchval("SELECT array_agg(item_id) FROM imported_ratings") == ["m-tmdb"]
+
+
+async def test_unchanged_users_cost_one_request(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+) -> None:
+    state, _ = trakt
+    await _linked(db, trakt_settings, state, (ALICE, "alice"), (BOB, "bob"))
+    state.watch_movie("alice", MOVIE_TMDB, at(3))
+    state.watch_movie("bob", MOVIE_IMDB, at(3))
+    await run_job("sync-trakt", settings=trakt_settings)
+    state.requests.clear()
+    state.advance(60)
+    state.watch_movie("bob", MOVIE_TMDB, at(1))
+
+    run = await run_job("sync-trakt", settings=trakt_settings)
+
+    assert run["result"]["users_unchanged"] == 1 and run["result"]["users_imported"] == 1
+    assert state.requests["GET /sync/last_activities"] == 2
+    assert state.requests["GET /sync/history/movies"] == 1 and state.requests["GET /sync/ratings/movies"] == 0
+    assert len(await _plays(db, BOB)) == 2
+
+
+async def test_history_is_read_page_by_page(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+) -> None:
+    state, _ = trakt
+    await _linked(db, trakt_settings, state, (ALICE, "alice"))
+    for n in range(600):
+        state.watch_movie("alice", MOVIE_TMDB if n % 2 else MOVIE_ELSEWHERE, at(n / 24))
+    run = await run_job("sync-trakt", settings=trakt_settings)
+    assert run["result"]["plays_read"] == 600 and state.requests["GET /sync/history/movies"] == 3
+    assert await db.fetchval("SELECT count(*) FROM imported_plays WHERE item_id = 'm-tmdb'") == 300
+
+
+async def test_token_refreshed_before_expiry_and_rotation_stored(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+) -> None:
+    state, _ = trakt
+    await _linked(db, trakt_settings, state, (ALICE, "alice"))
+    old_access, old_refresh = await stored_tokens(db, ALICE)
+    # Two hours left of the 24: refreshed now, not after a failed call.
+    await db.execute("UPDATE trakt_accounts SET expires_at = now() + interval '2 hours'")
+    state.watch_movie("alice", MOVIE_TMDB, at(1))
+
+    run = await run_job("sync-trakt", settings=trakt_settings)
+
+    assert run["status"] == "completed" and run["result"]["tokens_refreshed"] == 1
+    access, refresh = await stored_tokens(db, ALICE)
+    assert (access, refresh) != (old_access, old_refresh)
+    assert old_refresh not in state.refresh_tokens and state.refresh_tokens[refresh] == "alice"
+    assert old_access not in state.tokens and access in state.tokens
+    expires = await db.fetchval("SELECT expires_at FROM trakt_accounts")
+    assert dt.timedelta(hours=23) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(hours=24)
+    # A token Trakt no longer accepts (revoked there): that user fails, the run goes on.
+    state.revoke_user_tokens("alice")
+    await db.execute("UPDATE trakt_accounts SET expires_at = now() - interval '1 hour'")
+    failed = await run_job("sync-trakt", settings=trakt_settings)
+    assert failed["status"] == "completed" and failed["result"]["users_failed"] == 1
+    assert "link the Trakt account again" in await db.fetchval("SELECT last_error FROM trakt_accounts")
+
+
+async def test_one_bad_item_is_counted_not_fatal(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+) -> None:
+    state, _ = trakt
+    await _linked(db, trakt_settings, state, (ALICE, "alice"))
+    good = state.watch_movie("alice", MOVIE_TMDB, at(2))
+    bad = state.watch_movie("alice", MOVIE_IMDB, at(1))
+    next(e for e in state.users["alice"].history if e["id"] == bad)["watched_at"] = "yesterday-ish"
+    run = await run_job("sync-trakt", settings=trakt_settings)
+    assert run["status"] == "completed" and run["result"]["bad_items"] == 1
+    assert set(await _plays(db, ALICE)) == {good}
+
+
+async def test_wrong_client_id_fails_once(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+) -> None:
+    state, _ = trakt
+    await _linked(db, trakt_settings, state, (ALICE, "alice"), (BOB, "bob"))
+    wrong = trakt_settings.model_copy(update={"trakt_client_id": SecretStr("not-the-client-id")})
+    state.requests.clear()
+    run = await run_job("sync-trakt", settings=wrong)
+    assert run["status"] == "failed" and "check SIDECAR_TRAKT_CLIENT_ID" in run["error"]
+    assert state.requests["GET /sync/last_activities"] == 1  # not once per user
+    assert "not-the-client-id" not in run["error"]
+
+
+async def test_service_down_fails_after_bounded_retries_and_the_next_run_resumes(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+) -> None:
+    state, _ = trakt
+    await _linked(db, trakt_settings, state, (ALICE, "alice"))
+    state.watch_movie("alice", MOVIE_TMDB, at(2))
+    state.faults.down = True
+    state.requests.clear()
+    failed = await run_job("sync-trakt", settings=trakt_settings)
+    assert failed["status"] == "failed" and "Trakt" in failed["error"] and "next run" in failed["error"]
+    assert sum(state.requests.values()) == 2  # the first try and one retry (service_retries=1)
+    state.faults.down = False
+    resumed = await run_job("sync-trakt", settings=trakt_settings)
+    assert resumed["status"] == "completed" and resumed["result"]["users_imported"] == 1
+
+
+async def test_no_secret_in_logs_results_or_errors(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+) -> None:
+    state, _ = trakt
+    await _linked(db, trakt_settings, state, (ALICE, "alice"))
+    access, refresh = await stored_tokens(db, ALICE)
+    state.watch_movie("alice", MOVIE_TMDB, at(2))
+    await db.execute("UPDATE trakt_accounts SET expires_at = now()")  # refresh too
+    runs = [await run_job("sync-trakt", settings=trakt_settings)]
+    new_access, new_refresh = await stored_tokens(db, ALICE)
+    state.faults.down = True
+    runs.append(await run_job("sync-trakt", variant="full", settings=trakt_settings))
+    logs = await db.fetch("SELECT message, data::text AS data FROM job_run_logs")
+    texts = [str(dict(r)) for r in runs] + [f"{r['message']} {r['data']}" for r in logs]
+    for secret in (
+        access,
+        refresh,
+        new_access,
+        new_refresh,
+        state.client_id,
+        state.client_secret,
+        SECRET_KEY,
+    ):
+        assert not any(secret in text for text in texts), secret[:6]
