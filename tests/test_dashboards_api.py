@@ -176,6 +176,16 @@ async def test_every_operation_answers_as_the_openapi_document_says(
     assert [r["job"] for r in patched["queued"]] == ["sync-movie-libraries"]
     await c.check(path, "patch", await client.patch(f"/api/users/{user}", json={}, headers=AUTH))
     await c.check("/api/backups", "get", await client.get("/api/backups", headers=AUTH))
+    trakt = "/api/users/{user_id}/trakt"
+    linked = await c.check(trakt, "get", await client.get(f"/api/users/{user}/trakt", headers=AUTH))
+    assert linked["state"] == "unlinked" and linked["missing_setting"] == "SIDECAR_TRAKT_CLIENT_ID"
+    start = await client.post(f"/api/users/{user}/trakt/link", json={}, headers=AUTH)
+    assert start.status == 409  # Trakt is not configured in this world
+    await c.check(trakt + "/link", "post", start)
+    await c.check(
+        trakt + "/poll", "post", await client.post(f"/api/users/{user}/trakt/poll", json={}, headers=AUTH)
+    )
+    await c.check(trakt, "delete", await client.delete(f"/api/users/{user}/trakt", headers=AUTH))
     await c.check("/metrics", "get", await client.get("/metrics", headers=AUTH))
     for server, fixture in (
         ("jellyfin", "jellyfin-webhook-playbackstop.json"),

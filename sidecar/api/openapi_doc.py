@@ -217,6 +217,25 @@ SCHEMAS: dict[str, Any] = {
             },
         }
     ),
+    "TraktLink": _obj(
+        {
+            "state": {"enum": ["unlinked", "pending", "linked", "expired", "denied", "invalid"]},
+            "configured": BOOL,
+            "missing_setting": _nullable(STR),
+        },
+        user_code=_nullable(STR),
+        verification_url=STR,
+        expires_at=TIME,
+        interval=INT,
+        next_poll_at=TIME,
+        linked_at=TIME,
+        last_synced_at=_nullable(TIME),
+        last_error=_nullable(STR),
+        plays=INT,
+        plays_matched=INT,
+        ratings=INT,
+        ratings_matched=INT,
+    ),
     "RunRequest": {"type": "object", "properties": {"variant": STR}, "additionalProperties": False},
     "ScheduleRequest": {
         "type": "object",
@@ -395,6 +414,42 @@ PATHS: dict[str, Any] = {
     "/api/users/{user_id}/recommendations/{kind}": {
         "parameters": [_param("user_id", "path", STR), _param("kind", "path", STR)],
         "get": _op("a user's current picks of one kind", _answer("200", "Recommendations", "the picks"), 404),
+    },
+    "/api/users/{user_id}/trakt": {
+        "parameters": [_param("user_id", "path", STR)],
+        "get": _op(
+            "the user's Trakt link (never a token)", _answer("200", "TraktLink", "the link"), 400, 404
+        ),
+        "delete": _op(
+            "unlink: the tokens, a pending code and the rows imported from Trakt are deleted",
+            _answer("200", "TraktLink", "unlinked"),
+            400,
+            404,
+        ),
+    },
+    "/api/users/{user_id}/trakt/link": {
+        "parameters": [_param("user_id", "path", STR)],
+        "post": _op(
+            "start the device-code link: the user enters `user_code` at `verification_url`",
+            _answer("201", "TraktLink", "pending, with the code"),
+            400,
+            404,
+            409,
+            502,
+            503,
+        ),
+    },
+    "/api/users/{user_id}/trakt/poll": {
+        "parameters": [_param("user_id", "path", STR)],
+        "post": _op(
+            "ask Trakt whether the code was entered (at most every `interval` seconds; more after a slow-down)",
+            _answer("200", "TraktLink", "the link after the poll"),
+            400,
+            404,
+            409,
+            502,
+            503,
+        ),
     },
     "/api/items/{item_id}/poster": {
         "parameters": [_param("item_id", "path", STR)],

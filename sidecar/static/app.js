@@ -814,6 +814,7 @@ async function openUser(id) {
   }
   $("picks").replaceChildren();
   $("picks-meta").textContent = "Loading…";
+  loadTrakt(id);
   let data;
   try {
     data = await api("GET", `/api/users/${enc(id)}/recommendations`);
@@ -834,6 +835,66 @@ async function openUser(id) {
     document.createTextNode(libraryText));
   $("picks").replaceChildren(...data.recommendations.map(pickItem));
   loadPosters(data.recommendations.map((p) => pickedItem(p).id));
+}
+
+// ---- A user's Trakt link (device code: the user enters a code at Trakt; we poll at its interval) ----
+
+let traktTimer = null;
+const TRAKT_STATES = {
+  unlinked: "Not linked. Linking imports this user's Trakt ratings and watch history for titles on the server.",
+  pending: "Waiting for the code to be entered at Trakt…",
+  expired: "The code expired before it was entered. Link again for a new one.",
+  denied: "Access was denied at Trakt.",
+  invalid: "Trakt no longer knows that code. Link again for a new one.",
+};
+
+function traktText(t) {
+  if (!t.configured && t.state !== "linked") return `Trakt is not set up: set ${t.missing_setting} and restart the sidecar.`;
+  if (t.state !== "linked") return TRAKT_STATES[t.state] || t.state;
+  const synced = t.last_synced_at ? `last import ${formatTime(t.last_synced_at)}` : "not imported yet";
+  const counts = `${fmtNumber(t.plays)} plays (${fmtNumber(t.plays_matched)} on the server), ${fmtNumber(t.ratings)} ratings`;
+  return `Linked since ${formatTime(t.linked_at)} · ${synced} · ${counts}${t.last_error ? ` · last import failed: ${t.last_error}` : ""}`;
+}
+
+function renderTrakt(id, t) {
+  if (userId !== id) return;
+  $("trakt").hidden = false;
+  $("trakt-status").textContent = traktText(t);
+  const pending = t.state === "pending" && t.user_code;
+  $("trakt-code").hidden = !pending;
+  if (pending) {
+    $("trakt-url").textContent = t.verification_url;
+    $("trakt-url").href = /^https?:\/\//.test(t.verification_url) ? t.verification_url : "#";
+    $("trakt-user-code").textContent = t.user_code;
+  }
+  $("trakt-link").hidden = t.state === "linked" || Boolean(pending);
+  $("trakt-link").disabled = !t.configured;
+  $("trakt-unlink").hidden = t.state !== "linked";
+  clearTimeout(traktTimer);
+  // The sidecar asks Trakt only when the code's interval allows; polling at that interval is enough.
+  if (pending) traktTimer = setTimeout(() => pollTrakt(id), Math.max(1, t.interval || 5) * 1000);
+}
+
+async function loadTrakt(id) {
+  clearTimeout(traktTimer);
+  $("trakt").hidden = true;
+  try { renderTrakt(id, await api("GET", `/api/users/${enc(id)}/trakt`)); } catch (err) { /* no Trakt block then */ }
+}
+
+async function pollTrakt(id) {
+  if (userId !== id) return;
+  try { renderTrakt(id, await api("POST", `/api/users/${enc(id)}/trakt/poll`, {})); } catch (err) {
+    $("trakt-status").textContent = err.message;
+    traktTimer = setTimeout(() => pollTrakt(id), 10000);
+  }
+}
+
+async function traktAction(method, path) {
+  const id = userId;
+  clearError();
+  try { renderTrakt(id, await api(method, `/api/users/${enc(id)}/trakt${path}`, method === "POST" ? {} : undefined)); } catch (err) {
+    showError(err instanceof ApiError ? err.message : String(err));
+  }
 }
 
 // The additive parts of a score, drawn as bars against the pick's total relevance.
@@ -984,6 +1045,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   for (const button of document.querySelectorAll("dialog [data-close]")) button.addEventListener("click", () => button.closest("dialog").close());
   $("history-more").addEventListener("click", () => loadHistory(false));
   $("users-more").addEventListener("click", () => loadUsers(true));
+  $("trakt-link").addEventListener("click", () => traktAction("POST", "/link"));
+  $("trakt-unlink").addEventListener("click", () => traktAction("DELETE", ""));
   $("history-job").addEventListener("change", () => { location.hash = $("history-job").value ? `#history/${enc($("history-job").value)}` : "#history"; });
   $("history-status").addEventListener("change", () => { historyState.status = $("history-status").value; loadHistory(true); });
   $("log-level").addEventListener("change", renderLog);

@@ -87,9 +87,9 @@ async def start(
     now: Clock = utcnow,
 ) -> dict[str, Any]:
     """A new device code for the user (replacing a pending one). Raises ServiceNotConfigured."""
-    cipher = TokenCipher.from_settings(settings)
-    trakt = client or TraktClient.from_settings(settings)
+    trakt = client or TraktClient.from_settings(settings)  # names a missing client id first
     try:
+        cipher = TokenCipher.from_settings(settings)
         code = await trakt.device_code()
     finally:
         if client is None:
