@@ -68,6 +68,7 @@ CASES = (
     _case("global"),  # sync-users, Top Picks, backup + verified restore
     # 9,066 TMDb requests at TMDb's 50/s take three minutes: one run, and time for it.
     _case("enrichment", max_runs=1, min_timeout=480.0),
+    _case("trakt"),  # a 2,000-entry Trakt history imported and matched
 )
 
 
