@@ -56,16 +56,13 @@ class TraktCounts:
         }
 
 
-def not_configured(exc: ServiceNotConfigured) -> dict[str, Any]:
-    return {"status": "not configured", "setting": exc.setting, "message": str(exc)}
-
-
 async def sync_trakt(ctx: JobContext, kinds: Sequence[MediaKind]) -> dict[str, Any]:
     try:
         client = TraktClient.from_settings(ctx.settings)
     except ServiceNotConfigured as exc:
-        await ctx.info(str(exc))
-        return not_configured(exc)
+        # Not a failure: the feature is off until the setting is made, and the card names it.
+        await ctx.info(f"{exc}; nothing to do")
+        return {"not_configured": exc.setting}
     user_ids = (ctx.scope or {}).get("user_ids")
     users = await ctx.db.fetch(q.LINKED_USERS, user_ids)
     counts = TraktCounts(linked_users=len(users))

@@ -11,8 +11,9 @@ revoke the token when it can.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -45,6 +46,16 @@ def configured_settings(settings: Settings) -> str | None:
     if settings.secret_key is None:
         return "SIDECAR_SECRET_KEY"
     return None
+
+
+@contextlib.asynccontextmanager
+async def _trakt(settings: Settings, client: TraktClient | None) -> AsyncIterator[TraktClient]:
+    """The given client (a test's, kept open), or one from the settings closed after use."""
+    if client is not None:
+        yield client
+        return
+    async with TraktClient.from_settings(settings) as own:
+        yield own
 
 
 async def status(db: asyncpg.Pool, settings: Settings, user_id: str) -> dict[str, Any]:
@@ -87,13 +98,9 @@ async def start(
     now: Clock = utcnow,
 ) -> dict[str, Any]:
     """A new device code for the user (replacing a pending one). Raises ServiceNotConfigured."""
-    trakt = client or TraktClient.from_settings(settings)  # names a missing client id first
-    try:
+    async with _trakt(settings, client) as trakt:  # names a missing client id first
         cipher = TokenCipher.from_settings(settings)
         code = await trakt.device_code()
-    finally:
-        if client is None:
-            await trakt.close()
     at = now()
     await db.execute(
         q.SAVE_DEVICE_CODE,
@@ -126,12 +133,8 @@ async def poll(
         await db.execute(q.UPDATE_DEVICE_CODE, user_id, interval, code["next_poll_at"], "expired")
         return await status(db, settings, user_id)
     cipher = TokenCipher.from_settings(settings)
-    trakt = client or TraktClient.from_settings(settings)
-    try:
+    async with _trakt(settings, client) as trakt:
         answer = await trakt.poll_device(cipher.decrypt(code["device_code"]), at)
-    finally:
-        if client is None:
-            await trakt.close()
     if answer.tokens is not None:
         async with db.acquire() as conn, conn.transaction():
             await conn.execute(
@@ -163,12 +166,8 @@ async def unlink(
     if encrypted is not None and configured_settings(settings) is None:
         try:
             access = TokenCipher.from_settings(settings).decrypt(encrypted)
-            trakt = client or TraktClient.from_settings(settings)
-            try:
+            async with _trakt(settings, client) as trakt:
                 await trakt.revoke(access)
-            finally:
-                if client is None:
-                    await trakt.close()
         except (ServiceError, TokenKeyMismatch) as exc:
             log.info(
                 "trakt token not revoked at Trakt (deleted here)", user_id=user_id, error=type(exc).__name__

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import asyncpg
+import pytest
 from pydantic import SecretStr
 
 from sidecar.composition import MOVIES
@@ -45,9 +46,9 @@ async def _plays(db: asyncpg.Pool, user_id: str) -> dict[Any, Any]:
 async def test_not_configured_completes_at_once_naming_the_setting(db: asyncpg.Pool, run_job: Any) -> None:
     run = await run_job("sync-trakt")
     assert run["status"] == "completed"
-    assert (
-        run["result"]["status"] == "not configured" and run["result"]["setting"] == "SIDECAR_TRAKT_CLIENT_ID"
-    )
+    assert run["result"] == {"not_configured": "SIDECAR_TRAKT_CLIENT_ID"}
+    logs = await db.fetch("SELECT message FROM job_run_logs WHERE run_id = $1", run["id"])
+    assert any("set SIDECAR_TRAKT_CLIENT_ID" in r["message"] for r in logs)
 
 
 async def test_history_and_ratings_match_by_each_id_kind(
@@ -252,7 +253,11 @@ async def test_service_down_fails_after_bounded_retries_and_the_next_run_resumes
 
 
 async def test_no_secret_in_logs_results_or_errors(
-    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+    db: asyncpg.Pool,
+    trakt_settings: Settings,
+    trakt: tuple[TraktState, str],
+    run_job: Any,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     state, _ = trakt
     await _linked(db, trakt_settings, state, (ALICE, "alice"))
@@ -264,7 +269,10 @@ async def test_no_secret_in_logs_results_or_errors(
     state.faults.down = True
     runs.append(await run_job("sync-trakt", variant="full", settings=trakt_settings))
     logs = await db.fetch("SELECT message, data::text AS data FROM job_run_logs")
+    printed = capsys.readouterr()
     texts = [str(dict(r)) for r in runs] + [f"{r['message']} {r['data']}" for r in logs]
+    texts += [printed.out, printed.err]
+    assert "run finished" in printed.out  # the process log was captured, so it was searched too
     for secret in (
         access,
         refresh,
