@@ -147,6 +147,7 @@ def test_the_suite_lists_every_benchmark_module_in_order() -> None:
         "api",
         "global",
         "enrichment",
+        "trakt",
     ]
     for case in suite.CASES:
         if case.name != "webhook_latency":  # written on another branch

@@ -56,7 +56,8 @@ async def test_history_and_ratings_match_by_each_id_kind(
 ) -> None:
     state, _ = trakt
     await _linked(db, trakt_settings, state, (ALICE, "alice"))
-    by_tmdb = state.watch_movie("alice", MOVIE_TMDB, at(3))
+    three_days_ago = at(3)
+    by_tmdb = state.watch_movie("alice", MOVIE_TMDB, three_days_ago)
     by_imdb = state.watch_movie("alice", MOVIE_IMDB, at(2))
     elsewhere = state.watch_movie("alice", MOVIE_ELSEWHERE, at(1))
     s1e2 = state.watch_episode("alice", SHOW, 1, 2, at(4))
@@ -84,7 +85,7 @@ async def test_history_and_ratings_match_by_each_id_kind(
     assert plays[elsewhere][1] is None  # kept, unmatched: the title is not on the server
     assert plays[s1e2][:2] == ("episodes", "e102") and plays[by_tvdb][:2] == ("episodes", "e101")
     assert plays[double][:2] == ("episodes", "e203") and plays[stray][1] is None
-    assert plays[by_tmdb][2] == at(3)  # Trakt's watched_at, not the import time
+    assert plays[by_tmdb][2] == three_days_ago  # Trakt's watched_at, not the import time
     ratings = {
         (r["item_table"], r["item_id"]): r["rating"]
         for r in await db.fetch("SELECT item_table, item_id, rating FROM imported_ratings")
@@ -283,3 +284,16 @@ async def test_no_secret_in_logs_results_or_errors(
         SECRET_KEY,
     ):
         assert not any(secret in text for text in texts), secret[:6]
+
+
+async def test_trakt_rate_limit_is_waited_out(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+) -> None:
+    state, _ = trakt
+    await _linked(db, trakt_settings, state, (ALICE, "alice"))
+    for n in range(600):
+        state.watch_movie("alice", MOVIE_TMDB, at(n / 24))
+    state.get_limit, state.get_window_seconds = 2, 1  # Trakt's 1,000 per 5 minutes, shrunk
+    run = await run_job("sync-trakt", settings=trakt_settings)
+    assert run["status"] == "completed", run["error"]
+    assert run["result"]["plays_read"] == 600 and state.statuses[429] >= 1
