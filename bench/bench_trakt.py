@@ -30,7 +30,8 @@ from sidecar.composition import build_registry
 from sidecar.jobs.executor import run_inline
 from sidecar.settings import Settings
 from sidecar.simulator import running_simulator
-from sidecar.simulator.services.trakt import TraktState, seed_user, serve
+from sidecar.simulator.services import serve
+from sidecar.simulator.services.trakt import TraktState, seed_user
 from sidecar.trakt.tokens import TokenCipher
 
 TARGET_SECONDS = 10.0
@@ -63,7 +64,7 @@ async def _bench(runs: int, quick: bool) -> dict[str, Any]:
             dt.datetime.now(dt.UTC) + dt.timedelta(seconds=tokens["expires_in"]),
         )
         full, rerun, requests = [], [], []
-        async with serve(trakt) as trakt_url:
+        async with serve(trakt.create_app()) as trakt_url:
             settings = base.model_copy(
                 update={
                     "trakt_client_id": SecretStr(trakt.client_id),

@@ -168,3 +168,25 @@ async def test_a_post_is_sent_once_unless_marked_idempotent() -> None:
         assert len(seen) == 1
         assert await client.post_json("/thing", {"mediaId": 603}, idempotent=True) == {"id": 1}
     assert len(seen) == 2
+
+
+async def test_send_posts_json_hands_back_passthrough_statuses_and_can_skip_retries() -> None:
+    seen: list[Any] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append((request.method, await request.json(), request.headers.get("X-User")))
+        status = int(request.query.get("status", "200"))
+        return web.json_response({"n": len(seen)}, status=status, headers={"X-Page-Count": "3"})
+
+    app = web.Application()
+    app.router.add_route("*", "/thing", handler)
+    async with serve(app) as url, EchoClient(SECRET, base_url=url, retries=2, backoff_seconds=0.01) as client:
+        answer = await client.send("POST", "/thing", json={"a": 1}, headers={"X-User": "u"})
+        assert (answer.status, answer.document, answer.headers["X-Page-Count"]) == (200, {"n": 1}, "3")
+        pending = await client.send(
+            "POST", "/thing", params={"status": 418}, json={}, passthrough=frozenset({418})
+        )
+        assert pending.status == 418  # an answer, not an error
+        with pytest.raises(ServiceUnavailable):
+            await client.send("POST", "/thing", params={"status": 502}, json={}, retries=0)
+    assert seen[0] == ("POST", {"a": 1}, "u") and len(seen) == 3  # the 502 was not repeated

@@ -11,7 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from sidecar.settings import Settings
-from sidecar.simulator.services.trakt import TraktState, movie_object, serve, show_object
+from sidecar.simulator.services import serve
+from sidecar.simulator.services.trakt import TraktState, movie_object, show_object
 from sidecar.trakt import link
 from sidecar.trakt.tokens import TokenCipher
 
@@ -23,7 +24,7 @@ BOB = "b" * 32
 @pytest.fixture
 async def trakt() -> AsyncIterator[tuple[TraktState, str]]:
     state = TraktState(client_id="client-id-0123456789abcdef", client_secret="client-secret-fedcba9876543210")
-    async with serve(state) as url:
+    async with serve(state.create_app()) as url:
         yield state, url
 
 

@@ -19,20 +19,20 @@ default) and answered 429 with `Retry-After` and `X-Ratelimit` beyond that.
 
 The state is inspectable and drives time (`advance`), faults and the users' data; `seed_user` fills
 a user from a media-server simulator's catalogue (movies by TMDb/IMDb id, episodes by their show's
-ids + season/number) plus titles the server does not have.
+ids + season/number) plus titles the server does not have. Run it with
+`sidecar.simulator.services.serve(state.create_app())`.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
 import datetime as dt
 import json
 import math
 import random
 import secrets
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -578,17 +578,3 @@ def seed_user(
 def _trakt_id(server_id: str) -> int:
     """A stable Trakt id for a server item (Trakt's own ids are unrelated numbers)."""
     return 1 + zlib.crc32(server_id.encode()) % 10**7
-
-
-@contextlib.asynccontextmanager
-async def serve(state: TraktState, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-    """Run the simulator on a real socket; yields its base URL (SIDECAR_TRAKT_URL)."""
-    runner = web.AppRunner(state.create_app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    try:
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
-        yield f"http://{host}:{sockets[0].getsockname()[1]}"
-    finally:
-        await runner.cleanup()
