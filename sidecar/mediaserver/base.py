@@ -7,6 +7,7 @@ and undashed forms), Emby ids stay numeric strings (items) or 32-hex (users).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -26,10 +27,16 @@ class MediaServerAuthError(MediaServerError):
     """401/403: never retried; jobs fail at once with 'the media server rejected the API key'."""
 
 
+_GUID_HEX = re.compile(r"[0-9a-f]{32}")
+
+
 def normalise_id(value: str) -> str:
-    """Jellyfin GUIDs in any form -> 32-hex lowercase; other ids (Emby numbers) unchanged."""
+    """Jellyfin GUIDs in any form -> 32-hex lowercase; other ids (Emby numbers) unchanged.
+
+    Called for every id of every page (several per played item), so the hex check is one regex
+    match, not a character loop (that loop was a third of a watch-history run's CPU)."""
     compact = value.replace("-", "").lower()
-    if len(compact) == 32 and all(c in "0123456789abcdef" for c in compact):
+    if len(compact) == 32 and _GUID_HEX.fullmatch(compact):
         return compact
     return value
 
