@@ -39,6 +39,7 @@ from sidecar.simulator.scan import queue_library_refresh, restart_full_scan
 from sidecar.simulator.seeds import seed_state
 from sidecar.simulator.tv_app import TvQueries
 from sidecar.simulator.tv_library import seed_tv
+from sidecar.simulator.tv_render import render_tv_item
 
 EMBY_PREFIX = "/emby"
 ANONYMOUS_ROUTES = {"/System/Info/Public"}
@@ -478,14 +479,27 @@ class MediaServerSimulator:
     # --- played marks and favourites -------------------------------------------------------------------------
     async def mark_played(self, request: web.Request) -> web.Response:
         """PlaystateController.MarkPlayedItem -> BaseItem.MarkPlayed: Played, PlayCount >= 1 (one
-        more with datePlayed), position reset, UserDataSaved(TogglePlayed) / Emby item.markplayed."""
-        user, movie = self._user_item(request)
+        more with datePlayed), position reset, UserDataSaved(TogglePlayed) / Emby item.markplayed.
+        The same route marks episodes and series (a series: every real episode, Folder.MarkPlayed)."""
         raw_date = self._query(request).get("dateplayed")
         at = _parse_date_played(raw_date) if raw_date else None
         if raw_date and at is None:
             raise web.HTTPBadRequest(text=f"invalid datePlayed: {raw_date}")
+        if self._item_id(request) in self.state.tv:
+            return self._mark_tv_played(request, at)
+        user, movie = self._user_item(request)
         self.state.mark_played(user.id, movie.id, True, at=at, count_play=at is not None)
         return self._user_data_answer(user, movie)
+
+    def _mark_tv_played(self, request: web.Request, at: dt.datetime | None) -> web.Response:
+        user, tv = self._request_user(request), self.state.tv
+        item = tv.get(self._item_id(request))
+        library = self.state.library(item.library_id) if item is not None else None
+        if item is None or library is None or not self.state.can_see(user, library):
+            raise web.HTTPNotFound(text="Item not found")
+        tv.mark_played(user.id, item.id, True, at=at)
+        rendered = render_tv_item(self.state, item, set(), user_id=user.id, with_user_data=True, images=False)
+        return web.json_response(rendered.get("UserData") or {})
 
     async def mark_unplayed(self, request: web.Request) -> web.Response:
         user, movie = self._user_item(request)
