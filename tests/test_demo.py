@@ -18,6 +18,14 @@ from sidecar.demo.library_view import LibraryChange, read_entries
 from sidecar.demo.reset import DemoBusy, demo_lock
 from sidecar.progress import RunsDisplay
 
+SERIES_JOBS = (
+    "sync-series",
+    "sync-series-watch-history",
+    "generate-series-embeddings",
+    "generate-series-recommendations",
+    "sync-series-libraries",
+)
+
 # A user's own configuration that would break the demo if it were read.
 HOSTILE_ENVIRONMENT = {
     "SIDECAR_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/nothing",
@@ -94,11 +102,76 @@ async def test_demo_writes_libraries_and_a_played_users_library_changes_by_webho
     assert read_entries(chosen_folder) == report.change.after
     _assert_entries_resolve(chosen_folder)
 
+    await _assert_series_part(report, output, db, users_root)
+
     # Again, as Emby, in the same directory: the demo starts from scratch and works the same way.
     again, second_output = await _run(_options(tmp_path / "demo", "emby"), database_url, redis_url)
     assert again.change is not None and again.change.before == report.change.before
     assert again.changed_users == [again.user_id] and "/webhooks/emby" in second_output
-    assert await db.fetchval("SELECT count(*) FROM job_runs WHERE trigger = 'pipeline'") == 5
+    # The movie pipeline's five runs, the first four series steps, and the scoped series library run.
+    assert await db.fetchval("SELECT count(*) FROM job_runs WHERE trigger = 'pipeline'") == 10
+    await _assert_series_part(again, second_output, db, users_root)
+
+
+async def _assert_series_part(report: DemoReport, output: str, db: asyncpg.Pool, users_root: Path) -> None:
+    """The series pipeline ran, the chosen user's picks and folder are the stored ones, and an episode
+    played from their AI series library went through the webhook chain to their folder only."""
+    series = report.series
+    assert series is not None and series.user_id is not None and series.folder is not None
+    ran = await db.fetch(
+        "SELECT job, status, scope FROM job_runs WHERE trigger = 'pipeline' AND job LIKE '%series%'"
+    )
+    assert {r["job"] for r in ran} == set(SERIES_JOBS) and {r["status"] for r in ran} == {"completed"}
+    library_run = next(r for r in ran if r["job"] == "sync-series-libraries")
+    assert library_run["scope"] == {"user_ids": series.library_user_ids}
+    # The picks shown were the stored ones; the folder held one show per pick, with real episodes.
+    stored = [
+        f"{r['title']} ({r['year']})"
+        for r in await db.fetch(
+            """SELECT s.title, s.year FROM series_recommendations r JOIN series s ON s.id = r.series_id
+               WHERE r.user_id = $1 ORDER BY r.rank""",
+            series.user_id,
+        )
+    ]
+    assert series.picks and set(series.picks) <= set(stored) and stored[0] == series.played_show
+    assert f"{series.user_name}'s series picks ({len(series.picks)}):" in output
+    assert len(series.shows) == len(series.picks)
+    for name, show in series.shows.items():
+        assert show.seasons >= 1 and show.episodes >= 1
+        links = [p for p in (series.folder / name).rglob("*") if p.is_symlink()]
+        assert len(links) == show.episodes and all(p.resolve(strict=True).is_file() for p in links)
+    assert series.folder == users_root / series.user_name / "ai-series"
+    # The played pick (rank 2) moved to the top: started from the AI library, it stays until finished.
+    assert series.played_copy and series.played_show is not None
+    assert series.original_marked  # the copy's play marked the original episode played on the server
+    assert series.played_show == series.picks[1] and series.played_folder in series.shows
+    assert series.change is not None and series.change.after[series.played_folder] == 1
+    assert series.change.before[series.played_folder] == 2
+    assert series.changed_users == [series.user_id]
+    chain = await db.fetch(
+        "SELECT job, status, scope, result FROM job_runs WHERE trigger = 'webhook' AND job LIKE '%series%' ORDER BY seq"
+    )
+    # Besides the chain: Jellyfin's ItemAdded events of the scanned copies queue a sync-series that adds
+    # nothing (its webhooks name no library), and marking the original played echoes back as a
+    # TogglePlayed event that may run the chain once more for the same user.
+    assert all(r["result"]["added"] == 0 for r in chain if r["job"] == "sync-series" and r["result"])
+    steps = [r for r in chain if r["job"] != "sync-series"]
+    assert list(dict.fromkeys(r["job"] for r in steps)) == [
+        "sync-series-watch-history",
+        "generate-series-recommendations",
+        "sync-series-libraries",
+    ]
+    assert steps[0]["status"] == "completed" and steps[0]["result"]["plays_written"] == 1
+    later = [r for r in steps if r["job"] != "sync-series-watch-history"]
+    assert {r["status"] for r in later} == {"completed"}
+    assert all(r["scope"] == {"user_ids": [series.user_id]} for r in later)
+    state = await db.fetchval(
+        """SELECT u.state FROM series_user_state u JOIN series s ON s.id = u.series_id
+           WHERE u.user_id = $1 AND s.title || ' (' || s.year || ')' = $2""",
+        series.user_id,
+        series.played_show,
+    )
+    assert state == "watching"
 
 
 async def test_demo_with_services_enriches_from_the_simulated_tmdb_and_the_plain_demo_stays_offline(

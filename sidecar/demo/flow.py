@@ -7,7 +7,9 @@
 4. pick a user, show their top picks, play some of them from that user's AI Picks library on the
    simulated server (the copies its scan made, which share the originals' watch state), which sends
    its real webhooks to the sidecar; wait for that user's incremental chain to finish;
-5. show what changed in that user's library folder (and that nobody else's changed), then the URLs.
+5. show what changed in that user's library folder (and that nobody else's changed);
+6. with a TV library on the simulated server, the same for series (`series.py`): the series jobs,
+   a user's series picks and folder, an episode played, that user's series chain; then the URLs.
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ from typing import Any, TextIO
 import asyncpg
 
 from sidecar.api_client import ApiClient
+from sidecar.composition import build_registry
 from sidecar.demo import queries
 from sidecar.demo.config import DemoOptions, demo_settings, new_secret
 from sidecar.demo.library_view import LibraryChange, snapshot
 from sidecar.demo.media import create_placeholders, relocate_media
+from sidecar.demo.output import DemoFailed, line, pick_title, pick_why, raise_for_failed
 from sidecar.demo.reset import reset_demo_state
+from sidecar.demo.series import KIND as SERIES_KIND
+from sidecar.demo.series import SeriesDemo, SeriesReport
 from sidecar.demo.services import RunningServices, running_services
 from sidecar.demo.watch import follow_runs
 from sidecar.mediaserver.base import normalise_id
@@ -36,13 +42,10 @@ from sidecar.progress import RunsDisplay, format_duration
 from sidecar.service import serving
 from sidecar.simulator import running_simulator
 from sidecar.simulator.runner import RunningSimulator
+from sidecar.simulator.webhook_sender import WebhookSender
 
 TOP_PICKS_SHOWN = 5
 CHANGES_SHOWN = 8
-
-
-class DemoFailed(RuntimeError):
-    """A step of the demo did not work; the message says which and where to look."""
 
 
 @dataclass
@@ -60,6 +63,7 @@ class DemoReport:
     change: LibraryChange | None = None
     changed_users: list[str] = field(default_factory=list)  # ids of users whose folder changed
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
+    series: SeriesReport | None = None  # the series part, when the simulated server has TV
 
 
 @dataclass(frozen=True)
@@ -87,24 +91,6 @@ class _Phases:
             self.timings[name] = time.monotonic() - started
 
 
-def _line(out: TextIO, text: str = "") -> None:
-    out.write(text + "\n")
-    out.flush()
-
-
-def _title(pick: dict[str, Any]) -> str:
-    movie = pick["movie"]
-    return f"{movie['title']} ({movie['year']})" if movie.get("year") else movie["title"]
-
-
-def _why(pick: dict[str, Any]) -> str:
-    if pick.get("explanation"):
-        return pick["explanation"]
-    evidence = pick.get("evidence") or []
-    titles = [e.get("title") for e in evidence if isinstance(e, dict) and e.get("title")]
-    return f"like {', '.join(titles[:2])}" if titles else ""
-
-
 async def _prepare_simulator(sim: RunningSimulator, options: DemoOptions) -> int:
     files = relocate_media(sim.state, options.media_dir)
     await asyncio.to_thread(create_placeholders, files)
@@ -128,7 +114,7 @@ async def _planned_runs(database_url: str) -> list[str]:
     "the runs with trigger webhook": an event may join a run a schedule had already queued."""
     conn = await asyncpg.connect(database_url)
     try:
-        return [str(r["run_id"]) for r in await conn.fetch(queries.PLANNED_RUN_IDS)]
+        return [str(r["run_id"]) for r in await conn.fetch(queries.PLANNED_RUN_IDS, None)]
     finally:
         await conn.close()
 
@@ -173,18 +159,18 @@ def _copies_in_library(sim: RunningSimulator, library_item_id: str | None) -> di
 
 
 def _print_change(out: TextIO, user: DemoUser, change: LibraryChange, played: set[str]) -> None:
-    _line(out, f"{user.name}'s library {user.folder}:")
-    _line(out, f"  {len(change.before)} entries before, {len(change.after)} after")
+    line(out, f"{user.name}'s library {user.folder}:")
+    line(out, f"  {len(change.before)} entries before, {len(change.after)} after")
     for rank, title in change.removed[:CHANGES_SHOWN]:
         note = "  (just watched)" if title in played else ""
-        _line(out, f"  - {rank:02d} - {title}{note}")
+        line(out, f"  - {rank:02d} - {title}{note}")
     for rank, title in change.added[:CHANGES_SHOWN]:
-        _line(out, f"  + {rank:02d} - {title}")
+        line(out, f"  + {rank:02d} - {title}")
     hidden = max(0, len(change.removed) - CHANGES_SHOWN) + max(0, len(change.added) - CHANGES_SHOWN)
     if hidden:
-        _line(out, f"  … and {hidden} more")
+        line(out, f"  … and {hidden} more")
     if change.moved:
-        _line(out, f"  {change.moved} other entries moved up or down")
+        line(out, f"  {change.moved} other entries moved up or down")
 
 
 async def _serve_until_interrupted(out: TextIO) -> None:
@@ -192,35 +178,47 @@ async def _serve_until_interrupted(out: TextIO) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    _line(out, "Serving until Ctrl-C.")
+    line(out, "Serving until Ctrl-C.")
     try:
         await stop.wait()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-    _line(out, "stopping")
+    line(out, "stopping")
+
+
+def _tv_catalogue(seed: str | int) -> str | None:
+    """The simulated server's TV library: the generated catalogue watched by the MovieLens users, the
+    six scripted shows of the sample seed, none beside synthetic movies."""
+    return {"movielens": "full", "sample": "sample"}.get(str(seed))
+
+
+def _series_pipeline() -> tuple[str, ...]:
+    steps = build_registry().pipeline(SERIES_KIND)
+    assert steps is not None, "the series kind is not in composition.MEDIA_KINDS"
+    return steps
 
 
 def _print_intro(out: TextIO, options: DemoOptions, sim: RunningSimulator, movie_files: int) -> None:
-    _line(out, "AI Picks sidecar demo")
-    _line(out, f"  data dir      {options.data_dir} (emptied: every demo starts fresh)")
-    _line(
+    line(out, "AI Picks sidecar demo")
+    line(out, f"  data dir      {options.data_dir} (emptied: every demo starts fresh)")
+    line(
         out,
         f"  media server  simulated {sim.kind.capitalize()} {sim.state.version} at {sim.url}: "
         f"{len(sim.state.movies)} movies ({movie_files} placeholder files under {options.media_dir}), "
-        f"{len(sim.state.users)} users",
+        f"{len(sim.state.tv.series)} TV shows, {len(sim.state.users)} users",
     )
-    _line(out, "  embeddings    local all-MiniLM-L6-v2 (no OpenAI key needed)")
+    line(out, "  embeddings    local all-MiniLM-L6-v2 (no OpenAI key needed)")
 
 
 def _print_summary(out: TextIO, report: DemoReport, api_key: str | None) -> None:
-    _line(out, f"libraries:  {report.library_root}")
-    _line(out, f"API:        {report.api_url}")
-    _line(out, f"Jobs page:  {report.jobs_page_url}")
+    line(out, f"libraries:  {report.library_root}")
+    line(out, f"API:        {report.api_url}")
+    line(out, f"Jobs page:  {report.jobs_page_url}")
     if api_key:
-        _line(out, f"API key:    {api_key}  (send as 'Authorization: Bearer <key>')")
+        line(out, f"API key:    {api_key}  (send as 'Authorization: Bearer <key>')")
     spent = ", ".join(f"{name} {format_duration(int(s * 1000))}" for name, s in report.timings.items())
-    _line(out, f"timings:    {spent}")
+    line(out, f"timings:    {spent}")
 
 
 @dataclass
@@ -235,6 +233,7 @@ class _LiveDemo:
     webhook_token: str
     worker_stopped: asyncio.Event
     report: DemoReport
+    sender: WebhookSender | None = None  # the simulated server's webhooks to the sidecar, once attached
 
     async def run_pipeline(self) -> dict[str, Any]:
         """The five-step movie pipeline, shown as it runs; returns the library step's result."""
@@ -247,7 +246,7 @@ class _LiveDemo:
             RunsDisplay(self.out, tty=self.options.tty),
             worker_stopped=self.worker_stopped,
         )
-        _raise_for_failed(runs)
+        raise_for_failed(runs)
         return runs[-1]["result"] or {}
 
     async def run_job(self, name: str) -> dict[str, Any]:
@@ -261,21 +260,21 @@ class _LiveDemo:
             RunsDisplay(self.out, tty=self.options.tty),
             worker_stopped=self.worker_stopped,
         )
-        _raise_for_failed(runs)
+        raise_for_failed(runs)
         return runs[-1]["result"] or {}
 
     async def enrich(self, urls: dict[str, str]) -> None:
         """`--with-services`: the catalogue first, then TMDb/OMDb metadata, so the pipeline's
         embeddings are made from the enriched text."""
-        _line(self.out, "Outside services (simulated): " + ", ".join(f"{n} {u}" for n, u in urls.items()))
+        line(self.out, "Outside services (simulated): " + ", ".join(f"{n} {u}" for n, u in urls.items()))
         await self.run_job("sync-movies")
         result = await self.run_job("enrich-metadata")
-        _line(
+        line(
             self.out,
             f"metadata enriched: {result.get('enriched', 0)} items from TMDb ({result.get('requests', 0)} "
             f"requests), {result.get('omdb_enriched', 0)} with OMDb ratings",
         )
-        _line(self.out)
+        line(self.out)
 
     async def show_user_and_play(self) -> None:
         out, report = self.out, self.report
@@ -284,10 +283,10 @@ class _LiveDemo:
         report.user_id, report.user_name = user.id, user.name
         picks = await _user_picks(self.api, user.id)
         watched = f"{user.played} movie{'' if user.played == 1 else 's'} watched"
-        _line(out, f"{user.name} ({watched}, {len(picks)} picks); top picks now:")
+        line(out, f"{user.name} ({watched}, {len(picks)} picks); top picks now:")
         for pick in picks[:TOP_PICKS_SHOWN]:
-            why = _why(pick)
-            _line(out, f"  {pick['rank']:2d}. {_title(pick)}" + (f"  ({why})" if why else ""))
+            why = pick_why(pick)
+            line(out, f"  {pick['rank']:2d}. {pick_title(pick)}" + (f"  ({why})" if why else ""))
         folders = {u.id: u.folder for u in users}
         before = await asyncio.to_thread(snapshot, folders)
         with _Phases(report.timings).phase("plays to library"):
@@ -297,8 +296,8 @@ class _LiveDemo:
         report.changed_users = [uid for uid in folders if before[uid] != after[uid]]
         report.change = LibraryChange(before[user.id], after[user.id])
         report.originals_marked = self.originals_played(user, picks[: self.options.plays])
-        _line(out)
-        _line(
+        line(out)
+        line(
             out,
             f"originals marked played for {user.name} on the simulated server: "
             f"{report.originals_marked} of {len(report.played)} (the server keeps watch state per item)",
@@ -306,19 +305,27 @@ class _LiveDemo:
         if report.change.changed:
             _print_change(out, user, report.change, set(report.played))
         else:
-            _line(out, f"{user.name}'s picks did not change, so neither did the library {user.folder}")
+            line(out, f"{user.name}'s picks did not change, so neither did the library {user.folder}")
         others = [u for u in users if u.id != user.id]
         others_changed = [u.name for u in others if u.id in report.changed_users]
         unchanged = f"other users' libraries: {len(others) - len(others_changed)} unchanged"
-        _line(out, unchanged + (f", changed: {', '.join(others_changed)}" if others_changed else ""))
+        line(out, unchanged + (f", changed: {', '.join(others_changed)}" if others_changed else ""))
+
+    def webhooks(self) -> WebhookSender:
+        """The simulated server's webhooks to the sidecar (attached once: a second sender would send
+        every event twice)."""
+        if self.sender is None:
+            url = f"{self.api.base}/webhooks/{self.sim.kind}"
+            self.sender = self.sim.send_webhooks_to(url, self.webhook_token)
+        return self.sender
 
     async def play(self, user: DemoUser, chosen: list[dict[str, Any]]) -> list[str]:
         """Finished plays on the simulated server, which reports them by webhook like the real one."""
         sim = self.sim
         sim_users, sim_movies = _sim_ids(sim)
         webhook_url = f"{self.api.base}/webhooks/{sim.kind}"
-        sender = sim.send_webhooks_to(webhook_url, self.webhook_token)
-        _line(
+        sender = self.webhooks()
+        line(
             self.out,
             f"{user.name} watches {len(chosen)} of them from their AI Picks library "
             f"on the simulated {sim.kind.capitalize()} server:",
@@ -330,8 +337,9 @@ class _LiveDemo:
             # The copy shares the original's watch state; without one (not scanned) play the original.
             sim.state.record_play(sim_users[user.id], copy or original, completed=True)
             self.report.played_copies += copy is not None
-            _line(
-                self.out, f"  ▶ {_title(pick)}" + ("" if copy else "  (no copy in the library: the original)")
+            line(
+                self.out,
+                f"  ▶ {pick_title(pick)}" + ("" if copy else "  (no copy in the library: the original)"),
             )
         await sender.drain()
         statuses: dict[str, int] = {}
@@ -339,10 +347,10 @@ class _LiveDemo:
             key = str(sent.status) if sent.status is not None else f"failed ({sent.error})"
             statuses[key] = statuses.get(key, 0) + 1
         answered = ", ".join(f"{count} × {status}" for status, count in statuses.items())
-        _line(self.out, f"the server sent {len(sender.sent)} webhooks to {webhook_url}: {answered}")
+        line(self.out, f"the server sent {len(sender.sent)} webhooks to {webhook_url}: {answered}")
         if not any(sent.status == 202 for sent in sender.sent):
             raise DemoFailed(f"no webhook was accepted by {webhook_url} ({answered})")
-        return [_title(pick) for pick in chosen]
+        return [pick_title(pick) for pick in chosen]
 
     def originals_played(self, user: DemoUser, chosen: list[dict[str, Any]]) -> int:
         """How many of the played picks' originals the server now shows as played for the user: the
@@ -367,13 +375,7 @@ class _LiveDemo:
             timeout_seconds=self.options.chain_timeout_seconds,
             worker_stopped=self.worker_stopped,
         )
-        _raise_for_failed(chain)
-
-
-def _raise_for_failed(runs: list[dict[str, Any]]) -> None:
-    failed = [run for run in runs if run["status"] != "completed"]
-    if failed:
-        raise DemoFailed(f"{failed[0]['job']} {failed[0]['status']}: {failed[0]['error']}")
+        raise_for_failed(chain)
 
 
 async def demo_session(
@@ -390,7 +392,9 @@ async def demo_session(
     async with contextlib.AsyncExitStack() as stack:
         with phases.phase("start"):
             await reset_demo_state(database_url, redis_url, options.library_root)
-            sim = await stack.enter_async_context(running_simulator(options.kind, seed=options.seed))
+            sim = await stack.enter_async_context(
+                running_simulator(options.kind, seed=options.seed, tv=_tv_catalogue(options.seed))
+            )
             movie_files = await _prepare_simulator(sim, options)
             services = RunningServices()
             if options.with_services:
@@ -415,21 +419,29 @@ async def demo_session(
         api = ApiClient(settings, service.web_url)
         live = _LiveDemo(out, options, api, sim, database_url, webhook_token, service.stopped, report)
         _print_intro(out, options, sim, movie_files)
-        _line(out, f"  sidecar       {service.web_url} (web + worker in this process)")
-        _line(out)
+        line(out, f"  sidecar       {service.web_url} (web + worker in this process)")
+        line(out)
         if options.with_services:
             await live.enrich(services.urls)
-        _line(out, "Movie pipeline:")
+        line(out, "Movie pipeline:")
         with phases.phase("pipeline"):
             libraries = await live.run_pipeline()
-        _line(
+        line(
             out,
             f"libraries written: {report.library_root} ({libraries.get('users', 0)} users, "
             f"{libraries.get('entries_written', 0)} entries)",
         )
-        _line(out)
+        line(out)
         await live.show_user_and_play()
-        _line(out)
+        if sim.state.tv.series:
+            line(out)
+            series = SeriesDemo(
+                out, options, api, sim, live.webhooks(), database_url, redis_url, settings.queue_name,
+                _series_pipeline(), service.stopped,
+            )  # fmt: skip
+            with phases.phase("series"):
+                report.series = await series.run(report.user_id)
+        line(out)
         _print_summary(out, report, api_key)
         if options.serve:
             await _serve_until_interrupted(out)

@@ -38,6 +38,23 @@ def read_entries(folder: Path) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class ShowOnDisk:
+    rank: int
+    seasons: int  # `Season NN` folders
+    episodes: int  # episode entries (the video link or .strm; each has an NFO beside it)
+
+
+def read_shows(folder: Path) -> dict[str, ShowOnDisk]:
+    """`Title (Year)` -> what a series library's show folder holds (empty if there is no folder)."""
+    shows = {}
+    for name, rank in read_entries(folder).items():
+        seasons = [p for p in (folder / name).iterdir() if p.is_dir() and p.name.startswith("Season ")]
+        episodes = sum(1 for season in seasons for p in season.iterdir() if p.suffix != ".nfo")
+        shows[name] = ShowOnDisk(rank, len(seasons), episodes)
+    return shows
+
+
+@dataclass(frozen=True)
 class LibraryChange:
     before: dict[str, int]
     after: dict[str, int]

@@ -57,3 +57,21 @@ async def follow_runs(
             waiting = ", ".join(f"{r['job']} ({r['status']})" for r in current if r["status"] not in FINISHED)
             raise DemoTimeout(f"still waiting for {waiting} after {timeout_seconds:g} s; see the Jobs page")
         await asyncio.sleep(poll_seconds)
+
+
+async def wait_until_idle(
+    api: ApiClient, *, timeout_seconds: float, poll_seconds: float = 0.5, quiet_polls: int = 4
+) -> None:
+    """Until nothing is running or queued for `quiet_polls` polls in a row: a chain can have echoes
+    (marking an original played comes back as a webhook and queues one more small run), and the
+    demo must not stop the worker in the middle of one."""
+    deadline = time.monotonic() + timeout_seconds
+    quiet = 0
+    while quiet < quiet_polls:
+        status, body = await api.call("GET", "/api/queue")
+        if status != 200:
+            raise RuntimeError(f"GET /api/queue answered {status}: {body}")
+        quiet = quiet + 1 if body["running"] is None and not body["queued"] else 0
+        if time.monotonic() > deadline:
+            raise DemoTimeout(f"runs still queued or running after {timeout_seconds:g} s; see the Jobs page")
+        await asyncio.sleep(poll_seconds)
