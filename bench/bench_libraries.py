@@ -94,6 +94,19 @@ async def _seed(pool: Any, media: Path, users: int, picks: int, movies: int) -> 
     return user_ids
 
 
+def library_settings(work: Path, database_url: str, media: Path) -> Settings:
+    """Libraries under `work/libraries` (seen by the server at SERVER_ROOT), links to `media`."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        data_dir=work / "data",
+        library_root=work / "libraries",
+        library_server_root=SERVER_ROOT,
+        path_mappings={"/media": str(media)},
+        log_level="warning",
+    )
+
+
 def _populate(sim: RunningSimulator, user_ids: list[str]) -> None:
     sim.state.host_paths.add(SERVER_ROOT)  # the server host sees the library root
     sim.state.add_library("Movies", "movies", ["/media/movies"])
@@ -106,15 +119,7 @@ async def _bench(runs: int, users: int, picks: int, movies: int) -> dict[str, An
         media = work / "media"
         user_ids = await _seed(pool, media, users, picks, movies)
         root = work / "libraries"
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            database_url=url,
-            data_dir=work / "data",
-            library_root=root,
-            library_server_root=SERVER_ROOT,
-            path_mappings={"/media": str(media)},
-            log_level="warning",
-        )
+        settings = library_settings(work, url, media)
         registry = build_registry()
         cold, warm, warm_files, warm_touched, cold_results = [], [], [], [], []
         cold_cpu, warm_cpu, cold_sys = [], [], []

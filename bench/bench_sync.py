@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import psutil
@@ -51,9 +52,9 @@ CASE_NAMES = {
 class Simulator:
     """The simulator in a child process (`python -m sidecar.simulator`)."""
 
-    def __init__(self, kind: str, seed: str) -> None:
+    def __init__(self, kind: str, seed: str, *options: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sidecar.simulator", "--kind", kind, "--seed", seed],
+            [sys.executable, "-m", "sidecar.simulator", "--kind", kind, "--seed", seed, *options],
             stdout=subprocess.PIPE,
             text=True,
             cwd=Path(__file__).resolve().parent.parent,
@@ -93,13 +94,23 @@ class PeakRss:
         self._task.cancel()
 
 
-async def _timed(
-    runs: int, prepare: Callable[[], Awaitable[None]], run: Callable[[], Awaitable[asyncpg.Record]]
+class CpuMeasure(Protocol):
+    def measure(self, into: dict[str, list[float]]) -> contextlib.AbstractContextManager[None]: ...
+
+
+async def timed(
+    runs: int,
+    prepare: Callable[[], Awaitable[None]],
+    run: Callable[[], Awaitable[asyncpg.Record]],
+    cpu: CpuMeasure | None = None,
 ) -> dict[str, Any]:
+    """Median wall time and peak RSS of `runs` job runs (each after `prepare`); with `cpu`, also the
+    median of each CPU time it measures (`<name>_median`)."""
     seconds, peaks, result = [], [], None
+    cpu_times: dict[str, list[float]] = {}
     for _ in range(runs):
         await prepare()
-        with PeakRss() as rss:
+        with PeakRss() as rss, cpu.measure(cpu_times) if cpu else contextlib.nullcontext():
             started = time.perf_counter()
             row = await run()
             seconds.append(time.perf_counter() - started)
@@ -107,12 +118,15 @@ async def _timed(
         if row["status"] != "completed":
             raise RuntimeError(f"run {row['job']} ended {row['status']}: {row['error']}")
         result = row["result"]
-    return {
+    figures = {
         "median_s": round(report.median(seconds), 3),
         "runs_s": [round(s, 3) for s in seconds],
         "peak_rss_mb": round(max(peaks) / 2**20, 1),
         "result": result,
     }
+    for name, values in cpu_times.items():
+        figures[f"{name}_median"] = round(report.median(values), 2)
+    return figures
 
 
 async def main(runs: int, quick: bool) -> dict[str, Any]:
@@ -143,12 +157,12 @@ async def main(runs: int, quick: bool) -> dict[str, Any]:
             async def sync() -> asyncpg.Record:
                 return await run_inline(db, registry, settings, "sync-movies")
 
-            scenarios["movielens_full_sync"] = await _timed(runs, truncate, sync)
+            scenarios["movielens_full_sync"] = await timed(runs, truncate, sync)
 
             async def unchanged() -> None:
                 return None
 
-            scenarios["movielens_resync_unchanged"] = await _timed(runs, unchanged, sync)
+            scenarios["movielens_resync_unchanged"] = await timed(runs, unchanged, sync)
 
             async def history() -> asyncpg.Record:
                 return await run_inline(db, registry, settings, "sync-movie-watch-history")
@@ -156,8 +170,8 @@ async def main(runs: int, quick: bool) -> dict[str, Any]:
             async def reset_history() -> None:
                 await db.execute("TRUNCATE movie_plays, media_users CASCADE")
 
-            scenarios["watch_history_671_users_regular_first"] = await _timed(runs, reset_history, history)
-            scenarios["watch_history_671_users_regular_again"] = await _timed(runs, unchanged, history)
+            scenarios["watch_history_671_users_regular_first"] = await timed(runs, reset_history, history)
+            scenarios["watch_history_671_users_regular_again"] = await timed(runs, unchanged, history)
         finally:
             lens.stop()
 
@@ -170,7 +184,7 @@ async def main(runs: int, quick: bool) -> dict[str, Any]:
                 return await run_inline(db, registry, settings, "sync-movies")
 
             key = f"synthetic_{synthetic_count}_full_sync"
-            scenarios[key] = await _timed(runs, truncate, big_sync)
+            scenarios[key] = await timed(runs, truncate, big_sync)
         finally:
             big.stop()
     finally:
