@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
 import asyncpg
@@ -200,10 +200,12 @@ class SeriesDemo:
         if episode is None:
             raise DemoFailed(f"{original.name} has no episode to play on the simulated server")
         library = self.library_item_id
+        # The scan made the copy from the pick's folder in the user's library (not every show has a
+        # TMDb id to match by).
         copies = [
             s for s in tv.series.values()
             if library and normalise_id(s.library_id) == library
-            and s.provider_ids.get("Tmdb") == original.provider_ids.get("Tmdb")
+            and s.path and PurePosixPath(s.path).name == self.report.played_folder
         ]  # fmt: skip
         for copy in copies:
             for candidate in tv.episodes_of(copy.id):
@@ -221,9 +223,9 @@ class SeriesDemo:
         rows = await self._fetch(queries.SERIES_LIBRARY_ITEM, report.user_id)
         if rows and rows[0]["library_item_id"]:
             self.library_item_id = normalise_id(rows[0]["library_item_id"])
-        user, episode, copy = self._episode_to_play(pick)
         report.played_show = pick_title(pick, SINGULAR)
         report.played_folder = names.movie_base_name(pick[SINGULAR]["title"], pick[SINGULAR]["year"])
+        user, episode, copy = self._episode_to_play(pick)
         report.played_episode = f"S{episode.parent_index_number:02d}E{episode.index_number:02d}"
         report.played_copy = copy is not None
         where = "their AI Picks series library" if copy else "the main library (no copy scanned)"
