@@ -74,6 +74,8 @@ CASES = (
     # The series jobs on the generated TV data set (60,283 episodes): sync, history, picks, libraries;
     # each run syncs and reads everything twice, so three runs take several minutes.
     _case("series", min_timeout=900),
+    # One run = the series jobs set up once, then 20 finished episodes timed one by one.
+    _case("series_webhook", max_runs=1, min_timeout=900),
 )
 
 

@@ -149,6 +149,7 @@ def test_the_suite_lists_every_benchmark_module_in_order() -> None:
         "enrichment",
         "trakt",
         "series",
+        "series_webhook",
     ]
     for case in suite.CASES:
         if case.name != "webhook_latency":  # written on another branch
