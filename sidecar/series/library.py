@@ -2,9 +2,10 @@
 `Season NN/Title SxxEyy.ext` (+ `.nfo`) per present episode (series.md §4).
 
 No rank in the folder name: the server derives item ids from paths, so a renamed folder would lose
-the user's progress in the show; the rank lives in the NFO (`sorttitle`, `dateadded`). One entry per
-episode, never a linked season directory, and no placeholder episodes. Names go through the library's
-sanitiser, so no title can climb out of the user's folder.
+the user's progress in the show; the rank lives in `tvshow.nfo` (`sorttitle`, `dateadded`), so a
+re-rank rewrites one file per show. One entry per episode, never a linked season directory, and no
+placeholder episodes. Names go through the library's sanitiser, so no title can climb out of the
+user's folder.
 """
 
 from __future__ import annotations
@@ -69,7 +70,10 @@ def series_entries(
     for row in ordered:
         date_added = date_added_for_rank(anchor, position + 1)
         episodes = row["episodes"] or []
-        files = _episode_files(row["title"], episodes, options, date_added)
+        # Episodes carry the library's fixed anchor, not the rank's date: a re-rank then rewrites the
+        # show's tvshow.nfo only, never its (often hundreds of) episode NFOs, and the server has one
+        # file to re-read per moved show. The show's rank lives in tvshow.nfo alone.
+        files = _episode_files(row["title"], episodes, options, anchor)
         if not files:
             reason = "no episode with a usable file" if episodes else "no episodes on the server"
             skipped.append(SkippedPick(row["series_id"], row["title"], reason))

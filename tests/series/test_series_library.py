@@ -122,3 +122,22 @@ def test_a_planted_season_symlink_is_replaced_not_followed(tmp_path: Path) -> No
     sync_folder(root, folder, built.entries)
     assert list(outside.iterdir()) == []
     assert not (folder / "Show (2020)" / "Season 01").is_symlink()
+
+
+def test_a_rerank_rewrites_only_the_shows_nfos(tmp_path: Path) -> None:
+    """The rank lives in tvshow.nfo; episode NFOs carry the library's fixed date, so two shows that
+    swap places cost two files, not every episode NFO of both (a webhook's re-rank stays small)."""
+    episodes = {
+        sid: [_episode(f"{sid}e{n}", 1, n, f"Ep {n}", f"/media/tv/{sid}/{n}.mkv") for n in range(1, 9)]
+        for sid in ("s1", "s2")
+    }
+    options = EntryOptions(mode="symlink", check_files_exist=False)
+    root = tmp_path / "root"
+    folder = root / "users" / "u" / "ai-series"
+    folder.mkdir(parents=True)
+    first = [_show("s1", 1, "First", episodes["s1"]), _show("s2", 2, "Second", episodes["s2"])]
+    sync_folder(root, folder, series_entries(first, options, ANCHOR).entries)
+    swapped = [_show("s2", 1, "Second", episodes["s2"]), _show("s1", 2, "First", episodes["s1"])]
+    stats = sync_folder(root, folder, series_entries(swapped, options, ANCHOR).entries)
+    assert stats.written == 2 and stats.files_written == 2  # the two tvshow.nfo files
+    assert "<sorttitle>01 - Second</sorttitle>" in (folder / "Second (2020)" / "tvshow.nfo").read_text()
