@@ -191,7 +191,7 @@ def _stamp(plays: list[Play], sender: WebhookSender) -> None:
 async def _bursts(sim: RunningSimulator, sender: WebhookSender, plays: list[Play], size: int) -> None:
     for start in range(0, len(plays), size):
         burst = plays[start : start + size]
-        watcher = asyncio.create_task(_watch(burst, within=90))
+        watcher = asyncio.create_task(_watch(burst, within=300))  # generous: the box is shared
         for n, play in enumerate(burst):
             if n:
                 await asyncio.sleep(BURST_GAP_SECONDS)
