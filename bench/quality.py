@@ -18,7 +18,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ import pandas as pd
 
 from bench import tuning
 from bench.movielens import MovieLens, load_movielens, minilm_embeddings, most_rated
-from sidecar.recommender.anchors import recommend_ease, recommend_item_knn
+from sidecar.recommender.anchors import recommend_ease, recommend_item_knn, recommend_top_rated
 from sidecar.recommender.collaborative import server_plays
 from sidecar.recommender.cowatch import CoWatch, build_cowatch
 from sidecar.recommender.data import Catalog, History, Pick, Play, build_catalog, build_history
@@ -42,6 +42,10 @@ FAVOURITE_FROM = 4.0
 RECALL_AT = 50
 NDCG_AT = 10
 HOUSEHOLD_SIZE = 5
+# The stand-in for the server's CommunityRating: each movie's mean rating in everyone's history, shrunk
+# toward the overall mean by this many pseudo-ratings (a movie two people rated is not a 10).
+COMMUNITY_PSEUDO_RATINGS = 10.0
+TUNING_PASSES = 3  # server, thin-history and home stages, repeated until they agree
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,27 @@ def server_cowatch(catalog: Catalog, splits: Sequence[UserSplit]) -> CoWatch:
     users = [u for u, split in enumerate(splits) for _ in split.history]
     movies = [catalog.index[p.item_id] for split in splits for p in split.history]
     return build_cowatch(np.array(users), np.array(movies), len(splits), len(catalog))
+
+
+def community_ratings(catalog: Catalog, splits: Sequence[UserSplit]) -> np.ndarray:
+    """A CommunityRating (0-10) per movie, as a scraped server has one, from the histories only.
+
+    MovieLens carries no TMDb/IMDb rating, so the crowd is MovieLens itself: the mean of every
+    history rating of the movie (never a future one), shrunk toward the overall mean by
+    `COMMUNITY_PSEUDO_RATINGS`; a movie in nobody's history has none (nan, as on a server).
+    """
+    rows = np.array([catalog.index[p.item_id] for s in splits for p in s.history], dtype=np.int64)
+    values = np.array([p.user_rating for s in splits for p in s.history], dtype=np.float64)
+    count = np.bincount(rows, minlength=len(catalog))
+    total = np.bincount(rows, weights=values, minlength=len(catalog))
+    overall = float(values.mean()) if len(values) else np.nan
+    shrunk = (total + COMMUNITY_PSEUDO_RATINGS * overall) / (count + COMMUNITY_PSEUDO_RATINGS)
+    return np.where(count > 0, shrunk, np.nan).astype(np.float32)
+
+
+def with_community(catalog: Catalog, splits: Sequence[UserSplit]) -> Catalog:
+    """The catalogue with the community ratings of what `splits` show (histories, never futures)."""
+    return replace(catalog, community_rating=community_ratings(catalog, splits))
 
 
 # --- metrics ---------------------------------------------------------------------------------------
@@ -162,6 +187,7 @@ def algorithms(
     return {
         "popularity": lambda h: recommend_popular(catalog, h, cowatch, top, ties),
         "reference": lambda h: recommend_reference(catalog, h, top),
+        "top-rated": lambda h: recommend_top_rated(catalog, h, top, ties),
         "item-kNN": lambda h: recommend_item_knn(catalog, h, cowatch, top),
         "EASE": lambda h: recommend_ease(catalog, h, anchor, top),
         "ours": lambda h: recommend_ours(catalog, h, server, top, params, with_evidence=False),
@@ -260,17 +286,33 @@ def tune(
     def cowatch_of(group: Sequence[tuning.Split]) -> CoWatch:
         return server_cowatch(catalog, group)  # type: ignore[arg-type]
 
+    catalog = with_community(catalog, valid)  # what the validation histories show, nothing later
+    everyone = [list(range(len(valid)))]
     with single_threaded_blas():
-        server = tuning.population(catalog, valid, [list(range(len(valid)))], cowatch_of, DEFAULT_PARAMS)
+        server = tuning.population(catalog, valid, everyone, cowatch_of, DEFAULT_PARAMS)
+        new_users = tuning.population(
+            catalog,
+            [tuning.thin(s) for s in valid],
+            everyone,
+            cowatch_of,
+            DEFAULT_PARAMS,
+            server_splits=valid,
+        )
+        homes = tuning.population(catalog, valid, households(valid, seed), cowatch_of, DEFAULT_PARAMS)  # type: ignore[arg-type]
         ease_scale, ease_value = tuning.tune_ease_anchor(server)
-        params, log = tuning.tune_server(server)
-        thinned = [tuning.thin(s) for s in valid]
-        everyone = [list(range(len(valid)))]
-        new_users = tuning.population(catalog, thinned, everyone, cowatch_of, params, server_splits=valid)
-        params, thin_log = tuning.tune_thin(new_users, params)
-        homes = tuning.population(catalog, valid, households(valid, seed), cowatch_of, params)  # type: ignore[arg-type]
-        params, home_log = tuning.tune_home(homes, params)
-    return params, ease_scale, {"ease_anchor": ease_value, **log, **thin_log, **home_log}
+        params, log = DEFAULT_PARAMS, {}
+        # Each stage sees the others' current weights (a server blend still holds a little of the
+        # home one), so the stages repeat until a pass changes nothing: the result does not depend
+        # on the defaults it started from, and shipping it as the defaults is a fixed point.
+        for _ in range(TUNING_PASSES):
+            start = params
+            params, log = tuning.tune_server(server, params)
+            params, thin_log = tuning.tune_thin(new_users, params)
+            params, home_log = tuning.tune_home(homes, params)
+            log = {**log, **thin_log, **home_log}
+            if params == start:
+                break
+    return params, ease_scale, {"ease_anchor": ease_value, **log}
 
 
 def protocol_tables(
@@ -317,7 +359,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     started = time.perf_counter()
     params, ease_scale, validation = tune(catalog, splits, args.seed)
     tuning_seconds = time.perf_counter() - started
-    tables = protocol_tables(catalog, splits, splits, args.top, params, ease_scale, args.seed)
+    rated = with_community(catalog, splits)  # every history, never a future
+    tables = protocol_tables(rated, splits, splits, args.top, params, ease_scale, args.seed)
     for protocol, views in tables.items():
         for view, results in views.items():
             print(format_table(f"{protocol} protocol, {view}, top {args.top}", results))
@@ -330,11 +373,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         "embeddings": "all-MiniLM-L6-v2 over 'Title (Year). Genres: ...'",
         "recall": "Recall@50 = hits in the top 50 / |future| per user, averaged over users",
         "ndcg": "NDCG@10, binary relevance, ideal = min(10, |future|) hits at the top",
+        "community_rating": "stand-in for the server's CommunityRating: each movie's mean history rating "
+        f"(x2, 0-10) over every user, shrunk toward the overall mean by {COMMUNITY_PSEUDO_RATINGS:g} "
+        "pseudo-ratings; from the histories only (in tuning: the validation histories only); the same "
+        "catalogue for every algorithm (the reference uses it too)",
         "household": f"users shuffled (seed {args.seed}) into groups of {HOUSEHOLD_SIZE}, each sees only its "
         "members' histories; mean over groups",
         "tuning": "every λ and weight chosen on a validation split carved from each history (its newest "
-        "20 %), scored on even user ids; the future is never used; the thin-history popularity on the "
-        f"same users cut to their {tuning.THIN_HISTORY} latest plays",
+        "20 %), scored on even user ids; the future is never used; the thin-history popularity and "
+        f"rating on the same users cut to their {tuning.THIN_HISTORY} latest plays; the server, thin "
+        f"and home stages repeated (at most {TUNING_PASSES} passes) until a pass changes nothing",
         "users": len(splits),
         "movies": len(data.movies),
         "seed": args.seed,

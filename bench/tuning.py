@@ -41,15 +41,18 @@ SERVER_GRID = {
     "content": (0.0, 0.05, 0.1),
     "recency": (0.2, 0.4, 0.7, 1.0),
     "popularity": (0.0, 0.05, 0.1),
+    "rating": (0.0, 0.02, 0.05, 0.1),
 }
 # Scores are scale-free: at home recency is held at 1 and the others move around it.
 HOME_GRID = {
     "co_watch": (0.05, 0.1, 0.2, 0.4),
     "content": (0.0, 0.05, 0.1, 0.2),
     "recency": (1.0,),
-    "popularity": (0.2, 0.4, 0.7, 1.0),
+    "popularity": (0.1, 0.2, 0.4, 0.7),
+    "rating": (0.5, 1.0, 1.5, 2.0, 3.0),
 }
 SPARSE_POPULARITY = (0.0, 0.15, 0.3, 0.6)
+SPARSE_RATING = (0.0, 0.25, 0.5, 1.0)
 THIN_HISTORY = 5  # plays kept of each user to stand for a new user
 
 
@@ -272,12 +275,16 @@ def tune_server(
 
 
 def tune_thin(pop: Population, params: OursParams) -> tuple[OursParams, dict[str, float]]:
-    """Extra popularity for a thin history, on users cut to their latest plays (server unchanged)."""
+    """Extra popularity and rating for a thin history, on users cut to their latest plays (server
+    unchanged)."""
     collab = collaborative(
         pop, _servers(pop, params.lambda_scale), params.query_half_rank, params.query_floor, plain=False
     )
     chosen, value = _best(
-        (replace(params, sparse_popularity=s) for s in SPARSE_POPULARITY),
+        (
+            replace(params, sparse_popularity=p, sparse_rating=r)
+            for p, r in itertools.product(SPARSE_POPULARITY, SPARSE_RATING)
+        ),
         lambda p: _objective(pop, blend(pop, collab, p)),
     )
     return chosen, {"thin_history_blend": value}

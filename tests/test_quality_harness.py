@@ -90,6 +90,27 @@ def test_validation_is_carved_from_the_history_never_the_future() -> None:
     assert tuning.carve_validation(quality.UserSplit("5", plays[:1], frozenset(), 0.0)) is None  # type: ignore[arg-type]
 
 
+def test_community_ratings_come_from_the_histories_only_and_are_shrunk() -> None:
+    ids = ["a", "b", "c"]
+    catalog = build_catalog(ids, ids, np.eye(3, dtype=np.float32), [["X"]] * 3)
+    users = [
+        quality.UserSplit("1", [Play(item_id="a", user_rating=10.0)], frozenset({"c"}), 0.0),
+        quality.UserSplit(
+            "2",
+            [Play(item_id="a", user_rating=10.0), Play(item_id="b", user_rating=4.0)],
+            frozenset({"c"}),
+            0.0,
+        ),
+    ]
+    rating = quality.community_ratings(catalog, users)
+    overall, pseudo = 8.0, quality.COMMUNITY_PSEUDO_RATINGS  # (10 + 10 + 4) / 3
+    assert rating[0] == pytest.approx((20.0 + pseudo * overall) / (2 + pseudo))
+    assert rating[1] == pytest.approx((4.0 + pseudo * overall) / (1 + pseudo))
+    assert rating[0] > rating[1]
+    assert np.isnan(rating[2])  # only ever in a future: the catalogue knows no rating for it
+    assert np.isnan(quality.with_community(catalog, users).community_rating[2])
+
+
 def test_popularity_ties_break_by_the_seeded_draw_not_by_id() -> None:
     ids = [f"m{i}" for i in range(6)]
     catalog = build_catalog(ids, ids, np.eye(6, dtype=np.float32), [["X"]] * 6)
@@ -113,7 +134,7 @@ def test_harness_tunes_on_validation_and_reports_both_protocols(tmp_path: Path) 
     for views in saved["tables"].values():
         assert set(views) == {"all users", "odd ids (not tuned on)"}
         everyone = views["all users"]
-        assert set(everyone) == {"popularity", "reference", "item-kNN", "EASE", "ours"}
+        assert set(everyone) == {"popularity", "reference", "top-rated", "item-kNN", "EASE", "ours"}
         for scores in everyone.values():
             assert 0.0 <= scores["recall"] <= 1.0 and 0.0 <= scores["ndcg"] <= 1.0
             assert 0.0 < scores["coverage"] <= 1.0 and scores["users"] == 30

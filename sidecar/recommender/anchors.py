@@ -1,7 +1,7 @@
-"""Plain collaborative baselines for the quality harness: EASE alone and item-kNN alone.
+"""Plain baselines for the quality harness: EASE alone, item-kNN alone, and the top-rated list.
 
-Both rank every unplayed item by one collaborative score, with no content, recency or diversity:
-the bar the blended recommender (`ours`) has to clear.
+Each ranks every unplayed item by one score, with no content, recency or diversity: the bar the
+blended recommender (`ours`) has to clear. Top-rated is the community-rating prior on its own.
 """
 
 from __future__ import annotations
@@ -32,3 +32,10 @@ def recommend_item_knn(catalog: Catalog, history: History, cowatch: CoWatch, n: 
     if len(history) == 0:
         return []
     return _ranked(cowatch_scores(cowatch, history.items, np.ones(len(history))), mask, n)
+
+
+def recommend_top_rated(catalog: Catalog, history: History, n: int, tie_break: np.ndarray) -> list[Pick]:
+    """Highest community rating first (unknown ratings last), equal ratings in `tie_break` order."""
+    mask = candidate_mask(catalog, history)
+    rating = np.nan_to_num(catalog.community_rating, nan=-1.0) + 1e-6 * np.asarray(tie_break)
+    return _ranked(rating, mask, n)

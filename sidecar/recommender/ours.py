@@ -50,8 +50,9 @@ class OursParams:
     server: BlendWeights = BlendWeights(co_watch=1.0, content=0.0, recency=0.4, popularity=0.05, rating=0.02)
     home: BlendWeights = BlendWeights(co_watch=0.05, content=0.05, recency=1.0, popularity=0.4, rating=0.02)
     collab_half_users: float = 20.0  # other users at which the blend is half-way from home to server
-    sparse_popularity: float = 0.0  # extra popularity for users with little history (validation: none)...
-    sparse_history: float = 20.0  # ...halved at this many watched items
+    sparse_popularity: float = 0.0  # extra popularity for users with little history...
+    sparse_rating: float = 0.0  # ...and extra community rating...
+    sparse_history: float = 20.0  # ...both halved at this many watched items
     diversity: float = 0.05
     franchise: float = (
         0.1  # boost for the same collection as a watched title (hand-set: recommender/franchise.py)
@@ -115,7 +116,7 @@ def server_confidence(server: ServerPlays | None, half_users: float) -> float:
 
 
 def blend_weights(history_size: int, confidence: float, params: OursParams) -> dict[str, float]:
-    """Home weights slide to server weights with confidence; sparse histories add popularity."""
+    """Home weights slide to server weights with confidence; thin histories lean on the priors."""
     home, server = params.home, params.server
     weights = {
         name: (1 - confidence) * getattr(home, name) + confidence * getattr(server, name)
@@ -123,9 +124,9 @@ def blend_weights(history_size: int, confidence: float, params: OursParams) -> d
     }
     if confidence == 0.0:
         weights["co_watch"] = weights["popularity"] = 0.0  # nobody else: both would be noise
-    weights["popularity"] += (
-        params.sparse_popularity * params.sparse_history / (params.sparse_history + history_size)
-    )
+    thinness = params.sparse_history / (params.sparse_history + history_size)
+    weights["popularity"] += params.sparse_popularity * thinness
+    weights["rating"] += params.sparse_rating * thinness
     return weights
 
 
@@ -232,6 +233,7 @@ def _breakdown(signals: Signals, item: int, penalty: float) -> dict[str, float]:
         "co_watch_signal": float(signals.co_watch[item]),
         "recency_signal": float(signals.recency[item]),
         "popularity_signal": float(signals.popularity[item]),
+        "rating_signal": float(signals.rating[item]),
     }
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
+from sidecar.media.explanations import PickText, template_explanation
 from sidecar.recommender.collaborative import ServerPlays, server_plays
 from sidecar.recommender.cowatch import build_cowatch
 from sidecar.recommender.data import COMPONENTS, Play, build_catalog, build_history
@@ -27,10 +29,20 @@ def test_collaborative_weight_grows_with_the_server_and_popularity_with_a_thin_h
         share[name] = w["co_watch"] / sum(w.values())
     assert share["big"] > 1.5 * share["home"]
     assert blend_weights(0, alone, DEFAULT_PARAMS)["co_watch"] == 0.0  # nobody else on the server
-    # The thin-history rule (its default weight is what validation chose, 0 on MovieLens):
-    leaning = replace(DEFAULT_PARAMS, sparse_popularity=0.3)
-    new, seasoned = (blend_weights(n, big, leaning)["popularity"] for n in (5, 500))
-    assert new > seasoned
+    # The thin-history rule (its default weights are what validation chose on MovieLens):
+    leaning = replace(DEFAULT_PARAMS, sparse_popularity=0.3, sparse_rating=0.3)
+    for prior in ("popularity", "rating"):
+        new, seasoned = (blend_weights(n, big, leaning)[prior] for n in (5, 500))
+        assert new > seasoned
+
+
+def test_the_community_rating_weighs_more_in_a_home_than_on_a_big_server() -> None:
+    home, big = (server_confidence(_server(n), DEFAULT_PARAMS.collab_half_users) for n in (5, 600))
+    share = {}
+    for name, confidence in (("home", home), ("big", big)):
+        w = blend_weights(100, confidence, DEFAULT_PARAMS)
+        share[name] = w["rating"] / sum(w.values())
+    assert share["home"] > 2 * share["big"]  # five people's plays say little: the crowd's rating more
 
 
 def _library() -> tuple[list[str], np.ndarray]:
@@ -85,3 +97,22 @@ def test_alone_on_the_server_content_carries_the_pick() -> None:
     assert catalog.ids[picks[0].item] in {"i2", "i3"}  # the same content axis
     assert picks[0].carried_by in {"content", "recency"}
     assert picks[0].breakdown["co_watch"] == 0.0
+
+
+def test_at_home_a_highly_rated_film_is_carried_by_its_rating_and_the_explanation_says_so() -> None:
+    ids, vectors = _library()
+    ratings = [7.0] * 4 + [2.0] * 4 + [9.5] + [2.0] * 3  # i8 (a third kind of film) is acclaimed
+    catalog = build_catalog(ids, ids, vectors, [["A"]] * 12, community_ratings=ratings)
+    home = server_plays(  # five people, who between them watched only the first kind
+        build_cowatch(np.repeat(np.arange(5), 2), np.tile([0, 1], 5), 5, 12), DEFAULT_PARAMS.lambda_scale
+    )
+    history = build_history(catalog, [Play(item_id=f"i{k}", last_played=float(k)) for k in (0, 1, 2, 3)], 5.0)
+
+    picks = recommend_ours(catalog, history, home, 3)
+
+    top = picks[0]
+    assert catalog.ids[top.item] == "i8" and top.carried_by == "rating"
+    assert top.breakdown["rating"] > 0 and top.breakdown["rating_signal"] == pytest.approx(0.95)
+    because = [catalog.titles[e.item] for e in top.evidence]
+    text = template_explanation(PickText(title="i8", year=None, because=because, dominant=top.carried_by))
+    assert "highly rated" in text
