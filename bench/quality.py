@@ -139,27 +139,53 @@ def coverage(lists: Sequence[Sequence[str]], catalog_size: int) -> float:
     return len({m for lst in lists for m in lst}) / catalog_size if catalog_size else 0.0
 
 
-def evaluate(
+@dataclass(frozen=True)
+class UserResult:
+    recall: float
+    ndcg: float
+    ids: list[str]
+    seconds: float
+
+
+def evaluate_each(
     recommend: Recommender, catalog: Catalog, splits: Sequence[UserSplit], top: int
-) -> tuple[Scores, list[float], list[float], set[str]]:
-    lists, recalls, ndcgs, elapsed = [], [], [], 0.0
+) -> list[UserResult]:
+    """Per user: Recall@50, NDCG@10, the ids recommended and the time it took."""
+    results = []
     for split in splits:
         history = build_history(catalog, split.history, split.cutoff)
         started = time.perf_counter()
         picks = recommend(history)
-        elapsed += time.perf_counter() - started
+        seconds = time.perf_counter() - started
         ids = [catalog.ids[p.item] for p in picks[:top]]
-        lists.append(ids)
-        recalls.append(recall_at(ids, split.future, RECALL_AT))
-        ndcgs.append(ndcg_at(ids, split.future, NDCG_AT))
-    scores = Scores(
-        recall=float(np.mean(recalls)) if recalls else 0.0,
-        ndcg=float(np.mean(ndcgs)) if ndcgs else 0.0,
-        coverage=coverage(lists, len(catalog)),
-        mean_ms=1000 * elapsed / max(len(splits), 1),
-        users=len(splits),
+        results.append(
+            UserResult(
+                recall_at(ids, split.future, RECALL_AT), ndcg_at(ids, split.future, NDCG_AT), ids, seconds
+            )
+        )
+    return results
+
+
+def summarise(results: Sequence[UserResult], catalog_size: int) -> Scores:
+    return Scores(
+        recall=float(np.mean([r.recall for r in results])) if results else 0.0,
+        ndcg=float(np.mean([r.ndcg for r in results])) if results else 0.0,
+        coverage=coverage([r.ids for r in results], catalog_size),
+        mean_ms=1000 * sum(r.seconds for r in results) / max(len(results), 1),
+        users=len(results),
     )
-    return scores, recalls, ndcgs, {m for lst in lists for m in lst}
+
+
+def evaluate(
+    recommend: Recommender, catalog: Catalog, splits: Sequence[UserSplit], top: int
+) -> tuple[Scores, list[float], list[float], set[str]]:
+    results = evaluate_each(recommend, catalog, splits, top)
+    return (
+        summarise(results, len(catalog)),
+        [r.recall for r in results],
+        [r.ndcg for r in results],
+        {m for r in results for m in r.ids},
+    )
 
 
 # --- wiring ----------------------------------------------------------------------------------------
@@ -228,27 +254,37 @@ def run_groups(
     catalog: Catalog,
     splits: Sequence[UserSplit],
     groups: Sequence[Sequence[int]],
-    evaluated: set[str],
+    views: dict[str, set[str]],
     top: int,
     params: OursParams,
     ease_scale: float,
     ties: np.ndarray,
-) -> dict[str, Scores]:
-    """Each group sees only its own members' histories; metrics over its `evaluated` members."""
-    per_group, lists = [], {}
+) -> dict[str, dict[str, Scores]]:
+    """Each group sees only its own members' histories; per view, metrics over its members in it.
+
+    Every user is scored once; the views (all users, odd ids) are cut from the same results.
+    """
+    per_view: dict[str, list[dict[str, Scores]]] = {view: [] for view in views}
+    lists: dict[str, dict[str, set[str]]] = {view: {} for view in views}
+    wanted = set().union(*views.values())
     with single_threaded_blas():  # as the job scores users
         for members in groups:
             group = [splits[u] for u in members]
-            scored = [s for s in group if s.user_id in evaluated]
+            scored = [s for s in group if s.user_id in wanted]
             if not scored:
                 continue
             algos = algorithms(catalog, server_cowatch(catalog, group), top, params, ease_scale, ties)
-            results = {}
-            for name, fn in algos.items():
-                results[name], _r, _n, picked = evaluate(fn, catalog, scored, top)
-                lists.setdefault(name, set()).update(picked)
-            per_group.append(results)
-    return _merge(per_group, len(catalog), lists)
+            results = {name: evaluate_each(fn, catalog, scored, top) for name, fn in algos.items()}
+            for view, users in views.items():
+                kept = [i for i, s in enumerate(scored) if s.user_id in users]
+                if not kept:
+                    continue
+                per_view[view].append(
+                    {name: summarise([rs[i] for i in kept], len(catalog)) for name, rs in results.items()}
+                )
+                for name, rs in results.items():
+                    lists[view].setdefault(name, set()).update(m for i in kept for m in rs[i].ids)
+    return {view: _merge(per_view[view], len(catalog), lists[view]) for view in views}
 
 
 def sample_users(splits: Sequence[UserSplit], n: int | None, seed: int) -> list[UserSplit]:
@@ -300,7 +336,7 @@ def tune(
         )
         homes = tuning.population(catalog, valid, households(valid, seed), cowatch_of, DEFAULT_PARAMS)  # type: ignore[arg-type]
         ease_scale, ease_value = tuning.tune_ease_anchor(server)
-        params, log = DEFAULT_PARAMS, {}
+        params, log, passes = DEFAULT_PARAMS, {}, 0
         # Each stage sees the others' current weights (a server blend still holds a little of the
         # home one), so the stages repeat until a pass changes nothing: the result does not depend
         # on the defaults it started from, and shipping it as the defaults is a fixed point.
@@ -310,9 +346,10 @@ def tune(
             params, thin_log = tuning.tune_thin(new_users, params)
             params, home_log = tuning.tune_home(homes, params)
             log = {**log, **thin_log, **home_log}
+            passes += 1
             if params == start:
                 break
-    return params, ease_scale, {"ease_anchor": ease_value, **log}
+    return params, ease_scale, {"ease_anchor": ease_value, **log, "passes": passes}
 
 
 def protocol_tables(
@@ -327,15 +364,14 @@ def protocol_tables(
     ties = tie_break(catalog, seed)
     everyone = [list(range(len(splits)))]
     homes = households(splits, seed)
-    chosen = {s.user_id for s in evaluated}
-    odd = {s.user_id for s in evaluated if not is_tuning_user(s)}
-    tables: dict[str, dict[str, dict[str, Scores]]] = {}
-    for protocol, groups in (("server", everyone), ("household", homes)):
-        tables[protocol] = {
-            "all users": run_groups(catalog, splits, groups, chosen, top, params, ease_scale, ties),
-            "odd ids (not tuned on)": run_groups(catalog, splits, groups, odd, top, params, ease_scale, ties),
-        }
-    return tables
+    views = {
+        "all users": {s.user_id for s in evaluated},
+        "odd ids (not tuned on)": {s.user_id for s in evaluated if not is_tuning_user(s)},
+    }
+    return {
+        protocol: run_groups(catalog, splits, groups, views, top, params, ease_scale, ties)
+        for protocol, groups in (("server", everyone), ("household", homes))
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
