@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -101,6 +101,13 @@ class Population:
     group: np.ndarray  # (users,) index into cowatches
     tuned: np.ndarray  # (users,) bool: the users parameters are scored on
     recall_k: int = 50  # the objective's Recall@k (the series harness scores lists of 20)
+    # Collaborative scores already computed, by (λ scale, half rank, floor): repeated tuning passes
+    # ask for the same ones.
+    collab_cache: dict[tuple[float, float, float], np.ndarray] = field(default_factory=dict)
+    # The best (λ scale, half rank, scores, objective) of the collaborative search, by (query floor, k).
+    collab_search: dict[tuple[float, int], tuple[float, float, np.ndarray, float]] = field(
+        default_factory=dict
+    )
 
 
 def population(
@@ -165,6 +172,15 @@ def collaborative(
         query = np.ones(len(history)) if plain else query_weights(history, half_rank, floor)
         out[u] = over_best(ease.scores(history.items, query, len(pop.catalog)), pop.masks[u])
     return out
+
+
+def chosen_collaborative(pop: Population, params: OursParams) -> np.ndarray:
+    """`collaborative` with the λ and query recency of `params`, computed once per population."""
+    key = (params.lambda_scale, params.query_half_rank, params.query_floor)
+    if key not in pop.collab_cache:
+        servers = _servers(pop, params.lambda_scale)
+        pop.collab_cache[key] = collaborative(pop, servers, key[1], key[2], plain=False)
+    return pop.collab_cache[key]
 
 
 # --- scoring ---------------------------------------------------------------------------------------
@@ -256,15 +272,17 @@ def tune_server(
 ) -> tuple[OursParams, dict[str, float]]:
     """λ scale and query recency with the collaborative part alone, then the server blend weights."""
     log: dict[str, float] = {}
-    best_collab: tuple[float, float, np.ndarray, float] | None = None
-    for scale in LAMBDA_SCALES:
-        servers = _servers(pop, scale)
-        for half in QUERY_HALF_RANKS:
-            collab = collaborative(pop, servers, half, start.query_floor, plain=False)
-            value = _objective(pop, collab)
-            if best_collab is None or value > best_collab[3]:
-                best_collab = (scale, half, collab, value)
-    assert best_collab is not None
+    best_collab = pop.collab_search.get((start.query_floor, pop.recall_k))
+    if best_collab is None:  # λ and query recency do not depend on the blend: searched once
+        for scale in LAMBDA_SCALES:
+            servers = _servers(pop, scale)
+            for half in QUERY_HALF_RANKS:
+                collab = collaborative(pop, servers, half, start.query_floor, plain=False)
+                value = _objective(pop, collab)
+                if best_collab is None or value > best_collab[3]:
+                    best_collab = (scale, half, collab, value)
+        assert best_collab is not None
+        pop.collab_search[(start.query_floor, pop.recall_k)] = best_collab
     scale, half, collab, log["collaborative_alone"] = best_collab
     params = replace(start, lambda_scale=scale, query_half_rank=half)
     params, log["server_blend"] = _best(
@@ -277,9 +295,7 @@ def tune_server(
 def tune_thin(pop: Population, params: OursParams) -> tuple[OursParams, dict[str, float]]:
     """Extra popularity and rating for a thin history, on users cut to their latest plays (server
     unchanged)."""
-    collab = collaborative(
-        pop, _servers(pop, params.lambda_scale), params.query_half_rank, params.query_floor, plain=False
-    )
+    collab = chosen_collaborative(pop, params)
     chosen, value = _best(
         (
             replace(params, sparse_popularity=p, sparse_rating=r)
@@ -292,9 +308,7 @@ def tune_thin(pop: Population, params: OursParams) -> tuple[OursParams, dict[str
 
 def tune_home(pop: Population, params: OursParams) -> tuple[OursParams, dict[str, float]]:
     """The home end of the blend, on households, with λ and the server weights already chosen."""
-    collab = collaborative(
-        pop, _servers(pop, params.lambda_scale), params.query_half_rank, params.query_floor, plain=False
-    )
+    collab = chosen_collaborative(pop, params)
     chosen, value = _best(
         (replace(params, home=w) for w in _weights(params.home, HOME_GRID)),
         lambda p: _objective(pop, blend(pop, collab, p)),
