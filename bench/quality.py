@@ -349,7 +349,8 @@ def tune(
             passes += 1
             if params == start:
                 break
-    return params, ease_scale, {"ease_anchor": ease_value, **log, "passes": passes}
+    converged = float(params == start)  # 1: a pass from the result changes nothing
+    return params, ease_scale, {"ease_anchor": ease_value, **log, "passes": passes, "converged": converged}
 
 
 def protocol_tables(
