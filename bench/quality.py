@@ -343,7 +343,7 @@ def tune(
         for _ in range(TUNING_PASSES):
             start = params
             params, log = tuning.tune_server(server, params)
-            params, thin_log = tuning.tune_thin(new_users, params)
+            params, thin_log = tuning.tune_thin(new_users, params, full=(server, homes))
             params, home_log = tuning.tune_home(homes, params)
             log = {**log, **thin_log, **home_log}
             passes += 1
@@ -396,6 +396,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     started = time.perf_counter()
     params, ease_scale, validation = tune(catalog, splits, args.seed)
     tuning_seconds = time.perf_counter() - started
+    print(f"tuned: {asdict(params)}; {validation}", flush=True)  # a long run's first result
     rated = with_community(catalog, splits)  # every history, never a future
     tables = protocol_tables(rated, splits, splits, args.top, params, ease_scale, args.seed)
     for protocol, views in tables.items():

@@ -292,16 +292,19 @@ def tune_server(
     return params, log
 
 
-def tune_thin(pop: Population, params: OursParams) -> tuple[OursParams, dict[str, float]]:
-    """Extra popularity and rating for a thin history, on users cut to their latest plays (server
-    unchanged)."""
-    collab = chosen_collaborative(pop, params)
+def tune_thin(
+    pop: Population, params: OursParams, full: Sequence[Population] = ()
+) -> tuple[OursParams, dict[str, float]]:
+    """Extra popularity and rating for a thin history: on users cut to their latest plays, plus the
+    same users whole (`full`: the server, the households), so the rule helps a new user only where
+    it does not cost everyone else."""
+    collabs = [(q, chosen_collaborative(q, params)) for q in (pop, *full)]
     chosen, value = _best(
         (
             replace(params, sparse_popularity=p, sparse_rating=r)
             for p, r in itertools.product(SPARSE_POPULARITY, SPARSE_RATING)
         ),
-        lambda p: _objective(pop, blend(pop, collab, p)),
+        lambda p: sum(_objective(q, blend(q, collab, p)) for q, collab in collabs),
     )
     return chosen, {"thin_history_blend": value}
 
