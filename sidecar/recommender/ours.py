@@ -47,8 +47,8 @@ class OursParams:
     lambda_scale: float = 25.0  # EASE λ = scale × mean viewers per played item
     query_half_rank: float = 10.0  # EASE query: a play's weight halves every this many newer plays...
     query_floor: float = 0.2  # ...but never drops below this
-    server: BlendWeights = BlendWeights(co_watch=1.0, content=0.05, recency=0.4, popularity=0.0, rating=0.0)
-    home: BlendWeights = BlendWeights(co_watch=0.05, content=0.1, recency=1.0, popularity=0.1, rating=1.5)
+    server: BlendWeights = BlendWeights(co_watch=1.0, content=0.0, recency=0.4, popularity=0.05, rating=0.0)
+    home: BlendWeights = BlendWeights(co_watch=0.2, content=0.2, recency=1.0, popularity=0.1, rating=3.0)
     collab_half_users: float = 20.0  # other users at which the blend is half-way from home to server
     sparse_popularity: float = 0.0  # extra popularity for users with little history...
     sparse_rating: float = 0.0  # ...and extra community rating...
