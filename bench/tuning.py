@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from sidecar.recommender.collaborative import ServerPlays, query_weights, server_plays
-from sidecar.recommender.community import community_rating_score
+from sidecar.recommender.community import community_rating_lift
 from sidecar.recommender.cowatch import CoWatch
 from sidecar.recommender.data import COMPONENTS, Catalog, History, Play, build_history, candidate_mask
 from sidecar.recommender.ours import (
@@ -149,7 +149,7 @@ def population(
         content=content,
         recency=recency,
         popularity=popularity,
-        rating=community_rating_score(catalog.community_rating).astype(np.float32),
+        rating=community_rating_lift(catalog.community_rating).astype(np.float32),
         cowatches=cowatches,
         group=group,
         tuned=np.array([s.user_id.isdigit() and int(s.user_id) % 2 == 0 for s in splits]),

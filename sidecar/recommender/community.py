@@ -16,3 +16,12 @@ def community_rating_score(rating: np.ndarray) -> np.ndarray:
         default=UNKNOWN_RATING_SCORE,
     )
     return np.where(np.isnan(rating), UNKNOWN_RATING_SCORE, score)
+
+
+def community_rating_lift(rating: np.ndarray) -> np.ndarray:
+    """What a rating adds over an unknown one (score − 0.4): −0.4 to +0.6, 0 when unknown.
+
+    The same ranking as the score (a constant apart), but a server without ratings, or an item
+    without one, gets nothing from it, so the rating never "carries" a pick it says nothing about.
+    """
+    return community_rating_score(rating) - UNKNOWN_RATING_SCORE

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sidecar.recommender.collaborative import ServerPlays, query_weights
-from sidecar.recommender.community import community_rating_score
+from sidecar.recommender.community import UNKNOWN_RATING_SCORE, community_rating_lift
 from sidecar.recommender.content import ContentQuery, closeness
 from sidecar.recommender.data import BOOSTS, COMPONENTS, Catalog, History, Pick, candidate_mask
 from sidecar.recommender.evidence import attach_evidence
@@ -176,7 +176,7 @@ class Shared:
         return cls(
             confidence=confidence,
             popularity=server.cowatch.popularity() if collaborative else np.zeros(len(catalog)),  # type: ignore[union-attr]
-            rating=community_rating_score(catalog.community_rating),
+            rating=community_rating_lift(catalog.community_rating),
         )
 
 
@@ -233,7 +233,7 @@ def _breakdown(signals: Signals, item: int, penalty: float) -> dict[str, float]:
         "co_watch_signal": float(signals.co_watch[item]),
         "recency_signal": float(signals.recency[item]),
         "popularity_signal": float(signals.popularity[item]),
-        "rating_signal": float(signals.rating[item]),
+        "rating_signal": float(signals.rating[item]) + UNKNOWN_RATING_SCORE,  # the 0-1 score
     }
 
 
