@@ -180,6 +180,7 @@ async def test_demo_with_services_enriches_from_the_simulated_tmdb_and_the_plain
     options = dataclasses.replace(_options(tmp_path / "demo", "jellyfin"), with_services=True)
     report, output = await _run(options, database_url, redis_url)
     assert "Outside services (simulated): TMDb http://127.0.0.1:" in output and "OMDb" in output
+    assert "Trakt http://127.0.0.1:" in output  # the page's "Link Trakt account" works offline
     assert "metadata enriched: 4 items from TMDb (4 requests), 4 with OMDb ratings" in output
     assert await db.fetchval("SELECT count(*) FROM item_enrichment WHERE status = 'enriched'") == 4
     assert report.change is not None and report.change.changed  # the rest of the demo as always
@@ -187,7 +188,7 @@ async def test_demo_with_services_enriches_from_the_simulated_tmdb_and_the_plain
     plain = demo_settings(_options(tmp_path / "plain", "jellyfin"), database_url=database_url, redis_url=redis_url,
                           media_server_url="http://127.0.0.1:1", media_server_api_key="k", webhook_token="t",
                           api_key=None)  # fmt: skip
-    assert plain.tmdb_api_key is None and plain.omdb_api_key is None
+    assert plain.tmdb_api_key is None and plain.omdb_api_key is None and plain.trakt_client_id is None
 
 
 def test_a_second_demo_on_the_same_directory_is_refused(tmp_path: Path) -> None:

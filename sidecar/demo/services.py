@@ -1,4 +1,4 @@
-"""`sidecar demo --with-services`: the outside services (TMDb, OMDb, ...) as local simulators built
+"""`sidecar demo --with-services`: the outside services (TMDb, OMDb, Trakt, ...) as local simulators built
 from the demo's simulated media server, and the settings that point the sidecar at them. The plain
 demo starts none of them and stays offline.
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from sidecar.simulator.services import serve
 from sidecar.simulator.services.omdb import OmdbSimulator
 from sidecar.simulator.services.tmdb import TmdbSimulator
 from sidecar.simulator.services.tmdb_catalogue import TmdbCatalogue, build_catalogue
+from sidecar.simulator.services.trakt import TraktState, seed_user
 
 # The local simulators answer as fast as they can: the demo does not wait on TMDb's 50 requests/s.
 DEMO_REQUESTS_PER_SECOND = 1000.0
@@ -59,8 +61,21 @@ def omdb(world: ServiceWorld) -> DemoService:
     )
 
 
+def trakt(world: ServiceWorld) -> DemoService:
+    """Three Trakt accounts with histories of the demo's titles (and some it lacks); a code shown by
+    the page's "Link Trakt account" is granted at once, for the next of them (no trakt.tv here)."""
+    state = TraktState()
+    for n in range(3):
+        seed_user(state, f"demo-trakt-{n + 1}", world.state, plays=300, ratings=30, seed=n)
+    state.auto_approve = sorted(state.users)
+    return DemoService("Trakt", state.create_app(), lambda url: {
+        "trakt_client_id": SecretStr(state.client_id), "trakt_client_secret": SecretStr(state.client_secret),
+        "trakt_url": url, "secret_key": SecretStr(secrets.token_hex(32)),
+    })  # fmt: skip
+
+
 # One line per simulated service.
-SERVICES: tuple[Callable[[ServiceWorld], DemoService], ...] = (tmdb, omdb)
+SERVICES: tuple[Callable[[ServiceWorld], DemoService], ...] = (tmdb, omdb, trakt)
 
 
 @dataclass

@@ -113,3 +113,17 @@ async def test_expired_and_denied_end_the_attempt(
     assert third["state"] == "pending" and ours["state"] == "expired"
     assert state.requests["POST /oauth/device/token"] == before
     assert await db.fetchval("SELECT count(*) FROM trakt_accounts") == 0
+
+
+async def test_the_demo_simulator_grants_codes_at_once(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str]
+) -> None:
+    state, _ = trakt
+    state.auto_approve = ["first", "second"]
+    clock = Clock()
+    async with TraktClient.from_settings(trakt_settings) as client:
+        await _start(db, trakt_settings, client, clock)
+        clock.tick(5, state)
+        linked = await link.poll(db, trakt_settings, ALICE, client=client, now=clock)
+    access, _ = await stored_tokens(db, ALICE)
+    assert linked["state"] == "linked" and state.tokens[access].username == "first"

@@ -130,6 +130,8 @@ class TraktState:
         self.access_token_seconds = ACCESS_TOKEN_SECONDS
         self._next_id = 1_000_000_000
         self.rng = random.Random(19)
+        # Usernames a new device code is granted for at once, in turn (the demo has no trakt.tv/activate).
+        self.auto_approve: list[str] = []
 
     # --- time -------------------------------------------------------------------------------------
     def now(self) -> dt.datetime:
@@ -332,6 +334,8 @@ class TraktState:
             expires_at=self.now() + dt.timedelta(seconds=DEVICE_CODE_SECONDS),
             interval=DEVICE_INTERVAL_SECONDS,
         )
+        if self.auto_approve:
+            code.approved_by = self.auto_approve[len(self.device_codes) % len(self.auto_approve)]
         self.device_codes[code.device_code] = code
         return web.json_response(
             {
