@@ -62,7 +62,7 @@ class Tokens:
             or not document.get("access_token")
             or not document.get("refresh_token")
         ):
-            raise ValueError("Trakt answered the token request without tokens")
+            raise ServiceRequestError("Trakt", "Trakt answered the token request without tokens", 200)
         created = document.get("created_at")
         start = dt.datetime.fromtimestamp(created, dt.UTC) if isinstance(created, int | float) else now
         return cls(

@@ -18,7 +18,13 @@ from typing import Any
 from sidecar.jobs.context import JobContext, JobError
 from sidecar.jobs.registry import JobDefinition
 from sidecar.media.kind import MediaKind
-from sidecar.services.http import ServiceAuthError, ServiceNotConfigured, ServiceUnavailable
+from sidecar.services.http import (
+    ServiceAuthError,
+    ServiceNotConfigured,
+    ServiceNotFound,
+    ServiceRequestError,
+    ServiceUnavailable,
+)
 from sidecar.services.trakt import TraktClient, TraktUserAuthError
 from sidecar.system.jobs import CATEGORY, with_kinds
 from sidecar.trakt import queries as q
@@ -109,7 +115,9 @@ async def _one_user(
     name = user["name"]
     try:
         done = await import_user(ctx.db, client, cipher, user, full=full)
-    except (TraktUserAuthError, TokenKeyMismatch) as exc:
+    except (TraktUserAuthError, TokenKeyMismatch, ServiceNotFound, ServiceRequestError) as exc:
+        # This user's problem (a refused token, an answer Trakt gives for this account only, such
+        # as 420 over the account's limits): counted and shown on the page; the others go on.
         counts.users_failed += 1
         await ctx.db.execute(q.FINISH_USER, user["user_id"], None, str(exc))
         await ctx.item_failed(f"Trakt import of {name}", exc, user_id=user["user_id"])

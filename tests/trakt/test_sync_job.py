@@ -297,3 +297,17 @@ async def test_trakt_rate_limit_is_waited_out(
     run = await run_job("sync-trakt", settings=trakt_settings)
     assert run["status"] == "completed", run["error"]
     assert run["result"]["plays_read"] == 600 and state.statuses[429] >= 1
+
+
+async def test_an_account_over_its_limits_fails_alone(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+) -> None:
+    state, _ = trakt
+    await _linked(db, trakt_settings, state, (ALICE, "alice"), (BOB, "bob"))
+    state.watch_movie("bob", MOVIE_TMDB, at(1))
+    state.faults.account_limited.add("alice")  # Trakt's 420: this account only
+    run = await run_job("sync-trakt", settings=trakt_settings)
+    assert run["status"] == "completed"
+    assert run["result"]["users_failed"] == 1 and run["result"]["users_imported"] == 1
+    errors = dict(await db.fetch("SELECT user_id, last_error FROM trakt_accounts"))
+    assert "420" in errors[ALICE] and errors[BOB] is None

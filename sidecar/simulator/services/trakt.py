@@ -72,6 +72,7 @@ class TraktFaults:
 
     down: bool = False  # every request answers 503 (Cloudflare-style outage)
     fail_next: int = 0  # the next n requests answer 502
+    account_limited: set[str] = field(default_factory=set)  # these users' data calls answer 420
     rate_limit_next: int = 0  # the next n requests answer 429
     retry_after_seconds: int = 1
 
@@ -394,6 +395,8 @@ class TraktState:
         if token is None or token.expires_at <= self.now():
             return _error(401, "invalid_token", "OAuth must be provided")
         user = self.users[token.username]
+        if user.username in self.faults.account_limited:
+            return _error(420, "account_limit_exceeded", "the account's limits are exceeded (VIP upgrade)")
         window = dt.timedelta(seconds=self.get_window_seconds)
         while user.gets and user.gets[0] <= self.now() - window:
             user.gets.popleft()
