@@ -171,6 +171,9 @@ class Settings(BaseSettings):
     omdb_daily_limit: int = Field(
         1000, ge=1, description="OMDb requests per UTC day (a free key allows 1,000)"
     )
+    omdb_requests_per_second: float = Field(
+        10.0, gt=0, le=1000, description="OMDb publishes no rate; 10/s spaces requests like the reference"
+    )
     # --- Trakt (sync-trakt) and stored third-party tokens -------------------------------------------
     secret_key: SecretStr | None = Field(
         None,

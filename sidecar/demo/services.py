@@ -56,9 +56,10 @@ def tmdb(world: ServiceWorld) -> DemoService:
 
 def omdb(world: ServiceWorld) -> DemoService:
     sim = OmdbSimulator(world.catalogue, daily_limit=100_000)
-    return DemoService(
-        "OMDb", sim.create_app(), lambda url: {"omdb_api_key": SecretStr(sim.api_key), "omdb_url": url}
-    )
+    return DemoService("OMDb", sim.create_app(), lambda url: {
+        "omdb_api_key": SecretStr(sim.api_key), "omdb_url": url, "omdb_requests_per_second": DEMO_REQUESTS_PER_SECOND,
+        "omdb_daily_limit": sim.daily_limit,
+    })  # fmt: skip
 
 
 def trakt(world: ServiceWorld) -> DemoService:

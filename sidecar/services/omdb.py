@@ -30,6 +30,7 @@ class OmdbClient(ServiceClient):
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> OmdbClient:
+        overrides.setdefault("requests_per_second", settings.omdb_requests_per_second)
         client = super().from_settings(settings, **overrides)
         assert isinstance(client, OmdbClient)
         return client

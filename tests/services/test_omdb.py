@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import SecretStr
 
 from sidecar.services.http import QuotaSpent, ServiceAuthError, ServiceNotFound
 from sidecar.services.omdb import OmdbClient
+from sidecar.settings import Settings
 from sidecar.simulator.services import serve
 from sidecar.simulator.services.omdb import OmdbSimulator
 from sidecar.simulator.services.tmdb_catalogue import build_catalogue
@@ -38,3 +40,21 @@ async def test_a_bad_key_is_an_auth_error_whatever_the_status(sim: OmdbSimulator
             await client.by_imdb("tt0133093")
     assert "check SIDECAR_OMDB_API_KEY" in str(caught.value) and "wrong-key-123" not in str(caught.value)
     assert client.requests == 1  # never retried
+
+
+def test_its_pace_and_url_come_from_the_settings(settings: Settings) -> None:
+    configured = settings.model_copy(
+        update={
+            "omdb_api_key": SecretStr("k" * 8),
+            "omdb_url": "http://omdb.test/",
+            "omdb_requests_per_second": 7.0,
+        }
+    )
+    client = OmdbClient.from_settings(configured)
+    assert client.limiter.per_second == 7.0 and client.base_url == "http://omdb.test"
+    assert (
+        OmdbClient.from_settings(
+            settings.model_copy(update={"omdb_api_key": SecretStr("k" * 8)})
+        ).limiter.per_second
+        == 10.0
+    )
