@@ -11,6 +11,8 @@ from aiohttp import web
 from arq.worker import Worker
 
 from sidecar.api.app import create_app
+from sidecar.discovery import discovery_jobs
+from sidecar.discovery import routes as discovery_routes
 from sidecar.enrichment import enrichment_jobs
 from sidecar.jobs.registry import FinishHook, JobDefinition, JobRegistry
 from sidecar.media.graph import job_graph
@@ -34,6 +36,7 @@ GLOBAL_JOBS: tuple[JobDefinition, ...] = (
     *global_jobs(MEDIA_KINDS),
     *enrichment_jobs(MEDIA_KINDS),
     trakt_job(MEDIA_KINDS),
+    *discovery_jobs(MEDIA_KINDS),
 )
 
 # Told about every run that ended: notifications of failed (and long) runs.
@@ -66,6 +69,7 @@ def web_app(
     webhook_routes.setup_routes(app, MEDIA_KINDS)
     system_routes.setup_routes(app, MEDIA_KINDS)
     trakt_routes.setup_routes(app)
+    discovery_routes.setup_routes(app, MEDIA_KINDS)
     return app
 
 

@@ -192,6 +192,21 @@ class Settings(BaseSettings):
         3, ge=0, le=10, description="retries of a timed-out, throttled (429) or failing (5xx) request"
     )
 
+    # --- discovery (titles not on the server, from TMDb) and requests (Jellyseerr/Overseerr) ---------
+    discovery_suggestions: int = Field(
+        20, ge=1, le=200, description="suggestions kept per user and media kind by the discovery job"
+    )
+    discovery_seeds: int = Field(
+        10, ge=1, le=50, description="seed titles per user and kind whose TMDb recommendations are asked"
+    )
+    discovery_cache_days: float = Field(
+        7.0, gt=0, le=365, description="TMDb answers (seed lists, /find) are reused this long across runs"
+    )
+    seerr_url: str | None = Field(
+        None, description="Jellyseerr or Overseerr base URL; with SIDECAR_SEERR_API_KEY an admin can request"
+    )
+    seerr_api_key: SecretStr | None = None
+
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _host_list(cls, value: object) -> object:
