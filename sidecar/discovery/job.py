@@ -40,7 +40,8 @@ from sidecar.embeddings.factory import EmbeddingSetupError, provider_from_settin
 from sidecar.jobs.context import JobContext, JobError
 from sidecar.media import recommend_queries as rq
 from sidecar.media.kind import MediaKind, Step
-from sidecar.media.recommend_data import load_catalog_cached, plays_from_row
+from sidecar.media.recommend_data import _plays as plays_from_row  # one user's taste row as Plays
+from sidecar.media.recommend_data import load_catalog_cached
 from sidecar.recommender.data import Catalog, build_history
 from sidecar.services.http import ServiceAuthError, ServiceNotConfigured
 from sidecar.services.tmdb import TmdbClient, TmdbKind

@@ -72,8 +72,7 @@ async def load_catalog(
     return active["model"], catalog, bad, {r["id"]: r["year"] for r in rows}
 
 
-def plays_from_row(row: asyncpg.Record) -> Plays:
-    """One user's row of the PLAYS (or a kind's taste) query as `Plays`."""
+def _plays(row: asyncpg.Record) -> Plays:
     return Plays(
         item_ids=row["item_ids"],
         play_counts=np.array(row["play_counts"], dtype=np.int64),
@@ -137,7 +136,7 @@ async def load_run_data(
     else:
         model, catalog, bad_vectors, years = await load_catalog_cached(db, kind, cache)
     taste = kind.taste_query or kind.sql(q.PLAYS)
-    plays_by_user = {row["user_id"]: plays_from_row(row) for row in await db.fetch(taste)}
+    plays_by_user = {row["user_id"]: _plays(row) for row in await db.fetch(taste)}
     cowatch = cowatch_from_plays(catalog, plays_by_user)
     server = server_plays(cowatch, kind.params.lambda_scale, models, key=kind.name)
     return RunData(model, catalog, plays_by_user, server, bad_vectors, years)

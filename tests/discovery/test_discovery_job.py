@@ -142,7 +142,9 @@ async def test_a_title_closer_to_the_users_taste_ranks_higher(
     ranks above the other, because its own vector is closer to their taste."""
     await _run(run_job, dworld)
     user = await db.fetchrow("SELECT id FROM media_users ORDER BY name LIMIT 1")
-    seeds = (await db.fetchval("SELECT seeds FROM discovery_suggestions WHERE user_id = $1 AND rank = 1", user["id"]))
+    seeds = await db.fetchval(
+        "SELECT seeds FROM discovery_suggestions WHERE user_id = $1 AND rank = 1", user["id"]
+    )
     seed = dworld.tmdb.catalogue.get("movie", seeds[0]["tmdb_id"])
     assert seed is not None
     watched = await db.fetch(
