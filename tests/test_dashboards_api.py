@@ -175,6 +175,12 @@ async def test_every_operation_answers_as_the_openapi_document_says(
     )
     assert [r["job"] for r in patched["queued"]] == ["sync-movie-libraries"]
     await c.check(path, "patch", await client.patch(f"/api/users/{user}", json={}, headers=AUTH))
+    path = "/api/users/{user_id}/discover"
+    discover = await c.check(path, "get", await client.get(f"/api/users/{user}/discover", headers=AUTH))
+    assert discover["suggestions"] == [] and discover["requests_enabled"] is False
+    await c.check(path, "get", await client.get(f"/api/users/{user}/discover?kind=opera", headers=AUTH))
+    requested = await client.post(f"/api/users/{user}/discover/movies/603/request", headers=AUTH)
+    await c.check(path + "/{kind}/{tmdb_id}/request", "post", requested)
     await c.check("/api/backups", "get", await client.get("/api/backups", headers=AUTH))
     trakt = "/api/users/{user_id}/trakt"
     linked = await c.check(trakt, "get", await client.get(f"/api/users/{user}/trakt", headers=AUTH))

@@ -236,6 +236,66 @@ SCHEMAS: dict[str, Any] = {
         ratings=INT,
         ratings_matched=INT,
     ),
+    "Suggestion": _obj(
+        {
+            "rank": INT,
+            "kind": STR,
+            "tmdb_id": INT,
+            "title": STR,
+            "year": _nullable(INT),
+            "overview": _nullable(STR),
+            "genres": {"type": "array", "items": STR},
+            "score": {"type": "number"},
+            "breakdown": {"type": "object", "additionalProperties": {"type": "number"}},
+            "seeds": {
+                "type": "array",
+                "items": _obj(
+                    {"item_id": STR, "title": STR, "tmdb_id": INT, "why": STR, "lists": {"type": "array"}},
+                    similarity={"type": "number"},
+                ),
+            },
+            "reason": STR,
+            "generated_at": TIME,
+            "request": _nullable(_obj({"status": {"enum": ["requested", "failed"]}, "requested_at": TIME})),
+        },
+        original_title=_nullable(STR),
+        certification=_nullable(STR),
+        popularity=_nullable({"type": "number"}),
+        vote_average=_nullable({"type": "number"}),
+        vote_count=_nullable(INT),
+        poster_url=_nullable(STR),
+        tmdb_url=STR,
+    ),
+    "Discover": _obj(
+        {
+            "user_id": STR,
+            "user_name": STR,
+            "kinds": {"type": "array", "items": STR},
+            "generated_at": _nullable(TIME),
+            "requests_enabled": BOOL,
+            "suggestions": {"type": "array", "items": _ref("Suggestion")},
+        }
+    ),
+    "DiscoverRequest": _obj(
+        {
+            "request": _obj(
+                {
+                    "id": INT,
+                    "user_id": STR,
+                    "kind": STR,
+                    "tmdb_id": INT,
+                    "status": {"enum": ["requested", "failed"]},
+                    "requested_at": TIME,
+                },
+                title=_nullable(STR),
+                seasons=_nullable({"type": "array", "items": INT}),
+                service_request_id=_nullable(INT),
+                service_status=_nullable(INT),
+                error=_nullable(STR),
+            ),
+            "already_requested_on_service": BOOL,
+        }
+    ),
     "RunRequest": {"type": "object", "properties": {"variant": STR}, "additionalProperties": False},
     "ScheduleRequest": {
         "type": "object",
@@ -444,6 +504,37 @@ PATHS: dict[str, Any] = {
         "post": _op(
             "ask Trakt whether the code was entered (at most every `interval` seconds; more after a slow-down)",
             _answer("200", "TraktLink", "the link after the poll"),
+            400,
+            404,
+            409,
+            502,
+            503,
+        ),
+    },
+    "/api/users/{user_id}/discover": {
+        "parameters": [_param("user_id", "path", STR)],
+        "get": _op(
+            "a user's discovery suggestions: titles not on the server, best first per kind, with the reason",
+            _answer("200", "Discover", "the suggestions"),
+            400,
+            404,
+            422,
+            parameters=[_param("kind", "query", STR)],
+        ),
+    },
+    "/api/users/{user_id}/discover/{kind}/{tmdb_id}/request": {
+        "parameters": [
+            _param("user_id", "path", STR),
+            _param("kind", "path", STR),
+            _param("tmdb_id", "path", {"type": "integer", "minimum": 1}),
+        ],
+        "post": _op(
+            "request one of the user's suggestions from Jellyseerr/Overseerr (SIDECAR_SEERR_URL and "
+            "SIDECAR_SEERR_API_KEY); approved at once for the service's admin key, so only on an admin's call",
+            {
+                **_answer("201", "DiscoverRequest", "requested"),
+                **_answer("200", "DiscoverRequest", "the service had it requested already"),
+            },
             400,
             404,
             409,

@@ -17,6 +17,7 @@ from sidecar.settings import Settings
 from sidecar.simulator.services import serve
 from sidecar.simulator.services.seerr import SeerrSimulator
 from tests.discovery.conftest import JOB, SUGGESTIONS, DiscoveryWorld
+from tests.test_dashboards_api import Contract
 
 API_KEY = "discover-api-key"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -60,9 +61,9 @@ async def test_a_users_suggestions_best_first_with_reason_and_seeds(
     api: TestClient, ran: DiscoveryWorld, db: asyncpg.Pool
 ) -> None:
     user = await _user(db)
-    response = await api.get(f"/api/users/{user}/discover", headers=AUTH)
-    assert response.status == 200
-    body = await response.json()
+    body = await Contract().check(
+        "/api/users/{user_id}/discover", "get", await api.get(f"/api/users/{user}/discover", headers=AUTH)
+    )
     assert body["user_id"] == user and body["kinds"] == ["movies", "series"]
     assert body["requests_enabled"] is True
     suggestions = body["suggestions"]
@@ -118,7 +119,9 @@ async def test_an_admin_requests_a_suggestion_once_and_nothing_is_requested_by_i
 
     response = await api.post(path, headers=AUTH)
     assert response.status == 201, await response.text()
-    made = (await response.json())["request"]
+    made = (
+        await Contract().check("/api/users/{user_id}/discover/{kind}/{tmdb_id}/request", "post", response)
+    )["request"]
     assert made["status"] == "requested" and made["tmdb_id"] == tmdb_id and made["service_request_id"] == 1
     assert made["service_status"] == 2  # approved at once: the admin key's requests are
     assert ran.seerr.bodies == [{"mediaType": "movie", "mediaId": tmdb_id}]
