@@ -52,7 +52,7 @@ REASON_SEEDS = 2  # seeds named in a reason
 # Every run's result has these counts (0 when nothing happened), more when something did.
 RESULT_KEYS = (
     "users_processed", "suggestions_written", "users_failed", "seeds", "seeds_cached", "seeds_fetched",
-    "seeds_failed", "candidates", "embedded", "tmdb_requests",
+    "seeds_failed", "candidates", "candidates_embedded", "tmdb_requests",
 )  # fmt: skip
 
 

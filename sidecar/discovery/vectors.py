@@ -63,6 +63,6 @@ async def title_vectors(
         if stored:
             await ctx.db.executemany(q.UPSERT_VECTOR, stored)
         vectors.update({row[1]: row[4] for row in stored})
-        counts["embedded"] += len(stored)
+        counts["candidates_embedded"] += len(stored)
         counts["embedding_failed"] += len(result.failed)
     return vectors

@@ -180,7 +180,7 @@ const RESULT_LABELS = [
   ["restored", "restored"], ["deleted", "deleted"], ["users_processed", "users"], ["users", "users"],
   ["recommendations_written", "picks"], ["plays_written", "plays"],
   ["entries_written", "entries written"], ["entries_removed", "entries removed"],
-  ["libraries_created", "libraries created"],
+  ["libraries_created", "libraries created"], ["suggestions_written", "suggestions"], ["tmdb_requests", "TMDb requests"],
 ];
 const FAILED_KEYS = ["failed", "users_failed", "items_failed"];
 // Counts that explain but do not summarise a run (still listed in the run's details).
@@ -188,7 +188,10 @@ const QUIET_KEYS = new Set(["unchanged", "users_changed", "skipped", "requests",
   "users_on_server", "users_unaffected", "users_skipped", "skipped_no_history", "copies_skipped", "copies_counted",
   "copies_orphaned", "originals_marked", "marks_failed",
   "skipped_unknown_movies", "entries_unchanged", "files_written", "picks_skipped", "scans_requested",
-  "policies_updated", "libraries_recreated", "plays_removed", "users_removed"]);
+  "policies_updated", "libraries_recreated", "plays_removed", "users_removed",
+  "seeds", "seeds_cached", "seeds_fetched", "seeds_not_found", "candidates", "candidates_embedded", "embedding_requests",
+  "embedding_failed", "users_skipped_no_history", "users_skipped_no_seeds", "kinds_skipped", "lookups", "lookups_failed",
+  "parental_dropped", "certifications", "certifications_failed", "movies_seeds", "series_seeds"]);
 const MAX_PARTS = 3;
 
 function summarize(result) {
@@ -835,6 +838,63 @@ async function openUser(id) {
     document.createTextNode(libraryText));
   $("picks").replaceChildren(...data.recommendations.map(pickItem));
   loadPosters(data.recommendations.map((p) => pickedItem(p).id));
+  await loadDiscover(id);
+}
+
+// ---- Discovery: titles the server does not have, and (with Jellyseerr/Overseerr) an admin's request ----
+
+async function loadDiscover(id) {
+  $("discover").replaceChildren();
+  let data;
+  try {
+    data = await api("GET", `/api/users/${enc(id)}/discover`);
+  } catch (err) {
+    $("discover-meta").textContent = err.message;
+    return;
+  }
+  if (userId !== id) return;
+  const found = data.suggestions || [];
+  $("discover-meta").replaceChildren(found.length
+    ? document.createTextNode(`${fmtNumber(found.length)} suggestions · generated `)
+    : document.createTextNode("No suggestions yet: the Generate discovery suggestions job makes them (it needs SIDECAR_TMDB_API_KEY)."));
+  if (found.length) $("discover-meta").append(timeEl(data.generated_at));
+  $("discover").replaceChildren(...found.map((s) => suggestionItem(id, s, data.requests_enabled)));
+}
+
+function requestState(request) {
+  return el("p", { class: "request-state small" }, [document.createTextNode(`Requested `), timeEl(request.requested_at)]);
+}
+
+function suggestionItem(id, s, canRequest) {
+  const facts = [s.kind, (s.genres || []).join(", "), s.certification, `score ${s.score.toFixed(3)}`].filter(Boolean);
+  const parts = Object.fromEntries(["content", "support", "popularity"].map((k) => [k, s.breakdown[k]]));
+  const body = el("div", { class: "pick-body" }, [
+    el("h3", {}, [el("span", { class: "rank", text: `#${s.rank}` }), document.createTextNode(` ${s.title}`),
+      el("span", { class: "muted", text: s.year ? ` (${s.year})` : "" })]),
+    el("p", { class: "muted small", text: facts.join(" · ") }),
+    el("p", { class: "explanation", text: s.reason }),
+    s.overview ? el("p", { class: "overview", text: s.overview }) : null,
+    el("p", { class: "small" }, [el("a", { href: s.tmdb_url, target: "_blank", rel: "noopener noreferrer", text: `${s.title} on TMDb` })]),
+    el("details", { class: "why" }, [el("summary", { text: "Score breakdown" }), breakdownBars(parts)]),
+  ]);
+  if (s.request && s.request.status === "requested") body.append(requestState(s.request));
+  else if (canRequest) {
+    const button = el("button", { type: "button", class: "secondary", text: `Request ${s.title}` });
+    button.addEventListener("click", async () => {
+      clearError();
+      button.disabled = true;
+      try {
+        const answer = await api("POST", `/api/users/${enc(id)}/discover/${enc(s.kind)}/${s.tmdb_id}/request`);
+        button.replaceWith(requestState(answer.request));
+        showNotice(`${s.title}: requested.`);
+      } catch (err) {
+        button.disabled = false;
+        showError(err instanceof ApiError ? err.message : String(err));
+      }
+    });
+    body.append(button);
+  }
+  return el("li", { class: "pick suggestion", "data-tmdb-id": String(s.tmdb_id) }, [body]);
 }
 
 // ---- A user's Trakt link (device code: the user enters a code at Trakt; we poll at its interval) ----

@@ -59,11 +59,11 @@ async def test_a_rerun_asks_tmdb_and_the_embedder_for_nothing(
     seeds = first["seeds"]
     # Each distinct seed costs its two lists once, whichever users share it.
     assert first["tmdb_requests"] == 2 * seeds == dworld.tmdb.request_count
-    assert first["seeds_fetched"] == seeds and first["embedded"] == first["candidates"] > 0
+    assert first["seeds_fetched"] == seeds and first["candidates_embedded"] == first["candidates"] > 0
     before = await _suggestions(db)
     second = (await _run(run_job, dworld))["result"]
     assert second["tmdb_requests"] == 0 and dworld.tmdb.request_count == 2 * seeds
-    assert second["seeds_cached"] == seeds and second["embedded"] == 0
+    assert second["seeds_cached"] == seeds and second["candidates_embedded"] == 0
     after = await _suggestions(db)
     assert [(r["user_id"], r["tmdb_id"], r["rank"]) for r in after] == [
         (r["user_id"], r["tmdb_id"], r["rank"]) for r in before
