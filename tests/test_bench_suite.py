@@ -150,6 +150,7 @@ def test_the_suite_lists_every_benchmark_module_in_order() -> None:
         "trakt",
         "series",
         "series_webhook",
+        "discovery",
     ]
     for case in suite.CASES:
         if case.name != "webhook_latency":  # written on another branch

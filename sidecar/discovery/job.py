@@ -157,6 +157,7 @@ async def _plan_users(ctx: JobContext, data: KindData, counts: Counter[str]) -> 
         if not seeds:
             counts["users_skipped_no_seeds"] += 1
             continue
+        counts["user_seeds"] += len(seeds)  # what the users' seeds would cost without sharing
         played = {data.server.tmdb_by_item[i] for i in plays.item_ids if i in data.server.tmdb_by_item}
         taste = user_taste(catalog.vectors, history)
         plans.append(UserPlan(user, history.items, played, seeds, taste))

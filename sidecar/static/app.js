@@ -191,7 +191,7 @@ const QUIET_KEYS = new Set(["unchanged", "users_changed", "skipped", "requests",
   "policies_updated", "libraries_recreated", "plays_removed", "users_removed",
   "seeds", "seeds_cached", "seeds_fetched", "seeds_not_found", "candidates", "candidates_embedded", "embedding_requests",
   "embedding_failed", "users_skipped_no_history", "users_skipped_no_seeds", "kinds_skipped", "lookups", "lookups_failed",
-  "parental_dropped", "certifications", "certifications_failed", "movies_seeds", "series_seeds"]);
+  "parental_dropped", "certifications", "certifications_failed", "movies_seeds", "series_seeds", "user_seeds"]);
 const MAX_PARTS = 3;
 
 function summarize(result) {
