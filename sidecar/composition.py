@@ -11,8 +11,8 @@ from aiohttp import web
 from arq.worker import Worker
 
 from sidecar.api.app import create_app
-from sidecar.discovery import discovery_jobs
 from sidecar.discovery import routes as discovery_routes
+from sidecar.discovery.definition import discovery_jobs
 from sidecar.enrichment import enrichment_jobs
 from sidecar.jobs.registry import FinishHook, JobDefinition, JobRegistry
 from sidecar.media.graph import job_graph

@@ -107,6 +107,8 @@ async def _load_kind(
     try:
         model, catalog, _bad, _years = await load_catalog_cached(ctx.db, kind, ctx.resources.catalogs)
     except JobError:
+        if not await ctx.db.fetchval(kind.sql(q.HAS_ITEMS)):
+            return None  # the server has none of this kind: nothing to say
         await ctx.warning(
             f"no {kind.singular} suggestions: there are no active embeddings to score them with; "
             f"run {kind.job(Step.EMBEDDINGS)} first"

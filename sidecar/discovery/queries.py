@@ -87,6 +87,8 @@ SELECT id, title, removed_at IS NULL AS present,
 FROM {items}
 """
 
+HAS_ITEMS = "SELECT EXISTS (SELECT 1 FROM {items} WHERE removed_at IS NULL)"
+
 ENABLED_USERS = """
 SELECT id, name, access
 FROM media_users
