@@ -42,7 +42,13 @@ def taste_seeds(
     weights = reference_weights(history)
     rated = np.nan_to_num(history.user_rating, nan=-1.0) >= STRONG_RATING
     strong = history.favourite | rated
-    order = np.lexsort((-weights, ~strong))
+    days = np.nan_to_num(history.days_ago, nan=np.inf)
+    # Ties (plays rated alike in the same second) broken by item id: the plays arrive in no fixed
+    # order, and a seed that changes between runs costs two requests the cache would have saved.
+    order = sorted(
+        range(len(history)),
+        key=lambda i: (not strong[i], -weights[i], days[i], item_ids[history.items[i]]),
+    )
     seeds = []
     for position in order:
         item_id = item_ids[history.items[position]]

@@ -43,3 +43,23 @@ def test_a_few_picks_join_and_nothing_repeats() -> None:
     chosen = choose_seeds([_seed(n) for n in range(6)], picks, 5, set())
     assert [s.tmdb_id for s in chosen] == [1001, 1000, 1002, 1003, 1004]  # one pick (5 // 5), then own
     assert chosen[0].why == "pick"
+
+
+def test_ties_are_broken_by_item_so_the_seeds_do_not_change_between_runs() -> None:
+    """Plays rated alike in the same second come from the database in no fixed order; the seeds (and
+    so the cached TMDb answers they reuse) must not depend on it."""
+
+    def seeds_of(order: list[int]) -> list[str]:
+        n = len(order)
+        history = History(
+            items=np.array(order),
+            play_counts=np.ones(n),
+            favourite=np.zeros(n, dtype=bool),
+            user_rating=np.full(n, 6.0),
+            days_ago=np.full(n, 4000.0),
+            excluded=np.array(order),
+        )
+        ids = [f"m{i}" for i in range(n)]
+        return [s.item_id for s in taste_seeds(history, ids, ids, {i: k for k, i in enumerate(ids)})]
+
+    assert seeds_of([0, 1, 2, 3]) == seeds_of([3, 1, 0, 2]) == ["m0", "m1", "m2", "m3"]
