@@ -29,7 +29,7 @@ import numpy as np
 from sidecar.db import relaxed_transaction
 from sidecar.discovery import queries as q
 from sidecar.discovery.parental import allowed, has_limit
-from sidecar.discovery.scoring import Scored, popularity_prior, score_candidates, user_taste
+from sidecar.discovery.scoring import Scored, Taste, popularity_prior, score_candidates, user_taste
 from sidecar.discovery.seeds import Seed, choose_seeds, taste_seeds
 from sidecar.discovery.server import ServerTitles, server_titles
 from sidecar.discovery.sources import SeedList, seed_lists
@@ -71,10 +71,9 @@ class KindData:
 @dataclass
 class UserPlan:
     user: asyncpg.Record
-    taste_rows: np.ndarray  # catalogue rows of what they watched
     played: set[int]  # TMDb ids they played (never suggested)
     seeds: list[Seed]
-    taste: Any
+    taste: Taste | None
 
 
 def _seed_json(seed: Seed, lists: list[str], similarity: float) -> dict[str, Any]:
@@ -162,7 +161,7 @@ async def _plan_users(ctx: JobContext, data: KindData, counts: Counter[str]) -> 
         counts["user_seeds"] += len(seeds)  # what the users' seeds would cost without sharing
         played = {data.server.tmdb_by_item[i] for i in plays.item_ids if i in data.server.tmdb_by_item}
         taste = user_taste(catalog.vectors, history)
-        plans.append(UserPlan(user, history.items, played, seeds, taste))
+        plans.append(UserPlan(user, played, seeds, taste))
     return plans
 
 
@@ -212,6 +211,13 @@ async def _restricted_pass(
     visible = data.visible_ratings.get(plan.user["id"], frozenset())
     wanted = ctx.settings.discovery_suggestions
     kept: list[Scored] = []
+    if not visible:  # what the server shows them is not known yet: nothing can be shown safely
+        await ctx.warning(
+            f"no {data.kind.singular} suggestions for {plan.user['name']}: they have a parental limit and "
+            f"the ratings the server shows them are not known yet; run {data.kind.job(Step.WATCH_HISTORY)}",
+            user_id=plan.user["id"],
+        )
+        return kept
     for start in range(0, len(ranked), wanted * SHORTLIST_FACTOR):
         chunk = ranked[start : start + wanted * SHORTLIST_FACTOR]
         ratings = await certifications(

@@ -10,7 +10,7 @@ breakdown carries it so a reader can check.
 
 score = CONTENT · (taste similarity, min-max over the user's candidates)
       + SUPPORT · (how many of the user's seeds led to it, log-scaled)
-      + POPULARITY · (TMDb popularity, log-scaled over the run's candidates): a small prior.
+      + POPULARITY · (TMDb popularity, log-scaled over the user's candidates): a small prior.
 """
 
 from __future__ import annotations
