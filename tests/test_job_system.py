@@ -409,6 +409,7 @@ async def test_jobs_endpoint_lists_the_movie_then_the_global_jobs_with_every_fie
         "backup-database",
         "housekeeping",
         "enrich-metadata",
+        "generate-discovery-suggestions",
         "sync-trakt",
     ]
     assert {j["category"] for j in jobs[6:12]} == {"series"} and {j["category"] for j in jobs[12:]} == {
