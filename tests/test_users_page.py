@@ -12,12 +12,10 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, expect
-from pydantic import SecretStr
 
-from sidecar.composition import web_app
 from sidecar.settings import Settings
 from tests.movie_world import PICKS_PER_USER, SEED_MOVIES, World, movie_world
-from tests.page_support import browser, no_serious_violations, shot
+from tests.page_support import browser, keyed_context, keyed_server, no_serious_violations, shot
 
 __all__ = ["browser"]
 
@@ -33,15 +31,10 @@ async def world(settings: Settings, run_job: Any, tmp_path: Path, db: asyncpg.Po
 
 @pytest.fixture
 async def server(world: World, database_url: str, flushed_redis: str) -> AsyncIterator[TestServer]:
-    keyed = world.settings.model_copy(update={"api_key": SecretStr(API_KEY)})
-    test_server = TestServer(
-        web_app(keyed, database_url=database_url, redis_url=flushed_redis), host="127.0.0.1", port=0
-    )
-    await test_server.start_server()
-    try:
-        yield test_server
-    finally:
-        await test_server.close()
+    async with keyed_server(
+        world.settings, API_KEY, database_url=database_url, redis_url=flushed_redis
+    ) as server:
+        yield server
 
 
 async def test_an_admin_opens_a_user_and_sees_their_picks(
@@ -53,8 +46,7 @@ async def test_an_admin_opens_a_user_and_sees_their_picks(
         " WHERE r.user_id = $1 ORDER BY r.rank",
         user["id"],
     )
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    await context.add_init_script(f"sessionStorage.setItem('sidecar-api-key', '{API_KEY}')")
+    context = await keyed_context(browser, API_KEY)
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -111,8 +103,7 @@ async def test_cards_say_in_one_line_what_the_real_movie_jobs_did(
     server: TestServer, browser: Browser, world: World
 ) -> None:
     """The result dicts of a real pipeline run read as people's words on the cards, with job icons."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    await context.add_init_script(f"sessionStorage.setItem('sidecar-api-key', '{API_KEY}')")
+    context = await keyed_context(browser, API_KEY)
     page = await context.new_page()
     await page.goto(str(server.make_url("/")))
     users = world.results["sync-movie-watch-history"]["users_processed"]

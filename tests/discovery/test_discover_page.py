@@ -11,11 +11,9 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, expect
-from pydantic import SecretStr
 
-from sidecar.composition import web_app
 from tests.discovery.conftest import JOB, SUGGESTIONS, DiscoveryWorld
-from tests.page_support import browser, no_serious_violations, shot
+from tests.page_support import browser, keyed_context, keyed_server, no_serious_violations, shot
 
 __all__ = ["browser"]
 
@@ -29,15 +27,10 @@ async def server(
 ) -> AsyncIterator[TestServer]:
     row = await run_job(JOB, settings=dworld.with_seerr())
     assert row["status"] == "completed", row["error"]
-    keyed = dworld.with_seerr().model_copy(update={"api_key": SecretStr(API_KEY)})
-    test_server = TestServer(
-        web_app(keyed, database_url=database_url, redis_url=flushed_redis), host="127.0.0.1", port=0
-    )
-    await test_server.start_server()
-    try:
-        yield test_server
-    finally:
-        await test_server.close()
+    async with keyed_server(
+        dworld.with_seerr(), API_KEY, database_url=database_url, redis_url=flushed_redis
+    ) as server:
+        yield server
 
 
 async def test_an_admin_sees_a_users_suggestions_and_requests_one(
@@ -49,8 +42,7 @@ async def test_an_admin_sees_a_users_suggestions_and_requests_one(
         " ON t.media_type = 'movie' AND t.tmdb_id = s.tmdb_id WHERE s.user_id = $1 ORDER BY s.rank",
         user["id"],
     )
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    await context.add_init_script(f"sessionStorage.setItem('sidecar-api-key', '{API_KEY}')")
+    context = await keyed_context(browser, API_KEY)
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
