@@ -183,6 +183,9 @@ async def test_demo_with_services_enriches_from_the_simulated_tmdb_and_the_plain
     assert "Trakt http://127.0.0.1:" in output  # the page's "Link Trakt account" works offline
     assert "metadata enriched: 4 items from TMDb (4 requests), 4 with OMDb ratings" in output
     assert await db.fetchval("SELECT count(*) FROM item_enrichment WHERE status = 'enriched'") == 4
+    suggested = await db.fetchval("SELECT count(*) FROM discovery_suggestions")
+    assert suggested > 0 and f"discovery: {suggested} suggestions of titles not on the server" in output
+    assert "Jellyseerr http://127.0.0.1:" in output
     assert report.change is not None and report.change.changed  # the rest of the demo as always
     # The plain demo configures no outside service at all.
     plain = demo_settings(_options(tmp_path / "plain", "jellyfin"), database_url=database_url, redis_url=redis_url,

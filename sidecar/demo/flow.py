@@ -276,6 +276,17 @@ class _LiveDemo:
         )
         line(self.out)
 
+    async def discover(self) -> None:
+        """`--with-services`: suggestions of titles the server lacks, from the simulated TMDb."""
+        result = await self.run_job("generate-discovery-suggestions")
+        line(
+            self.out,
+            f"discovery: {result.get('suggestions_written', 0)} suggestions of titles not on the server for "
+            f"{result.get('users_processed', 0)} users ({result.get('tmdb_requests', 0)} TMDb requests); "
+            "each user's are on the Jobs page, with a Request button (simulated Jellyseerr)",
+        )
+        line(self.out)
+
     async def show_user_and_play(self) -> None:
         out, report = self.out, self.report
         users = await _users(self.database_url)
@@ -432,6 +443,8 @@ async def demo_session(
             f"{libraries.get('entries_written', 0)} entries)",
         )
         line(out)
+        if options.with_services:
+            await live.discover()
         await live.show_user_and_play()
         if sim.state.tv.series:
             line(out)

@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from sidecar.simulator.model import SimState
 from sidecar.simulator.services import serve
 from sidecar.simulator.services.omdb import OmdbSimulator
+from sidecar.simulator.services.seerr import SeerrSimulator
 from sidecar.simulator.services.tmdb import TmdbSimulator
 from sidecar.simulator.services.tmdb_catalogue import TmdbCatalogue, build_catalogue
 from sidecar.simulator.services.trakt import TraktState, seed_user
@@ -75,8 +76,17 @@ def trakt(world: ServiceWorld) -> DemoService:
     })  # fmt: skip
 
 
+def seerr(world: ServiceWorld) -> DemoService:
+    sim = SeerrSimulator()
+    return DemoService(
+        "Jellyseerr",
+        sim.create_app(),
+        lambda url: {"seerr_url": url, "seerr_api_key": SecretStr(sim.api_key)},
+    )
+
+
 # One line per simulated service.
-SERVICES: tuple[Callable[[ServiceWorld], DemoService], ...] = (tmdb, omdb, trakt)
+SERVICES: tuple[Callable[[ServiceWorld], DemoService], ...] = (tmdb, omdb, trakt, seerr)
 
 
 @dataclass
