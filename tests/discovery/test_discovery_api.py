@@ -71,7 +71,7 @@ async def test_a_users_suggestions_best_first_with_reason_and_seeds(
     first = suggestions[0]
     title = ran.tmdb.catalogue.get("movie", first["tmdb_id"])
     assert title is not None and first["title"] == title.title and first["overview"] == title.overview
-    assert first["kind"] == "movies" and first["reason"].startswith("Because you watched")
+    assert first["kind"] == "movies" and first["reason"].startswith("Because ")
     assert first["seeds"] and {"title", "why", "lists", "similarity"} <= set(first["seeds"][0])
     assert {"content", "support", "popularity", "taste_similarity"} <= set(first["breakdown"])
     assert first["tmdb_url"] == f"https://www.themoviedb.org/movie/{first['tmdb_id']}"
