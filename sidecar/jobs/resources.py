@@ -20,7 +20,8 @@ class JobResources:
     `queue`: where follow-ups go; without one (inline runs) they are only reported in the result.
     `media_server`: a shared client; without one each run opens and closes its own.
     `encoder`: the local embedding model, loaded once.
-    `catalogs`: the recommendation step's cached catalogue, per media kind.
+    `catalogs`: the recommendation step's cached catalogue and run data (every play, co-watching), per
+    media kind, kept while the database's change counters (sql/120_change_counters.sql) stay the same.
     `collaborative`: the recommendation step's fitted EASE model, per media kind (refit when plays change).
     `kinds`: every media kind of this build (a model switch and the own-library check count them all).
     `database_url`: what the worker connected to (embedded or configured), for the backup job.

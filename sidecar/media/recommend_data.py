@@ -99,28 +99,64 @@ def cowatch_from_plays(catalog: Catalog, plays_by_user: dict[str, Plays]) -> CoW
     )
 
 
+COMPACT_AFTER_ROWS = 1000  # appended change rows before a reader folds them to one per table
+
+
+async def read_change_counters(db: asyncpg.Pool) -> dict[str, int]:
+    """How often each watched table has changed (sql/120_change_counters.sql). Read BEFORE the data it
+    vouches for: data read afterwards is at least as new, so a cache never holds older data than its
+    counters say (at worst newer, which only costs one reload)."""
+    rows = await db.fetch(q.CHANGE_COUNTERS)
+    if sum(r["log_rows"] for r in rows) > COMPACT_AFTER_ROWS:
+        await db.execute(q.COMPACT_CHANGE_COUNTERS)
+    return {r["name"]: r["bumps"] for r in rows}
+
+
+def _catalogue_tables(kind: MediaKind) -> tuple[str, ...]:
+    return (*q.CATALOGUE_SHARED_TABLES, kind.tables.items, kind.tables.vectors)
+
+
 @dataclass(frozen=True)
-class CachedCatalog:
-    fingerprint: tuple[str, int, int, str]
-    loaded: tuple[str, Catalog, list[str], dict[str, int | None]]
+class Cached:
+    """Something loaded from the database with the change counters it was loaded under."""
+
+    counters: tuple[tuple[str, int], ...]
+    loaded: Any
+
+
+def _counters_of(
+    counters: dict[str, int], tables: tuple[str, ...] | None = None
+) -> tuple[tuple[str, int], ...]:
+    names = sorted(counters) if tables is None else sorted(tables)
+    return tuple((name, counters.get(name, 0)) for name in names)
 
 
 async def load_catalog_cached(
-    db: asyncpg.Pool, kind: MediaKind, cache: dict[str, Any]
+    db: asyncpg.Pool, kind: MediaKind, cache: dict[str, Any], counters: dict[str, int]
 ) -> tuple[str, Catalog, list[str], dict[str, int | None]]:
-    """`load_catalog`, reused from the worker's cache (`cache[kind.name]`) while no vector or item
-    has changed."""
-    active = await db.fetchrow(q.ACTIVE_MODEL)
-    if active is None:
-        raise JobError(_no_embeddings(kind))
-    mark = await db.fetchrow(kind.sql(q.CATALOG_FINGERPRINT), active["model"])
-    fingerprint = (active["model"], active["dimensions"], mark["items"], mark["digest"] or "")
+    """`load_catalog`, reused from the worker's cache (`cache[kind.name]`) while no model, vector,
+    item or enrichment row has changed (their change counters are the same)."""
+    mark = _counters_of(counters, _catalogue_tables(kind))
     cached = cache.get(kind.name)
-    if isinstance(cached, CachedCatalog) and cached.fingerprint == fingerprint:
+    if isinstance(cached, Cached) and cached.counters == mark:
         return cached.loaded
     loaded = await load_catalog(db, kind)
-    cache[kind.name] = CachedCatalog(fingerprint, loaded)
+    cache[kind.name] = Cached(mark, loaded)
     return loaded
+
+
+async def _load_fresh(
+    db: asyncpg.Pool,
+    kind: MediaKind,
+    catalogue: tuple[str, Catalog, list[str], dict[str, int | None]],
+    models: dict[str, Any] | None,
+) -> RunData:
+    model, catalog, bad_vectors, years = catalogue
+    taste = kind.taste_query or kind.sql(q.PLAYS)
+    plays_by_user = {row["user_id"]: _plays(row) for row in await db.fetch(taste)}
+    cowatch = cowatch_from_plays(catalog, plays_by_user)
+    server = server_plays(cowatch, kind.params.lambda_scale, models, key=kind.name)
+    return RunData(model, catalog, plays_by_user, server, bad_vectors, years)
 
 
 async def load_run_data(
@@ -129,14 +165,18 @@ async def load_run_data(
     cache: dict[str, Any] | None = None,
     models: dict[str, Any] | None = None,
 ) -> RunData:
-    """Catalogue (cached across runs when a cache is given), then every play, fresh; the EASE fit
-    reused from `models` while those plays are the same (a changed history refits)."""
+    """Catalogue, every play, co-watching and the EASE fit. With a cache (the worker's) the whole run
+    data is reused while no table it was read from has changed: a one-user run then costs one small
+    query here instead of reading every play; a changed play reloads the plays (and refits EASE only if
+    the co-watching changed), a changed catalogue table reloads the catalogue too."""
     if cache is None:
-        model, catalog, bad_vectors, years = await load_catalog(db, kind)
-    else:
-        model, catalog, bad_vectors, years = await load_catalog_cached(db, kind, cache)
-    taste = kind.taste_query or kind.sql(q.PLAYS)
-    plays_by_user = {row["user_id"]: _plays(row) for row in await db.fetch(taste)}
-    cowatch = cowatch_from_plays(catalog, plays_by_user)
-    server = server_plays(cowatch, kind.params.lambda_scale, models, key=kind.name)
-    return RunData(model, catalog, plays_by_user, server, bad_vectors, years)
+        return await _load_fresh(db, kind, await load_catalog(db, kind), models)
+    counters = await read_change_counters(db)
+    run_key = f"{kind.name}/run"
+    mark = _counters_of(counters)  # every watched table: the plays, and co-watching rows follow the catalogue
+    cached = cache.get(run_key)
+    if isinstance(cached, Cached) and cached.counters == mark:
+        return cached.loaded
+    data = await _load_fresh(db, kind, await load_catalog_cached(db, kind, cache, counters), models)
+    cache[run_key] = Cached(mark, data)
+    return data

@@ -15,18 +15,23 @@ WHERE e.model = $1
 ORDER BY m.id
 """
 
-# Changes whenever a vector or an item row behind it changes: the cached catalogue is still valid
-# while this stays the same (a few ms, against hundreds for reloading every vector).
-CATALOG_FINGERPRINT = """
-SELECT count(*) AS items,
-       md5(string_agg(
-           e.{item_id} || ':' || e.content_hash || ':' || e.created_at::text || ':' || m.updated_at::text
-           || ':' || coalesce(m.removed_at::text, '-'),
-           ',' ORDER BY e.{item_id})) AS digest
-FROM {vectors} e
-JOIN {items} m ON m.id = e.{item_id}
-WHERE e.model = $1
+# How often each table a run reads has changed (sql/120_change_counters.sql): one row per table that
+# has changed at all; a cached catalogue or run is still valid while its tables' counters stay the same.
+CHANGE_COUNTERS = """
+SELECT name, sum(bumps)::bigint AS bumps, count(*)::int AS log_rows
+FROM change_counters
+GROUP BY name
 """
+
+# Folds the appended rows back to one per table, in one statement (every sum stays the same).
+COMPACT_CHANGE_COUNTERS = """
+WITH gone AS (DELETE FROM change_counters RETURNING name, bumps)
+INSERT INTO change_counters (name, bumps)
+SELECT name, sum(bumps) FROM gone GROUP BY name
+"""
+
+# The tables every kind's catalogue reads besides its own items and vectors (ACTIVE_MODEL, CATALOG).
+CATALOGUE_SHARED_TABLES = ("embedding_models", "item_enrichment")
 
 # The kind's plays as the recommender sees them: the server's rows merged with plays and ratings
 # imported from outside services (`imported_plays`/`imported_ratings`, told apart by `source`, e.g.
