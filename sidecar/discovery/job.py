@@ -41,7 +41,7 @@ from sidecar.jobs.context import JobContext, JobError
 from sidecar.media import recommend_queries as rq
 from sidecar.media.kind import MediaKind, Step
 from sidecar.media.recommend_data import _plays as plays_from_row  # one user's taste row as Plays
-from sidecar.media.recommend_data import load_catalog_cached
+from sidecar.media.recommend_data import load_catalog
 from sidecar.recommender.data import Catalog, build_history
 from sidecar.services.http import ServiceAuthError, ServiceNotConfigured
 from sidecar.services.tmdb import TmdbClient, TmdbKind
@@ -104,7 +104,7 @@ async def _load_kind(
     counts: Counter[str],
 ) -> KindData | None:
     try:
-        model, catalog, _bad, _years = await load_catalog_cached(ctx.db, kind, ctx.resources.catalogs)
+        model, catalog, _bad, _years = await load_catalog(ctx.db, kind)  # daily: no cache needed
     except JobError:
         if not await ctx.db.fetchval(kind.sql(q.HAS_ITEMS)):
             return None  # the server has none of this kind: nothing to say
