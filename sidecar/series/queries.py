@@ -194,11 +194,11 @@ WHERE s.id = ANY($1::text[]) AND s.removed_at IS NULL
 ORDER BY s.id
 """
 
-# One user's picks with the show's metadata and its present episodes (in order), best first.
-LIBRARY_PICKS = """
-SELECT r.series_id, r.rank, r.explanation,
+# A library entry's show columns and its present episodes, in order (the entry builder reads these).
+_SHOW_ENTRY_COLUMNS = """
        s.title, s.year, s.original_title, s.overview, s.genres, s.studios, s.status,
-       s.community_rating, s.official_rating, s.tmdb_id, s.imdb_id, s.tvdb_id,
+       s.community_rating, s.official_rating, s.tmdb_id, s.imdb_id, s.tvdb_id"""
+_PRESENT_EPISODES = """
        coalesce((
            SELECT json_agg(json_build_object(
                       'id', e.id, 'season', e.season_number, 'episode', e.episode_number,
@@ -208,7 +208,11 @@ SELECT r.series_id, r.rank, r.explanation,
                   ORDER BY e.season_number, e.episode_number, e.id)
            FROM episodes e
            WHERE e.series_id = s.id AND e.removed_at IS NULL
-       ), '[]') AS episodes
+       ), '[]') AS episodes"""
+
+# One user's picks with the show's metadata and its present episodes (in order), best first.
+LIBRARY_PICKS = f"""
+SELECT r.series_id, r.rank, r.explanation,{_SHOW_ENTRY_COLUMNS},{_PRESENT_EPISODES}
 FROM series_recommendations r
 JOIN series s ON s.id = r.series_id
 WHERE r.user_id = $1 AND s.removed_at IS NULL
@@ -220,7 +224,7 @@ ORDER BY r.rank
 # best episode view (1 finished, 1/2 started, halved every $2 days); plays of copies in AI libraries
 # were already counted for their originals by the watch-history step. Same parameters and order as
 # system/top_picks_queries.POPULAR, and the columns of LIBRARY_PICKS for the entry builder.
-POPULAR = """
+POPULAR = f"""
 WITH views AS (
     SELECT e.series_id, p.user_id,
            max(CASE WHEN p.played THEN 1.0 ELSE 0.5 END::float8
@@ -236,18 +240,7 @@ WITH views AS (
     SELECT series_id, count(*) AS viewers, sum(weight) AS score FROM views GROUP BY series_id
     HAVING count(*) >= $3
 )
-SELECT s.id AS series_id, s.title, s.year, s.original_title, s.overview, s.genres, s.studios, s.status,
-       s.community_rating, s.official_rating, s.tmdb_id, s.imdb_id, s.tvdb_id, r.viewers, r.score,
-       coalesce((
-           SELECT json_agg(json_build_object(
-                      'id', e.id, 'season', e.season_number, 'episode', e.episode_number,
-                      'episode_end', e.episode_number_end, 'title', e.title, 'overview', e.overview,
-                      'aired', e.premiere_date, 'runtime_ticks', e.runtime_ticks, 'path', e.path,
-                      'tmdb_id', e.tmdb_id, 'imdb_id', e.imdb_id, 'tvdb_id', e.tvdb_id)
-                  ORDER BY e.season_number, e.episode_number, e.id)
-           FROM episodes e
-           WHERE e.series_id = s.id AND e.removed_at IS NULL
-       ), '[]') AS episodes
+SELECT s.id AS series_id, r.viewers, r.score,{_SHOW_ENTRY_COLUMNS},{_PRESENT_EPISODES}
 FROM ranked r
 JOIN series s ON s.id = r.series_id AND s.removed_at IS NULL
 WHERE $4::text[] IS NULL OR s.library_id = ANY($4::text[])
