@@ -24,9 +24,12 @@ from sidecar.embedded import start_postgres
 from sidecar.jobs import queries, runs
 from sidecar.jobs.queue import JobQueue, wake_job_id
 from sidecar.jobs.registry import JobRegistry
+from sidecar.jobs.resources import JobResources
 from sidecar.service import serving
 from sidecar.settings import Settings
 from tests.jobs_harness import Recorder, make_registry, running_worker, wait_status
+from worker.lock import WorkerLock
+from worker.main import execute_next_run, hold_lock
 from worker.recovery import interrupt_orphaned_runs
 
 
@@ -148,6 +151,61 @@ async def test_stale_in_progress_markers_are_cleared_at_start_up(
         await wait_status(db, str(run["id"]), "completed", within=10)
     assert not await queue.redis.exists(marker)
     await queue.redis.aclose()
+
+
+async def _lockless_ctx(
+    settings: Settings, database_url: str, redis_url: str, reg: JobRegistry, db: asyncpg.Pool
+) -> dict[str, Any]:
+    """A worker's context right after PostgreSQL came back: its lock's session ended with the restart."""
+    queue = await _queue(db, redis_url, settings)
+    return {
+        "settings": settings,
+        "registry": reg,
+        "db": db,
+        "queue": queue,
+        "lock": WorkerLock(database_url),
+        "worker_id": "w:1",
+        "resources": JobResources(queue=queue, database_url=database_url),
+    }
+
+
+async def test_a_wake_up_arriving_before_the_lock_is_back_takes_the_lock_and_runs(
+    settings: Settings,
+    database_url: str,
+    flushed_redis: str,
+    reg: JobRegistry,
+    rec: Recorder,
+    db: asyncpg.Pool,
+) -> None:
+    # It used to return at once and drop the wake-up: the run then waited up to 30 s for the tick's sweep.
+    ctx = await _lockless_ctx(settings, database_url, flushed_redis, reg, db)
+    run, _ = await ctx["queue"].submit("quick-a")
+    try:
+        assert await execute_next_run(ctx) == "quick-a completed"
+        assert ctx["lock"].held
+    finally:
+        await ctx["lock"].release()
+        await ctx["queue"].redis.aclose()
+    assert (await runs.get_run(db, run["id"]))["status"] == "completed" and rec.order() == ["quick-a"]
+
+
+async def test_taking_the_lock_again_re_sends_the_dropped_wake_ups(
+    settings: Settings, database_url: str, flushed_redis: str, reg: JobRegistry, db: asyncpg.Pool
+) -> None:
+    ctx = await _lockless_ctx(settings, database_url, flushed_redis, reg, db)
+    run, _ = await runs.create_run(db, "quick-a")  # its wake-up was consumed while the lock was gone
+    redis = ctx["queue"].redis
+    job_key = "arq:job:" + wake_job_id(run["id"], None)
+    try:
+        assert not await redis.exists(job_key)
+        await hold_lock(ctx)
+        assert ctx["lock"].held and await redis.exists(job_key)
+        await redis.delete(job_key)
+        await hold_lock(ctx)  # held all along: nothing re-sent
+        assert not await redis.exists(job_key)
+    finally:
+        await ctx["lock"].release()
+        await redis.aclose()
 
 
 # --- outages ----------------------------------------------------------------------------------------

@@ -39,6 +39,9 @@ class WorkerLock:
         self._database_url = database_url
         self._conn: asyncpg.Connection | None = None
         self._holder: dict[str, object] = {}  # who held the lock at the last refused attempt
+        # The heartbeat and a claim may both find the connection gone; two concurrent re-takes would
+        # open two sessions, and the second would see the first's lock as "another worker".
+        self._checking = asyncio.Lock()
 
     @property
     def held(self) -> bool:
@@ -73,20 +76,23 @@ class WorkerLock:
                 )
             await asyncio.sleep(poll_seconds)
 
-    async def check(self) -> None:
-        """Keep the lock: take it again after a lost connection, or raise WorkerLockLost when another
-        worker has it now. Connection errors propagate (PostgreSQL still down: try again later)."""
-        if self._conn is not None and not self._conn.is_closed():
-            try:
-                await self._conn.fetchval("SELECT 1")
-                return
-            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-                await self._drop()
-        if not await self._try():
-            raise WorkerLockLost(
-                "another worker took the worker lock while PostgreSQL was unreachable; this one stops"
-            )
+    async def check(self) -> bool:
+        """Keep the lock: True when it had to be taken again after a lost connection (False: it was
+        held all along); WorkerLockLost when another worker has it now. Connection errors propagate
+        (PostgreSQL still down: try again later)."""
+        async with self._checking:
+            if self._conn is not None and not self._conn.is_closed():
+                try:
+                    await self._conn.fetchval("SELECT 1")
+                    return False
+                except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+                    await self._drop()
+            if not await self._try():
+                raise WorkerLockLost(
+                    "another worker took the worker lock while PostgreSQL was unreachable; this one stops"
+                )
         log.info("worker lock taken again after the database connection was lost")
+        return True
 
     async def _drop(self) -> None:
         if self._conn is not None:

@@ -52,10 +52,18 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+async def hold_lock(ctx: dict[str, Any]) -> None:
+    """Check the worker lock. After taking it again, re-send every queued run's wake-up: claims find
+    no lock while it is gone and drop their wake-ups, which would otherwise wait for the next tick."""
+    if await ctx["lock"].check():
+        resent = await ctx["queue"].sweep()
+        log.info("wake-ups re-sent after the worker lock came back", wakeups_resent=resent)
+
+
 async def _heartbeat(ctx: dict[str, Any]) -> None:
     while True:
         try:
-            await ctx["lock"].check()
+            await hold_lock(ctx)
             await ctx["db"].execute(queries.HEARTBEAT, ctx["worker_id"])
         except WorkerLockLost as exc:
             log.error(str(exc))
@@ -123,7 +131,13 @@ async def _record_outage_failure(ctx: dict[str, Any], run_id: Any) -> None:
 
 async def execute_next_run(ctx: dict[str, Any]) -> str | None:
     if not ctx["lock"].held:
-        return None  # the heartbeat is re-taking the lock (or stopping us): claim nothing meanwhile
+        # The lock's session ended (a PostgreSQL restart): take it again now rather than drop this
+        # wake-up. Still down, or another worker has it: claim nothing (the heartbeat re-takes the lock
+        # and re-sends the wake-ups, or stops this worker).
+        try:
+            await hold_lock(ctx)
+        except (WorkerLockLost, *DATABASE_DOWN):
+            return None
     run = await ctx["db"].fetchrow(queries.CLAIM_NEXT_RUN, ctx["worker_id"])
     if run is None:
         return None  # a stale wake-up: its run was cancelled, merged, waits for a step, or is done
