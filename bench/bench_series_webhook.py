@@ -2,7 +2,7 @@
 
 `python -m bench.bench_series_webhook [--runs N] [--quick]`
 
-As `bench_webhook_latency` (whose sidecar process, readiness and webhook stamping it reuses): the
+As `bench_webhook_latency` (both share bench/webhook_loop.py: the world, the sidecar process, bursts): the
 simulated Jellyfin (MovieLens users with the generated TV catalogue, 60,283 episodes) runs in this
 process and POSTs its webhooks in the plugin's Send-All format; the sidecar runs as its own process
 (`python -m sidecar.cli up`) on embedded PostgreSQL and Valkey with the default 3 s debounce. Set-up
@@ -23,40 +23,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 from bench import report
-from bench.bench_webhook_latency import (
-    POLL_SECONDS,
-    RUN_TIMES,
-    TOKEN,
-    _free_port,
-    _progress,
-    _start_sidecar,
-    _wait_ready,
+from bench.webhook_loop import (
+    Event,
+    bench_world,
+    bursts,
+    progress,
+    run_times,
+    running_sidecar,
+    send_webhooks,
+    settle,
+    timed_inline,
+    webhooks_only,
 )
-from sidecar.composition import build_registry
-from sidecar.db import create_pool, migrate
-from sidecar.embedded import start_postgres, start_valkey
-from sidecar.jobs import schedules
-from sidecar.jobs.executor import run_inline
-from sidecar.jobs.resources import JobResources
-from sidecar.logs import configure_logging
+from sidecar.db import create_pool
 from sidecar.mediaserver.base import normalise_id
 from sidecar.settings import Settings
-from sidecar.simulator import RunningSimulator, running_simulator
-from sidecar.simulator.openai_server import OpenAIEmbeddingsSimulator, serve
-from sidecar.simulator.webhook_sender import WebhookSender
+from sidecar.simulator import RunningSimulator
 
 TARGET_P95_SECONDS = 5.0
-BURST_GAP_SECONDS = 0.1
 SETUP_JOBS = (
     "sync-series",
     "sync-series-watch-history",
@@ -76,17 +67,13 @@ SELECT l.folder_path FROM user_libraries l WHERE l.user_id = $1 AND l.media_type
 
 
 @dataclass
-class Play:
-    user_id: str
-    episode_id: str
-    nfo: Path  # the show's tvshow.nfo in the user's folder; rank 1 in it = library updated
-    sent_at: float | None = None
-    seen_at: float | None = None
+class Play(Event):
+    """An episode of the user's rank-2 show finished: updated once that show's tvshow.nfo says rank 1."""
 
-    @property
-    def latency(self) -> float:
-        assert self.sent_at is not None and self.seen_at is not None
-        return self.seen_at - self.sent_at
+    nfo: Path
+
+    def updated(self) -> bool:
+        return _rank(self.nfo) == 1
 
 
 def _rank(nfo: Path) -> int | None:
@@ -119,20 +106,13 @@ def _first_episode(sim: RunningSimulator, series_id: str) -> Any:
 
 
 async def _set_up(
-    settings: Settings, sim: RunningSimulator, media: Path, count: int
+    settings: Settings, sim: RunningSimulator, count: int
 ) -> tuple[list[Play], dict[str, float]]:
     """The series jobs once, inline; then the libraries of `count` users whose rank-2 pick can be played."""
     assert settings.database_url is not None
     db = await create_pool(settings.database_url, max_size=4)
-    registry = build_registry()
-    durations: dict[str, float] = {}
     try:
-        for job in SETUP_JOBS:
-            began = time.perf_counter()
-            row = await run_inline(db, registry, settings, job, resources=JobResources())
-            if row["status"] != "completed":
-                raise RuntimeError(f"set-up {job} failed: {row['error']}")
-            durations[job] = round(time.perf_counter() - began, 2)
+        durations = {job: await timed_inline(db, settings, job) for job in SETUP_JOBS}
         sim_series = {normalise_id(s): s for s in sim.state.tv.series}
         candidates = [(r["user_id"], sim_series[r["series_id"]]) for r in await db.fetch(RANK_TWO_PICKS)]
         step = max(1, len(candidates) // count)
@@ -142,15 +122,10 @@ async def _set_up(
         users = [u for u, _ in chosen]
         # Every episode file exists (a play changes the picks, and new shows must be linkable).
         began = time.perf_counter()
-        await asyncio.to_thread(_placeholders, sim, media)
+        await asyncio.to_thread(_placeholders, sim, Path(settings.path_mappings["/media"]))
         durations["episode files"] = round(time.perf_counter() - began, 2)
-        began = time.perf_counter()
-        row = await run_inline(
-            db, registry, settings, LIBRARIES, scope={"user_ids": users}, resources=JobResources()
-        )
-        if row["status"] != "completed":
-            raise RuntimeError(f"set-up {LIBRARIES} failed: {row['error']}")
-        durations[f"{LIBRARIES} ({len(users)} users)"] = round(time.perf_counter() - began, 2)
+        scope = {"user_ids": users}
+        durations[f"{LIBRARIES} ({len(users)} users)"] = await timed_inline(db, settings, LIBRARIES, scope)
         plays = []
         for user_id, series_id in chosen:
             folder = Path(await db.fetchval(SHOW_FOLDER, user_id))
@@ -159,112 +134,37 @@ async def _set_up(
             if len(nfos) != 1:
                 raise RuntimeError(f"user {user_id}: no single rank-2 show folder for {show.name}: {nfos}")
             plays.append(Play(user_id, _first_episode(sim, series_id).id, nfos[0]))
-        await schedules.seed(db, registry, settings.timezone)
-        await db.execute("UPDATE job_schedules SET enabled = false")  # only webhooks queue runs
+        await webhooks_only(db, settings)
     finally:
         await db.close()
     return plays, durations
 
 
-async def _watch(plays: list[Play], within: float) -> None:
-    deadline = time.monotonic() + within
-    pending = list(plays)
-    while pending:
-        now = time.monotonic()
-        for play in [p for p in pending if _rank(p.nfo) == 1]:
-            play.seen_at = now
-            pending.remove(play)
-        if now > deadline:
-            raise RuntimeError(f"{len(pending)} series libraries not updated within {within} s")
-        await asyncio.sleep(POLL_SECONDS)
-
-
-def _stamp(plays: list[Play], sender: WebhookSender) -> None:
-    stops = {(s.user_id, s.item_id): s for s in sender.sent if s.event == "PlaybackStop"}
-    for play in plays:
-        sent = stops[(play.user_id, play.episode_id)]
-        if sent.status != 202:
-            raise RuntimeError(f"webhook answered {sent.status}: {sent.error}")
-        play.sent_at = sent.sent_at
-
-
-async def _bursts(sim: RunningSimulator, sender: WebhookSender, plays: list[Play], size: int) -> None:
-    for start in range(0, len(plays), size):
-        burst = plays[start : start + size]
-        watcher = asyncio.create_task(_watch(burst, within=300))  # generous: the box is shared
-        for n, play in enumerate(burst):
-            if n:
-                await asyncio.sleep(BURST_GAP_SECONDS)
-            sim.state.tv.record_play(play.user_id, play.episode_id)
-        await sender.drain()
-        await watcher
-        _stamp(burst, sender)
-        await asyncio.sleep(0.5)
-
-
-async def _settled_run_times(db: asyncpg.Pool) -> list[asyncpg.Record]:
-    """The webhook chain's runs (median wait and run time per job), once nothing is pending."""
-    deadline = time.monotonic() + 60
-    while await db.fetchval("SELECT count(*) FROM job_runs WHERE status IN ('queued', 'running')"):
-        if time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.2)
-    return list(await db.fetch(RUN_TIMES))
-
-
 async def _measure_once(work: Path, quick: bool) -> dict[str, Any]:
-    bursts, size = (2, 5) if quick else (4, 5)
-    _progress("starting PostgreSQL, Valkey and the simulator with the full TV catalogue")
-    database_url, pg = start_postgres(work / "pg")
-    redis_url, valkey = start_valkey(work / "valkey")
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        await migrate(database_url)
-        async with (
-            running_simulator("jellyfin", seed="movielens", tv="full") as sim,
-            serve(OpenAIEmbeddingsSimulator()) as openai_url,
-        ):
-            media = work / "media"
-            settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
-                database_url=database_url, redis_url=redis_url, data_dir=work / "data",
-                media_server_url=sim.url, media_server_api_key=sim.api_key,  # type: ignore[arg-type]
-                library_root=work / "libraries", path_mappings={"/media": str(media)},
-                embedding_provider="openai", openai_base_url=openai_url, embedding_dimensions=384,
-                log_level="warning",
-            )  # fmt: skip
-            configure_logging(settings)
-            began = time.perf_counter()
-            plays, setup = await _set_up(settings, sim, media, 1 + bursts * size)
-            _progress(f"set-up done in {time.perf_counter() - began:.1f} s: {setup}")
-            db = await create_pool(database_url, max_size=2)
-            try:
-                port = _free_port()
-                process = _start_sidecar(settings, port, work)
-                await _wait_ready(port, db, process)
-                _progress("sidecar ready; sending")
-                sender = sim.send_webhooks_to(f"http://127.0.0.1:{port}/webhooks/jellyfin", TOKEN)
-                await _bursts(sim, sender, plays[:1], size=1)  # warm-up, not counted
-                await _bursts(sim, sender, plays[1:], size=size)
+    n_bursts, size = (2, 5) if quick else (4, 5)
+    progress("starting PostgreSQL, Valkey and the simulator with the full TV catalogue")
+    async with bench_world(work, seed="movielens", tv="full") as (settings, sim):
+        began = time.perf_counter()
+        plays, setup = await _set_up(settings, sim, 1 + n_bursts * size)
+        progress(f"set-up done in {time.perf_counter() - began:.1f} s: {setup}")
+        assert settings.database_url is not None
+        db = await create_pool(settings.database_url, max_size=2)
+        try:
+            async with running_sidecar(settings, work, db) as (port, process):
+                progress("sidecar ready; sending")
+                sender = send_webhooks(sim, port)
+
+                def record(play: Event) -> None:
+                    sim.state.tv.record_play(play.user_id, play.item_id)
+
+                # generous limits: the box is shared
+                await bursts(plays[:1], record, sender, size=1, within=300)  # warm-up, not counted
+                await bursts(plays[1:], record, sender, size=size, within=300)
                 peak_rss = report.peak_rss_mb(process.pid)
-                chain = [
-                    {
-                        k: (round(float(r[k]), 3) if k.endswith("_s") else r[k])
-                        for k in ("job", "runs", "wait_s", "run_s")
-                    }
-                    for r in await _settled_run_times(db)
-                ]
-            finally:
-                await db.close()
-    finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        valkey.stop()
-        pg.cleanup()
+                await settle(db)
+                chain = await run_times(db)
+        finally:
+            await db.close()
     return {
         "setup_job_seconds": setup,
         "warm_up_seconds": round(plays[0].latency, 3),

@@ -34,38 +34,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
 
 from bench import report
-from sidecar.composition import build_registry
-from sidecar.db import create_pool, migrate
-from sidecar.embedded import start_postgres, start_valkey
-from sidecar.jobs import schedules
-from sidecar.jobs.executor import run_inline
-from sidecar.jobs.resources import JobResources
-from sidecar.logs import configure_logging
+from bench.webhook_loop import (
+    BURST_GAP_SECONDS,
+    Event,
+    bench_world,
+    bursts,
+    progress,
+    run_times,
+    running_sidecar,
+    send_webhooks,
+    settle,
+    steady,
+    timed_inline,
+    webhooks_only,
+)
+from sidecar.db import create_pool
 from sidecar.settings import Settings
-from sidecar.simulator import RunningSimulator, running_simulator
-from sidecar.simulator.openai_server import OpenAIEmbeddingsSimulator, serve
-from sidecar.simulator.webhook_sender import WebhookSender
+from sidecar.simulator import RunningSimulator
 
-ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "bench-webhook-latency-token"
 TARGET_P95_SECONDS = 5.0
-POLL_SECONDS = 0.05
-BURST_GAP_SECONDS = 0.1  # between the plays of one burst
 SETUP_JOBS = [
     "sync-movies",
     "sync-movie-watch-history",
@@ -83,68 +80,25 @@ SELECT user_id FROM (
 WHERE (n - 1) % greatest(1, total / $1) = 0 ORDER BY user_id LIMIT $1
 """
 
-# The webhook chain's runs: how long each waited after it could start, and how long it ran.
-RUN_TIMES = """
-SELECT job, count(*) AS runs,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - greatest(queued_at, coalesce(not_before, queued_at)))) AS wait_s,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at)) AS run_s
-FROM job_runs WHERE trigger = 'webhook' AND status = 'completed' GROUP BY job ORDER BY job
-"""
-
 
 @dataclass
-class Play:
-    user_id: str
-    movie_id: str
-    link: Path  # the symlink of the movie's entry in the user's folder; gone = library updated
+class Play(Event):
+    """A user's rank-1 pick finished: updated once its entry's symlink is gone from their folder."""
+
+    link: Path
     movie_path: str
     folder: Path
-    sent_at: float | None = None
-    seen_at: float | None = None
 
-    @property
-    def latency(self) -> float:
-        assert self.sent_at is not None and self.seen_at is not None
-        return self.seen_at - self.sent_at
+    def updated(self) -> bool:
+        return not os.path.lexists(self.link)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _sidecar_env(settings: Settings, port: int) -> dict[str, str]:
-    values = {
-        "SIDECAR_DATABASE_URL": settings.database_url,
-        "SIDECAR_REDIS_URL": settings.redis_url,
-        "SIDECAR_DATA_DIR": str(settings.data_dir),
-        "SIDECAR_HOST": "127.0.0.1",
-        "SIDECAR_PORT": str(port),
-        "SIDECAR_WEBHOOK_TOKEN": TOKEN,
-        "SIDECAR_MEDIA_SERVER_URL": settings.media_server_url,
-        "SIDECAR_MEDIA_SERVER_API_KEY": settings.media_server_api_key.get_secret_value()
-        if settings.media_server_api_key
-        else "",
-        "SIDECAR_LIBRARY_ROOT": str(settings.resolved_library_root),
-        "SIDECAR_PATH_MAPPINGS": json.dumps(settings.path_mappings),
-        "SIDECAR_EMBEDDING_PROVIDER": "openai",
-        "SIDECAR_OPENAI_BASE_URL": settings.openai_base_url,
-        "SIDECAR_EMBEDDING_DIMENSIONS": str(settings.embedding_dimensions),
-        "SIDECAR_LOG_LEVEL": "warning",
-        "SIDECAR_LOG_FORMAT": "json",
-    }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIDECAR_")}
-    env.update({k: str(v) for k, v in values.items() if v is not None})
-    env["PYTHONPATH"] = str(ROOT)
-    return env
-
-
-async def _set_up(settings: Settings, sim: RunningSimulator, media: Path, users: int) -> dict[str, float]:
+async def _set_up(settings: Settings, sim: RunningSimulator, users: int) -> dict[str, float]:
     """The real pipeline once, inline in this process (not part of the result; durations reported).
 
     Picks for every user; libraries only for the `users` the events will come from (all 671 would
     add about a minute of set-up and change nothing for a run scoped to one user's folder)."""
+    media = Path(settings.path_mappings["/media"])
     for movie in sim.state.movies.values():
         assert movie.path is not None
         local = media / Path(movie.path).relative_to("/media")
@@ -152,26 +106,12 @@ async def _set_up(settings: Settings, sim: RunningSimulator, media: Path, users:
         local.touch()
     assert settings.database_url is not None
     db = await create_pool(settings.database_url, max_size=4)
-    registry = build_registry()
-    durations = {}
     try:
-        for job in SETUP_JOBS:
-            began = time.perf_counter()
-            row = await run_inline(db, registry, settings, job, resources=JobResources())
-            if row["status"] != "completed":
-                raise RuntimeError(f"set-up {job} failed: {row['error']}")
-            durations[job] = round(time.perf_counter() - began, 2)
+        durations = {job: await timed_inline(db, settings, job) for job in SETUP_JOBS}
         chosen = [r["user_id"] for r in await db.fetch(CHOOSE_USERS, users)]
-        began = time.perf_counter()
-        row = await run_inline(
-            db, registry, settings, LIBRARIES, scope={"user_ids": chosen}, resources=JobResources()
-        )
-        if row["status"] != "completed":
-            raise RuntimeError(f"set-up {LIBRARIES} failed: {row['error']}")
-        durations[LIBRARIES + f" ({len(chosen)} users)"] = round(time.perf_counter() - began, 2)
-        # Only webhooks may queue runs while measuring.
-        await schedules.seed(db, registry, settings.timezone)
-        await db.execute("UPDATE job_schedules SET enabled = false")
+        scope = {"user_ids": chosen}
+        durations[f"{LIBRARIES} ({len(chosen)} users)"] = await timed_inline(db, settings, LIBRARIES, scope)
+        await webhooks_only(db, settings)
     finally:
         await db.close()
     return durations
@@ -179,29 +119,6 @@ async def _set_up(settings: Settings, sim: RunningSimulator, media: Path, users:
 
 def _links_to(folder: Path, target: str) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_symlink() and str(p.readlink()) == target]
-
-
-def _gone(plays: list[Play], now: float) -> list[Play]:
-    """The plays whose entry vanished; stamps them."""
-    done = [play for play in plays if not os.path.lexists(play.link)]
-    for play in done:
-        play.seen_at = now
-    return done
-
-
-def _start_sidecar(settings: Settings, port: int, work: Path) -> subprocess.Popen[bytes]:
-    with (work / "sidecar.log").open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "sidecar.cli", "up"],
-            env=_sidecar_env(settings, port),
-            cwd=work,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 async def _choose_plays(db: asyncpg.Pool, count: int) -> list[Play]:
@@ -224,81 +141,9 @@ async def _choose_plays(db: asyncpg.Pool, count: int) -> list[Play]:
     return plays
 
 
-async def _wait_ready(port: int, db: asyncpg.Pool, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"the sidecar exited with {process.returncode}")
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/api/health") as response:
-                    web_up = response.status == 200
-            except aiohttp.ClientError:
-                web_up = False
-            if web_up and await db.fetchval("SELECT count(*) FROM worker_heartbeats"):
-                return
-            await asyncio.sleep(0.2)
-    raise RuntimeError("the sidecar did not become ready within 60 s")
-
-
-async def _watch(plays: list[Play], within: float) -> None:
-    """Poll until every play's entry is gone from its user's folder."""
-    deadline = time.monotonic() + within
-    pending = list(plays)
-    while pending:
-        now = time.monotonic()
-        for play in _gone(pending, now):
-            pending.remove(play)
-        if now > deadline:
-            raise RuntimeError(f"{len(pending)} libraries not updated within {within} s")
-        await asyncio.sleep(POLL_SECONDS)
-
-
-def _stamp_sent(plays: list[Play], sender: WebhookSender) -> None:
-    """Each play's start: the PlaybackStop POST of that user and movie (the first of its two POSTs)."""
-    stops = {(s.user_id, s.item_id): s for s in sender.sent if s.event == "PlaybackStop"}
-    for play in plays:
-        sent = stops[(play.user_id, play.movie_id)]
-        if sent.status != 202:
-            raise RuntimeError(f"webhook answered {sent.status}: {sent.error}")
-        play.sent_at = sent.sent_at
-
-
-async def _send_plays(sim: RunningSimulator, plays: list[Play], gap: float) -> None:
-    for n, play in enumerate(plays):
-        if n:
-            await asyncio.sleep(gap)
-        sim.state.record_play(play.user_id, play.movie_id)
-
-
-async def _bursts(sim: RunningSimulator, sender: WebhookSender, plays: list[Play], size: int) -> None:
-    for start in range(0, len(plays), size):
-        burst = plays[start : start + size]
-        watcher = asyncio.create_task(_watch(burst, within=60))
-        await _send_plays(sim, burst, gap=BURST_GAP_SECONDS)
-        await sender.drain()
-        await watcher
-        _stamp_sent(burst, sender)
-        await asyncio.sleep(0.5)
-
-
-async def _steady(sim: RunningSimulator, sender: WebhookSender, plays: list[Play], gap: float) -> None:
-    watcher = asyncio.create_task(_watch(plays, within=90))
-    await _send_plays(sim, plays, gap=gap)
-    await sender.drain()
-    await watcher
-    _stamp_sent(plays, sender)
-
-
 async def _verify(db: asyncpg.Pool, plays: list[Play]) -> int:
-    """Every play: a completed webhook library run had the user in scope; the movie is linked nowhere.
-
-    The entry vanishes while its run is still writing: first wait until nothing is queued or running."""
-    deadline = time.monotonic() + 60
-    while await db.fetchval("SELECT count(*) FROM job_runs WHERE status IN ('queued', 'running')"):
-        if time.monotonic() > deadline:
-            raise RuntimeError("webhook runs still pending 60 s after the last event")
-        await asyncio.sleep(0.2)
+    """Every play: a completed webhook library run had the user in scope; the movie is linked nowhere."""
+    await settle(db)
     runs = await db.fetch(
         "SELECT scope FROM job_runs WHERE job = 'sync-movie-libraries' AND trigger = 'webhook' "
         "AND status = 'completed'"
@@ -319,79 +164,41 @@ async def _verify(db: asyncpg.Pool, plays: list[Play]) -> int:
 
 
 async def _measure_once(work: Path, quick: bool) -> dict[str, Any]:
-    bursts, burst_size, steady_count = (4, 5, 5) if quick else (10, 5, 10)
-    _progress("starting PostgreSQL, Valkey and the MovieLens simulator")
-    database_url, pg = start_postgres(work / "pg")
-    redis_url, valkey = start_valkey(work / "valkey")
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        await migrate(database_url)
-        async with (
-            running_simulator("jellyfin", seed="movielens") as sim,
-            serve(OpenAIEmbeddingsSimulator()) as openai_url,
-        ):
-            media = work / "media"
-            settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
-                database_url=database_url,
-                redis_url=redis_url,
-                data_dir=work / "data",
-                media_server_url=sim.url,
-                media_server_api_key=sim.api_key,  # type: ignore[arg-type]
-                library_root=work / "libraries",
-                path_mappings={"/media": str(media)},
-                embedding_provider="openai",
-                openai_base_url=openai_url,
-                embedding_dimensions=384,
-                log_level="warning",
+    n_bursts, burst_size, steady_count = (4, 5, 5) if quick else (10, 5, 10)
+    progress("starting PostgreSQL, Valkey and the MovieLens simulator")
+    async with bench_world(work, seed="movielens") as (settings, sim):
+        began = time.perf_counter()
+        progress("set-up: the real pipeline once")
+        needed = 1 + n_bursts * burst_size + steady_count
+        setup = await _set_up(settings, sim, needed)
+        setup_seconds = time.perf_counter() - began
+        progress(f"set-up done in {setup_seconds:.1f} s: {setup}")
+        assert settings.database_url is not None
+        db = await create_pool(settings.database_url, max_size=2)
+        try:
+            chosen = await _choose_plays(db, needed)
+            warm_up, burst_plays, steady_plays = (
+                chosen[:1],
+                chosen[1 : 1 + n_bursts * burst_size],
+                chosen[1 + n_bursts * burst_size :],
             )
-            configure_logging(settings)
-            began = time.perf_counter()
-            _progress("set-up: the real pipeline once")
-            needed = 1 + bursts * burst_size + steady_count
-            setup = await _set_up(settings, sim, media, needed)
-            setup_seconds = time.perf_counter() - began
-            _progress(f"set-up done in {setup_seconds:.1f} s: {setup}")
-            db = await create_pool(database_url, max_size=2)
-            try:
-                chosen = await _choose_plays(db, needed)
-                warm_up, burst_plays, steady_plays = (
-                    chosen[:1],
-                    chosen[1 : 1 + bursts * burst_size],
-                    chosen[1 + bursts * burst_size :],
-                )
-                port = _free_port()
-                process = _start_sidecar(settings, port, work)
-                await _wait_ready(port, db, process)
-                _progress("sidecar ready; sending")
-                sender = sim.send_webhooks_to(f"http://127.0.0.1:{port}/webhooks/jellyfin", TOKEN)
-                await _bursts(sim, sender, warm_up, size=1)
-                await _bursts(sim, sender, burst_plays, size=burst_size)
-                _progress("bursts done")
-                await _steady(sim, sender, steady_plays, gap=1.0)
-                _progress("steady stream done")
+            async with running_sidecar(settings, work, db) as (port, process):
+                progress("sidecar ready; sending")
+                sender = send_webhooks(sim, port)
+
+                def record(play: Event) -> None:
+                    sim.state.record_play(play.user_id, play.item_id)
+
+                await bursts(warm_up, record, sender, size=1)
+                await bursts(burst_plays, record, sender, size=burst_size)
+                progress("bursts done")
+                await steady(steady_plays, record, sender, gap=1.0)
+                progress("steady stream done")
                 verified = await _verify(db, burst_plays + steady_plays)
-                chain = [
-                    {
-                        "job": r["job"],
-                        "runs": r["runs"],
-                        "wait_s": round(r["wait_s"], 3),
-                        "run_s": round(r["run_s"], 3),
-                    }
-                    for r in await db.fetch(RUN_TIMES)
-                ]
+                chain = await run_times(db)
                 peak_rss = report.peak_rss_mb(process.pid)
-            finally:
-                await db.close()
-    finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        valkey.stop()
-        pg.cleanup()
+        finally:
+            await db.close()
     return {
         "setup_seconds": round(setup_seconds, 1),
         "setup_job_seconds": setup,
@@ -401,7 +208,7 @@ async def _measure_once(work: Path, quick: bool) -> dict[str, Any]:
         "verified_events": verified,
         "webhook_runs_median": chain,
         "peak_rss_mb": round(peak_rss, 1),
-        "bursts": bursts,
+        "bursts": n_bursts,
         "burst_size": burst_size,
     }
 
