@@ -291,6 +291,39 @@ async def test_rank_change_rewrites_only_the_nfos_of_the_moved_entries(
     assert result["libraries_created"] == 0
 
 
+async def test_a_scoped_run_checks_policies_only_when_it_created_a_library(
+    media: MediaKind,
+    db: asyncpg.Pool,
+    run_job: Any,
+    lib_settings: Settings,
+    media_dir: Path,
+    make_server: Any,
+) -> None:
+    # A webhook's run used to read every server user's policy (one request each) to change nothing.
+    server = await make_server("jellyfin")
+    alice, bob = server.add_user("Alice"), server.add_user("Bob")
+    await add_user(db, alice, "Alice")
+    await add_user(db, bob, "Bob")
+    ids = [f"m{i:03d}" for i in range(1, 4)]
+    for m in ids:
+        await add_movie(db, media_dir, m, f"Film {m}")
+    await set_picks(db, alice, ids)
+    await run_libraries(media, run_job, lib_settings, server)
+    server.sim.requests.clear()
+
+    await set_picks(db, alice, list(reversed(ids)))
+    changed = await run_libraries(media, run_job, lib_settings, server, scope={"user_ids": [alice]})
+    assert changed["entries_written"] == 2 and changed["libraries_created"] == 0
+    assert server.sim.requests_to("/Users/{userId}") == [] and server.sim.requests_to("/Users") == []
+
+    await set_picks(db, bob, ids[:1])  # Bob's first picks: a new library, which Alice must not see
+    created = await run_libraries(media, run_job, lib_settings, server, scope={"user_ids": [bob]})
+    assert created["libraries_created"] == 1 and created["policies_updated"] >= 1
+    alice_lib, bob_lib = (lib.name for lib in sorted(await server.list_libraries(), key=lambda x: x.name))
+    assert bob_lib not in server.visible_libraries(alice) and alice_lib in server.visible_libraries(alice)
+    assert server.visible_libraries(bob) == {bob_lib}
+
+
 async def test_stale_entries_removed_and_gone_picks_leave_an_empty_library(
     media: MediaKind,
     db: asyncpg.Pool,

@@ -236,7 +236,7 @@ def test_planner_decisions() -> None:
     [episode_work] = planner.decide(episode, MEDIA_KINDS).work  # the series kind's
     assert episode_work.job == "sync-series-watch-history"
     assert planner.decide(unknown, MEDIA_KINDS).ignored == planner.UNKNOWN_EVENT
-    assert planner.decide(user_created, MEDIA_KINDS).ignored == planner.EVENT_NOT_HANDLED
+    assert planner.decide(user_created, MEDIA_KINDS).work == (planner.PlannedWork("sync-users", None),)
     assert planner.decide(progress, MEDIA_KINDS).ignored == planner.EVENT_NOT_HANDLED
     for name in ("emby-webhook-item-markplayed.json", "emby-webhook-playback-stop.json"):
         assert planner.decide(_emby(name), MEDIA_KINDS).work[0].job == "sync-movie-watch-history"

@@ -223,6 +223,37 @@ async def test_unknown_event_is_stored_and_ignored(client: TestClient, db: async
     assert await queued_runs(db) == []
 
 
+@pytest.mark.parametrize(
+    ("path", "document"),
+    [
+        (
+            "/webhooks/jellyfin",
+            {"NotificationType": "UserCreated", "UserId": "4c1e0f5b8d2a4e7f9a3b6c5d4e3f2a1b"},
+        ),
+        (
+            "/webhooks/emby",
+            {
+                "Title": "Policy updated",
+                "Event": "user.policyupdated",
+                "User": {"Id": "c4f3b1d2e5a64f7d8e9a0b1c2d3e4f5a", "Name": "newcomer"},
+                "Server": {"Id": "b46ee098c2fd49e4ba2fcd4e76c99133", "Name": "den-emby"},
+            },
+        ),
+    ],
+)
+async def test_a_user_event_queues_sync_users_for_everyone(
+    client: TestClient, db: asyncpg.Pool, path: str, document: dict[str, Any]
+) -> None:
+    # A user created (or re-policied) on the server sees every library, other users' picks included,
+    # until sync-users puts the policies right: it runs after the debounce, not at the next half hour.
+    response = await client.post(path, json=document, headers=JSON_HEADERS)
+    answer = await response.json()
+    assert response.status == 202 and answer["accepted"] is True, answer
+    [run] = await queued_runs(db, "sync-users")
+    assert [p["run_id"] for p in answer["planned"]] == [str(run["id"])]
+    assert (run["trigger"], run["scope"]) == ("webhook", None)
+
+
 async def test_emby_system_event_is_ignored(client: TestClient, db: asyncpg.Pool) -> None:
     document = {
         "Title": "Test",

@@ -22,6 +22,7 @@ from sidecar.jobs.queue import JobQueue
 from sidecar.media import history_queries
 from sidecar.media.kind import MediaKind, Step
 from sidecar.settings import Settings
+from sidecar.system import users
 from webhooks import events as ev
 from webhooks import store
 from webhooks.coalesce import CoalescingSubmitter
@@ -58,7 +59,7 @@ _ACTING_SAVE_REASONS = {"PlaybackFinished", "TogglePlayed", "UpdateUserRating", 
 @dataclass(frozen=True)
 class PlannedWork:
     job: str
-    scope: dict[str, Any]
+    scope: dict[str, Any] | None  # None: everything
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,10 @@ def decide(event: WebhookEvent, kinds: Sequence[MediaKind]) -> Decision:
     the item's kind syncs it (added, changed, deleted) or its watch history (played, rated)."""
     if event.event == ev.UNKNOWN:
         return Decision(ignored=UNKNOWN_EVENT)
+    if event.event == ev.USER_CHANGED:
+        # Created, deleted, disabled or re-policied on the server: sync-users stores it and puts every
+        # policy right at once (a new user sees every library, other users' picks included, until then).
+        return Decision(work=(PlannedWork(users.JOB, None),))
     acts = event.event in (ev.ITEM_ADDED, ev.ITEM_DELETED, ev.PLAYBACK_STOPPED, ev.USER_DATA_SAVED)
     if not acts and event.event not in _WATCH_EVENTS:
         return Decision(ignored=EVENT_NOT_HANDLED)
@@ -124,7 +129,7 @@ async def decide_with_library_check(
     (`sidecar.media.copies`).
     """
     decision = decide(event, kinds)
-    if not decision.work:
+    if not decision.work or event.event == ev.USER_CHANGED:
         return decision
     if event.event in (ev.ITEM_ADDED, ev.ITEM_DELETED):
         if await is_own_output_item(db, settings, event):

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from sidecar.settings import Settings
 
+# Under the library root: `users/<user folder>/<kind folder>/` holds each user's AI libraries.
+USERS_DIR = "users"
+
 
 class UnsafePathError(Exception):
     """A path that would leave the library root (symlinked parent, `..`, absolute name...)."""
@@ -71,6 +74,12 @@ def in_library_root(path: str, settings: Settings) -> bool:
         roots.append(settings.library_server_root)
     candidates = {path, server_to_local(path, settings.path_mappings)}
     return any(is_within(candidate, root) for candidate in candidates for root in roots)
+
+
+def server_library_root(settings: Settings) -> str:
+    """The library root as the media server sees it: its own mount of the folder if set, else the
+    sidecar's, symlinks resolved (the path the libraries were registered with)."""
+    return settings.library_server_root or str(settings.resolved_library_root.resolve())
 
 
 def join_server_path(server_root: str, *parts: str) -> str:

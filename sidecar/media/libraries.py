@@ -31,23 +31,20 @@ from typing import Any
 from sidecar.jobs.context import JobCancelled, JobContext, JobError
 from sidecar.library import names
 from sidecar.library.entries import EntryOptions
-from sidecar.library.paths import UnsafePathError, is_within, join_server_path
-from sidecar.library.server import ensure_library, find_library
+from sidecar.library.paths import USERS_DIR, UnsafePathError, join_server_path, server_library_root
+from sidecar.library.server import ensure_library
 from sidecar.library.writer import TEMP_PREFIX, ensure_directory, manifest_hash, sync_folder
 from sidecar.media import library_queries as q
 from sidecar.media.kind import MediaKind
 from sidecar.media.server import optional_media_client, server_call
+from sidecar.media.visibility import restrict_ai_libraries
 from sidecar.mediaserver.base import (
     Library,
     MediaServerAuthError,
     MediaServerClient,
     MediaServerError,
-    normalise_id,
 )
-from sidecar.mediaserver.visibility import restrict_visibility
 from sidecar.settings import Settings
-
-USERS_DIR = "users"
 
 
 @dataclass
@@ -103,10 +100,6 @@ def _entry_options(settings: Settings) -> EntryOptions:
     )
 
 
-def _server_root(settings: Settings, local_root: Path) -> str:
-    return settings.library_server_root or str(local_root)
-
-
 def _library_name(kind: MediaKind, settings: Settings, user_name: str) -> str:
     # replace, not format: a user name or template with braces must not raise or inject fields; then
     # a name the server stores unchanged (it would replace `:`, `/`, quotes ... with spaces)
@@ -145,7 +138,7 @@ class _LibrarySync:
         self.root = root
         self.client = client
         self.options = _entry_options(ctx.settings)
-        self.server_root = _server_root(ctx.settings, root)
+        self.server_root = server_library_root(ctx.settings)
         self.libraries: list[Library] = []
         self.refreshed: set[str] = set()  # item ids of the libraries refreshed in this run
         self.counts = LibrarySyncCounts()
@@ -241,27 +234,8 @@ class _LibrarySync:
             self.counts.scans_requested += 1
 
     async def restrict_visibility(self) -> None:
-        """Each AI library (every kind's) to its owner only: ours from the database, plus any library
-        whose folder sits under the server-side `users/` root (one we lost track of is still
-        someone's picks)."""
         assert self.client is not None
-        rows = await self.ctx.db.fetch(q.SERVER_LIBRARIES)
-        users_root = join_server_path(self.server_root, USERS_DIR)
-        ai_guids: set[str] = set()
-        own: dict[str, list[str]] = {}
-        for row in rows:
-            library = find_library(self.libraries, row["library_id"])
-            if library is not None:
-                own.setdefault(row["user_id"], []).append(library.guid)
-        owned_guids = {guid for guids in own.values() for guid in guids}
-        for library in self.libraries:
-            inside = any(is_within(loc, users_root) and loc != users_root for loc in library.locations)
-            if library.guid in owned_guids or inside:
-                ai_guids.add(normalise_id(library.guid))
-        ai_guids.update(normalise_id(r["library_guid"]) for r in rows if r["library_guid"])
-        result = await restrict_visibility(
-            self.client, self.libraries, own_libraries_by_user=own, ai_guids=ai_guids
-        )
+        result = await restrict_ai_libraries(self.ctx.db, self.client, self.libraries, self.server_root)
         self.counts.policies_updated += result.policies_updated
         for user_name, error in result.failures:
             self.counts.failed += 1
@@ -297,7 +271,17 @@ async def sync_libraries(ctx: JobContext, kind: MediaKind) -> dict[str, Any]:
                 # New libraries are visible to "all folders" users until this pass: do it first.
                 await run.restrict_visibility()
             raise
-        if client is not None:
+        if client is not None and _policies_may_need_change(ctx, run.counts):
             await ctx.step("Restricting library visibility")
             await server_call(run.restrict_visibility(), "update user policies")
         return asdict(run.counts)
+
+
+def _policies_may_need_change(ctx: JobContext, counts: LibrarySyncCounts) -> bool:
+    """Every user's policy is read and checked by each full run and whenever a library was created.
+
+    A scoped run (a webhook's: a few users' picks changed) that created no library changed no set of AI
+    libraries, so no policy can need a change from it; checking would read every user's policy (one
+    request per server user: 671 of the run's ~1,400 requests for MovieLens) on the webhook path. A
+    policy an admin changes by hand is put right by the next full run (the daily schedule)."""
+    return not ctx.scope or counts.libraries_created > 0

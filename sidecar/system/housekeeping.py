@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from sidecar.jobs.context import JobContext
-from sidecar.library.paths import UnsafePathError
+from sidecar.library.paths import USERS_DIR, UnsafePathError
 from sidecar.media.kind import MediaKind
 from sidecar.system import housekeeping_queries as q
 from sidecar.system.retention import prune_history
 from sidecar.system.user_output import remove_folder
 from webhooks.planner import new_submitter, replan_unplanned
 
-USERS_DIR = "users"
 KIND_DIR_PREFIX = "ai-"
 VACUUM_MIN_CHANGES = 1_000
 VACUUM_SHARE = 0.1

@@ -9,10 +9,10 @@ from typing import Any
 from sidecar.jobs.context import JobContext
 from sidecar.jobs.registry import JobDefinition
 from sidecar.media.kind import MediaKind
+from sidecar.system import users
 from sidecar.system.backups import backup_database
 from sidecar.system.housekeeping import housekeeping
 from sidecar.system.top_picks import refresh_top_picks
-from sidecar.system.users import sync_users
 
 CATEGORY = "global"
 GlobalStep = Callable[[JobContext, Sequence[MediaKind]], Awaitable[dict[str, Any] | None]]
@@ -32,12 +32,12 @@ def with_kinds(
 
 _DEFINITIONS = (
     JobDefinition(
-        name="sync-users",
+        name=users.JOB,
         title="Sync users",
         category=CATEGORY,
         description="Import the media server's users; a user disabled or deleted there loses their AI "
         "libraries and picks here (their history is kept).",
-        func=sync_users,
+        func=users.sync_users,
         default_schedule="*/30 * * * *",
         order=10,
     ),

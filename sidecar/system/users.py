@@ -9,7 +9,11 @@ a failed or empty answer changes nothing. Then:
   their picks dropped; their history stays (a deleted user's after the retention period:
   housekeeping purges it);
 * back (enabled again on the server): their picks are asked for at once, and their libraries follow
-  from the recommendation run (its follow-up), instead of waiting for the weekly schedule.
+  from the recommendation run (its follow-up), instead of waiting for the weekly schedule;
+* every user's policy shows them their own AI libraries and no one else's (`sidecar.media.visibility`):
+  a user just created on the server sees every library until this runs (every 30 minutes, and on
+  the server's user webhooks), and a webhook's library run only checks policies when it created a
+  library.
 """
 
 from __future__ import annotations
@@ -21,13 +25,16 @@ from typing import Any
 import asyncpg
 
 from sidecar.jobs.context import JobContext, JobError
-from sidecar.library.paths import UnsafePathError
+from sidecar.library.paths import UnsafePathError, server_library_root
 from sidecar.media.kind import MediaKind, Step
 from sidecar.media.server import media_client
 from sidecar.media.users import NoUsersListed, store_users
-from sidecar.mediaserver import MediaServerAuthError, MediaServerError, MediaUser
+from sidecar.media.visibility import restrict_ai_libraries
+from sidecar.mediaserver import MediaServerAuthError, MediaServerClient, MediaServerError, MediaUser
 from sidecar.system import user_queries as q
 from sidecar.system.user_output import remove_user_output
+
+JOB = "sync-users"  # also planned by the server's user webhooks (webhooks/planner.py)
 
 
 @dataclass
@@ -41,6 +48,7 @@ class UserSyncCounts:
     libraries_deleted: int = 0
     folders_removed: int = 0
     picks_removed: int = 0
+    policies_updated: int = 0
     failed: int = 0
 
 
@@ -80,6 +88,16 @@ async def _queue_picks(
             entry["run_id"] = str(row["id"])
         queued.append(entry)
     return queued
+
+
+async def _restrict_visibility(ctx: JobContext, client: MediaServerClient, counts: UserSyncCounts) -> None:
+    await ctx.step("Checking who sees which AI library")
+    libraries = await client.list_libraries()  # again: removing users' output deleted some
+    result = await restrict_ai_libraries(ctx.db, client, libraries, server_library_root(ctx.settings))
+    counts.policies_updated = result.policies_updated
+    for user_name, error in result.failures:
+        counts.failed += 1
+        await ctx.warning(f"could not restrict the libraries {user_name} sees: {error}")
 
 
 async def sync_users(ctx: JobContext, kinds: Sequence[MediaKind]) -> dict[str, Any]:
@@ -126,6 +144,7 @@ async def sync_users(ctx: JobContext, kinds: Sequence[MediaKind]) -> dict[str, A
                         **asdict(removed),
                     )
                 await ctx.advance()
+        await _restrict_visibility(ctx, client, counts)
 
     returned = await ctx.db.fetch(q.RETURNED_USERS)
     counts.users_returned = len(returned)

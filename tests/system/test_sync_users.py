@@ -137,6 +137,29 @@ async def test_disabled_user_loses_libraries_and_picks_keeps_history_and_gets_th
 
 
 @pytest.mark.parametrize("kind", KINDS)
+async def test_a_user_created_on_the_server_is_kept_from_other_users_picks(
+    kind: str, db: asyncpg.Pool, settings: Settings, tmp_path: Path, run_job: Any
+) -> None:
+    async with running_simulator(kind, seed="sample") as sim:
+        cfg, _ = await _with_libraries(db, sim, settings, tmp_path, run_job)
+        newcomer = sim.state.add_user("newcomer")  # as servers create users: every folder visible
+
+        def visible() -> set[str]:
+            return {lib.name for lib in sim.state.libraries if sim.state.can_see(newcomer, lib)}
+
+        ai = {lib.name for lib in sim.state.libraries if lib.name.startswith("AI Picks")}
+        assert len(ai) == 2 and ai <= visible()  # alice's and bob's picks, before the run
+
+        run = await run_job("sync-users", settings=cfg)
+
+        assert run["status"] == "completed" and run["result"]["policies_updated"] == 1
+        assert not ai & visible()
+        assert visible() == {lib.name for lib in sim.state.libraries} - ai  # the rest stays visible
+        again = await run_job("sync-users", settings=cfg)
+        assert again["result"]["policies_updated"] == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
 async def test_deleted_user_is_marked_removed_and_purged_after_retention(
     kind: str, db: asyncpg.Pool, settings: Settings, tmp_path: Path, run_job: Any
 ) -> None:
