@@ -702,3 +702,29 @@ async def test_rejected_api_key_fails_the_run_at_once(
     assert row["status"] == "failed"
     assert "SIDECAR_MEDIA_SERVER_API_KEY" in row["error"]
     assert row["items_processed"] == 0  # stopped at the first user, not once per user
+
+
+@pytest.mark.parametrize("kind", ["jellyfin", "emby"])
+async def test_visibility_pass_reads_policies_from_the_user_listing(
+    media: MediaKind,
+    db: asyncpg.Pool,
+    run_job: Any,
+    lib_settings: Settings,
+    media_dir: Path,
+    kind: ServerKind,
+    make_server: Any,
+) -> None:
+    """Both servers list each user with their policy: no GET /Users/{id} per server user, which a
+    webhook's one-user run would otherwise pay for every account on the server."""
+    server = await make_server(kind)
+    users = [server.add_user(f"Viewer {n}") for n in range(6)]
+    await add_user(db, users[0], "Viewer 0")
+    await add_movie(db, media_dir, "m001", "Film")
+    await set_picks(db, users[0], ["m001"])
+
+    await run_libraries(media, run_job, lib_settings, server, scope={"user_ids": [users[0]]})
+
+    one_user = "/Users/{userId}" if kind == "jellyfin" else "/Users/{Id}"
+    assert server.sim.requests_to(one_user, "GET") == []
+    # the pass still ran for everyone: the others no longer see the new library
+    assert {user_id for user_id, _ in server.policy_writes} == set(users[1:])

@@ -76,7 +76,9 @@ async def restrict_visibility(
     own_by_user = {normalise_id(user_id): guids for user_id, guids in own_libraries_by_user.items()}
     for user in await client.list_users():
         try:
-            policy = await client.get_user_policy(user.id)
+            # Both servers list each user with their complete policy: one listing, not a GET per user
+            # (a webhook's one-user library run would otherwise read every account's policy again).
+            policy = dict(user.policy) if user.policy else await client.get_user_policy(user.id)
             updated = plan_policy(
                 policy,
                 own_guids=own_by_user.get(normalise_id(user.id), []),
