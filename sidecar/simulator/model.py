@@ -272,7 +272,9 @@ class SimState:
     async def _run_tasks(self) -> None:
         while self._tasks:
             await asyncio.sleep(self.task_delay_seconds)
-            self._tasks.popleft()()
+            outcome = self._tasks.popleft()()
+            if inspect.isawaitable(outcome):  # work that leaves the loop free meanwhile (a scan)
+                await outcome
 
     async def settle(self) -> None:
         """Wait until the queued server work and the listeners' deliveries it caused are done."""

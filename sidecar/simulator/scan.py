@@ -22,6 +22,12 @@ runs in the background after the request was answered (`SimState.run_later`; tes
   for add-path): `restart_full_scan`, counted in `state.library_scans`. A restart while one is
   queued joins it (the task manager holds one queued run).
 
+A queued scan reads the folders in a worker thread and only applies what it found on the event loop,
+so the server keeps answering requests while it scans, as Jellyfin does: `QueueRefresh` hands the
+queue to `Task.Run(StartProcessingRefreshQueue)` (`MediaBrowser.Providers/Manager/ProviderManager.cs`)
+and the API is served meanwhile. A scan that held the loop would stall every request (and every
+webhook delivery) of a simulator sharing its process with a benchmark for as long as it reads.
+
 Only libraries created through the API scan (`SimLibrary.scans_folders`); seeded libraries keep
 their seeded items. An item changed in place is updated without an event (the simulator has no
 "item updated" webhook).
@@ -29,6 +35,7 @@ their seeded items. An item changed in place is updated without an event (the si
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -187,16 +194,22 @@ def entries_on_disk(library: SimLibrary) -> dict[str, dict[str, Any]]:
     return found
 
 
-def scan_library(state: SimState, library: SimLibrary) -> ScanResult:
-    """Bring the library's items in line with its folders: add, update and remove copies."""
-    result = ScanResult(library.name)
-    if not library.scans_folders:
-        return result
+def read_library(library: SimLibrary) -> dict[str, dict[str, Any]]:
+    """What the library's folders hold (no server state is touched: safe in a worker thread)."""
     if library.collection_type == "tvshows":
-        from sidecar.simulator.tv_scan import scan_tv_library  # builds on this module
+        from sidecar.simulator.tv_scan import shows_on_disk  # builds on this module
 
-        return scan_tv_library(state, library)
-    on_disk = entries_on_disk(library)
+        return shows_on_disk(library)
+    return entries_on_disk(library)
+
+
+def apply_scan(state: SimState, library: SimLibrary, on_disk: dict[str, dict[str, Any]]) -> ScanResult:
+    """Bring the library's items in line with what `read_library` found: add, update, remove copies."""
+    if library.collection_type == "tvshows":
+        from sidecar.simulator.tv_scan import apply_tv_scan
+
+        return apply_tv_scan(state, library, on_disk)
+    result = ScanResult(library.name)
     held = {m.path: m for m in list(state.movies.values()) if m.library_id == library.item_id}
     for path, movie in held.items():
         if path not in on_disk:
@@ -222,8 +235,20 @@ def scan_library(state: SimState, library: SimLibrary) -> ScanResult:
     return result
 
 
-def scan_libraries(state: SimState, libraries: list[SimLibrary]) -> list[ScanResult]:
-    return [scan_library(state, library) for library in libraries if library.scans_folders]
+def scan_library(state: SimState, library: SimLibrary) -> ScanResult:
+    """Scan now, in the caller's thread (tests; the queued scans use `scan_in_background`)."""
+    if not library.scans_folders:
+        return ScanResult(library.name)
+    return apply_scan(state, library, read_library(library))
+
+
+async def scan_in_background(state: SimState, library: SimLibrary) -> None:
+    """Read the folders in a worker thread, then apply on the loop, unless the library went meanwhile."""
+    if not library.scans_folders:
+        return
+    on_disk = await asyncio.to_thread(read_library, library)
+    if library in state.libraries:
+        apply_scan(state, library, on_disk)
 
 
 def queue_library_refresh(state: SimState, library: SimLibrary) -> None:
@@ -232,10 +257,10 @@ def queue_library_refresh(state: SimState, library: SimLibrary) -> None:
         return
     state.busy_libraries.add(library.item_id)
 
-    def run() -> None:
+    async def run() -> None:
         state.busy_libraries.discard(library.item_id)
         if library in state.libraries:
-            scan_library(state, library)
+            await scan_in_background(state, library)
 
     state.run_later(run)
 
@@ -247,8 +272,9 @@ def restart_full_scan(state: SimState) -> None:
         return  # cancelled and queued again: still one run to come
     state.busy_libraries.add(FULL_SCAN)
 
-    def run() -> None:
+    async def run() -> None:
         state.busy_libraries.discard(FULL_SCAN)
-        scan_libraries(state, state.libraries)
+        for library in list(state.libraries):
+            await scan_in_background(state, library)
 
     state.run_later(run)

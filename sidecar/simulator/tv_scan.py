@@ -168,11 +168,10 @@ def shows_on_disk(library: SimLibrary) -> dict[str, dict[str, Any]]:
     return shows
 
 
-def scan_tv_library(state: SimState, library: SimLibrary) -> ScanResult:
-    """Bring the library's series, seasons and episodes in line with its folders."""
+def apply_tv_scan(state: SimState, library: SimLibrary, on_disk: dict[str, dict[str, Any]]) -> ScanResult:
+    """Bring the library's series, seasons and episodes in line with its folders (`shows_on_disk`)."""
     result = ScanResult(library.name)
     tv = state.tv
-    on_disk = shows_on_disk(library)
     held = {s.path: s for s in list(tv.series.values()) if s.library_id == library.item_id}
     for path, series in held.items():
         if path not in on_disk:
