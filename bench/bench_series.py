@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import os
 import random
-import shutil
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -43,7 +42,7 @@ from pydantic import SecretStr
 from bench import report
 from bench.bench_libraries import SERVER_ROOT, _snapshot, library_settings
 from bench.bench_sync import Simulator, timed
-from bench.scratch import scratch_database
+from bench.scratch import scratch_database, set_aside
 from sidecar.composition import build_registry
 from sidecar.jobs.executor import run_inline
 from sidecar.jobs.resources import JobResources
@@ -250,7 +249,7 @@ async def _library_case(runs: int, users: int) -> dict[str, Any]:
         root = work / "libraries"
         settings = library_settings(work, url, media)
         for _ in range(runs):
-            shutil.rmtree(root, ignore_errors=True)
+            set_aside(root, work)  # not deleted: see set_aside
             await pool.execute("TRUNCATE user_libraries")
             async with running_simulator("jellyfin", seed=None) as sim:
                 _populate(sim, users)
