@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import xml.etree.ElementTree as ET
 
-from sidecar.library.nfo import date_added_for_rank
+from sidecar.library.nfo import XML_DECLARATION, add, date_added_for_rank, document
 from sidecar.movies.model import RankedMovie
 from sidecar.movies.nfo import build_movie_nfo
 
@@ -94,3 +95,35 @@ def test_missing_fields_are_left_out_and_imdb_becomes_default_alone() -> None:
         assert root.find(tag) is None, tag
     unique = root.findall("uniqueid")
     assert [(u.get("type"), u.get("default"), u.text) for u in unique] == [("imdb", "true", "tt1")]
+
+
+def _element_tree_document(root: ET.Element) -> bytes:
+    ET.indent(root, space="  ")
+    return (XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n").encode("utf-8")
+
+
+HOSTILE = ["plain", "a & b < c > d", 'quote " and \' apostrophe', "line\nbreak\r\ttab", "ünïcode 📺 ✓",
+           "]]> <!-- --> <?pi?>", "&amp; already", " spaces "]  # fmt: skip
+
+
+def test_nfo_bytes_are_element_trees_own_for_any_text_and_attribute() -> None:
+    """The direct writer of flat NFOs gives ElementTree's exact bytes (a difference would rewrite
+    every NFO of every library once); other shapes go through ElementTree itself."""
+    for text in [*HOSTILE, "\x01"]:
+        for attribute in HOSTILE:
+            root = ET.Element("episodedetails")
+            add(root, "title", text)
+            add(root, "uniqueid", "42", type=attribute, default="true")
+            add(root, "plot", f"{text}\n\n{text}")
+            expected = _element_tree_document(copy.deepcopy(root))
+            assert document(root) == expected
+    nested = ET.Element("movie")
+    actor = ET.SubElement(nested, "actor")
+    add(actor, "name", "A & B")
+    assert document(copy.deepcopy(nested)) == _element_tree_document(nested)
+    assert document(ET.Element("tvshow")) == _element_tree_document(ET.Element("tvshow"))
+
+
+def test_real_nfos_match_element_tree() -> None:
+    data = build_movie_nfo(MATRIX, position=3, width=2, date_added=date_added_for_rank(ANCHOR, 3))
+    assert data == _element_tree_document(ET.fromstring(data.split(b"\n", 1)[1]))

@@ -7,6 +7,7 @@ control characters or be very long. Each is turned into ONE path component that 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -40,6 +41,7 @@ def truncate_utf8(text: str, max_bytes: int) -> str:
     return encoded[:max_bytes].decode("utf-8", errors="ignore")
 
 
+@functools.lru_cache(maxsize=8192)  # pure, and asked again for every show of every user
 def sanitize_component(
     raw: str, *, max_bytes: int = MAX_COMPONENT_BYTES, fallback: str = FALLBACK_NAME
 ) -> str:

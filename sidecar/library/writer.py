@@ -1,8 +1,9 @@
 """Bring one user's library folder to a desired set of entries, touching only what differs.
 
-The desired state is a manifest: entry folder name -> files (bytes or a symlink target), each entry
-with a content hash. What is on disk is hashed the same way, straight from the files (so a hand edit
-or a half-finished earlier run is repaired, and no state file can drift from reality). Then:
+The desired state is a manifest: entry folder name -> files (bytes or a symlink target). What is on
+disk is compared with it straight from the files: each link's target, each file's bytes (read only
+up to one byte past the wanted length), so a hand edit or a half-finished earlier run is repaired and
+no state file can drift from reality. Then:
 
 * unchanged entry: not touched at all (mtimes and inodes stay, the server sees nothing to rescan);
 * new entry: built under a hidden temporary name in the same directory, then renamed into place,
@@ -16,11 +17,14 @@ or a half-finished earlier run is repaired, and no state file can drift from rea
   names) and this keeps a layout change (or a re-rank in the ranked layout) from rewriting files.
 
 Files are not fsynced: a crash can at worst leave a temporary name or an old file, and the next run
-repairs both. Every path is checked to stay inside the library root before anything is written.
+repairs both. Every path is checked to stay inside the library root before anything is written. A new
+entry is made with calls relative to its open (hidden) folder: a show is a few hundred files, and
+resolving each one's full path again cost more than creating it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -88,13 +92,9 @@ class DesiredEntry:
         if len(set(names)) != len(names):
             raise ValueError(f"{self.folder}: two files share a name")
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
         return _hash_digests(f.digest() for f in self.files)
-
-    @property
-    def identity(self) -> str:
-        return self.files[0].digest()
 
 
 @dataclass
@@ -133,30 +133,55 @@ def ensure_directory(root: Path, *parts: str) -> Path:
     return current
 
 
-def _disk_digest(path: Path, entry: os.DirEntry[str], key: str) -> str:
-    if entry.is_symlink():
-        return f"L\0{key}\0{os.readlink(path / entry.name)}"
-    if entry.is_file(follow_symlinks=False):
-        with open(path / entry.name, "rb") as handle:
-            return f"F\0{key}\0{hashlib.file_digest(handle, 'sha256').hexdigest()}"
-    return f"X\0{key}"  # a directory or device where a file belongs: never equal to a wanted file
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def _disk_files(folder: Path, prefix: str = "") -> dict[str, str]:
-    """name (or `subfolder/name`) -> digest of what an entry folder holds, one subfolder level deep
-    (never through a symlink), clearing leftovers of interrupted writes."""
-    found: dict[str, str] = {}
+@dataclass(frozen=True)
+class _OnDisk:
+    """What one name in an entry folder is: a symlink (with its target), a regular file, or anything
+    else (a folder or device where a file belongs: never equal to a wanted file)."""
+
+    kind: str  # "link", "file" or "other"
+    path: str
+    link_target: str | None = None
+
+
+def _holds(found: _OnDisk | None, spec: EntryFile) -> bool:
+    """Whether `found` is exactly `spec`: the same link target, or the same bytes."""
+    if found is None:
+        return False
+    if spec.link_target is not None:
+        return found.kind == "link" and found.link_target == spec.link_target
+    assert spec.content is not None
+    if found.kind != "file":
+        return False
+    try:
+        with open(found.path, "rb") as handle:  # one byte more than wanted tells a longer file apart
+            return handle.read(len(spec.content) + 1) == spec.content
+    except OSError:
+        return False
+
+
+def _disk_files(folder: Path, prefix: str = "") -> dict[str, _OnDisk]:
+    """name (or `subfolder/name`) -> what an entry folder holds, one subfolder level deep (never
+    through a symlink), clearing leftovers of interrupted writes."""
+    found: dict[str, _OnDisk] = {}
     with os.scandir(folder) as scan:
         for item in scan:
             if item.name.startswith(TEMP_PREFIX):
                 _remove(folder / item.name)
                 continue
             key = prefix + item.name
-            if not prefix and item.is_dir(follow_symlinks=False):
+            if item.is_symlink():
+                found[key] = _OnDisk("link", item.path, os.readlink(item.path))
+            elif not prefix and item.is_dir(follow_symlinks=False):
                 inner = _disk_files(folder / item.name, prefix=f"{item.name}/")
-                found.update(inner or {key: f"X\0{key}"})  # an empty folder is something to remove
-                continue
-            found[key] = _disk_digest(folder, item, key)
+                found.update(inner or {key: _OnDisk("other", item.path)})  # an empty folder goes
+            elif item.is_file(follow_symlinks=False):
+                found[key] = _OnDisk("file", item.path)
+            else:
+                found[key] = _OnDisk("other", item.path)
     return found
 
 
@@ -183,44 +208,81 @@ def _temp_name() -> str:
     return f"{TEMP_PREFIX}{uuid.uuid4().hex}"
 
 
-def _create_file(path: Path, spec: EntryFile) -> None:
+def _create_at(directory_fd: int, name: str, spec: EntryFile) -> None:
+    """Create `spec` as `name` in an open directory; never replaces anything."""
     if spec.link_target is not None:
-        os.symlink(spec.link_target, path)
-    else:
-        assert spec.content is not None
-        with open(path, "xb") as handle:
-            handle.write(spec.content)
+        os.symlink(spec.link_target, name, dir_fd=directory_fd)
+        return
+    assert spec.content is not None
+    fd = os.open(name, _NEW_FILE_FLAGS, 0o666, dir_fd=directory_fd)
+    try:
+        view = memoryview(spec.content)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _write_file(directory: Path, spec: EntryFile) -> None:
     """Create `spec` under a temporary name in `directory`, then rename it over its own name."""
     parent = _parent_dir(directory, spec.name)
-    temp = parent / _temp_name()
-    _create_file(temp, spec)
-    os.replace(temp, directory / spec.name)
+    temp = _temp_name()
+    parent_fd = os.open(parent, _DIRECTORY_FLAGS)
+    try:
+        _create_at(parent_fd, temp, spec)
+    finally:
+        os.close(parent_fd)
+    os.replace(parent / temp, directory / spec.name)
+
+
+def _fill(directory_fd: int, files: Sequence[EntryFile]) -> None:
+    """Create every file of a new entry inside its (still hidden) folder, each subfolder once."""
+    subfolders: dict[str, int] = {}
+    try:
+        for spec in files:
+            sub, _, name = spec.name.rpartition("/")
+            fd = directory_fd
+            if sub:
+                fd = subfolders.get(sub, -1)
+                if fd < 0:
+                    os.mkdir(sub, dir_fd=directory_fd)
+                    fd = subfolders[sub] = os.open(sub, _DIRECTORY_FLAGS, dir_fd=directory_fd)
+            _create_at(fd, name, spec)
+    finally:
+        for fd in subfolders.values():
+            os.close(fd)
 
 
 def _create_entry(folder: Path, entry: DesiredEntry) -> int:
-    temp_dir = folder / _temp_name()
-    temp_dir.mkdir()
+    temp = _temp_name()
+    folder_fd = os.open(folder, _DIRECTORY_FLAGS)
     try:
-        for spec in entry.files:  # final names at once: the folder itself is still hidden
-            _create_file(_parent_dir(temp_dir, spec.name) / spec.name.rsplit("/", 1)[-1], spec)
-        os.rename(temp_dir, folder / entry.folder)
-    except BaseException:
-        shutil.rmtree(temp_dir, ignore_errors=True)
-        raise
+        os.mkdir(temp, dir_fd=folder_fd)
+        try:
+            temp_fd = os.open(temp, _DIRECTORY_FLAGS, dir_fd=folder_fd)
+            try:  # final names at once: the folder itself is still hidden
+                _fill(temp_fd, entry.files)
+            finally:
+                os.close(temp_fd)
+            os.rename(temp, entry.folder, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+        except BaseException:
+            shutil.rmtree(folder / temp, ignore_errors=True)
+            raise
+    finally:
+        os.close(folder_fd)
     return len(entry.files)
 
 
-def _update_entry(entry_dir: Path, entry: DesiredEntry, on_disk: dict[str, str]) -> int:
+def _update_entry(entry_dir: Path, entry: DesiredEntry, on_disk: dict[str, _OnDisk], same: set[str]) -> int:
+    """Write the files of `entry` not in `same` (the names already holding the wanted bytes), remove
+    the rest of what is on disk."""
     written = 0
     wanted = {spec.name for spec in entry.files}
     for spec in entry.files:
-        current = on_disk.get(spec.name)
-        if current == spec.digest():
+        if spec.name in same:
             continue
-        if current is not None and current.startswith("X\0"):
+        current = on_disk.get(spec.name)
+        if current is not None and current.kind == "other":
             _remove(entry_dir / spec.name)  # os.replace cannot replace a directory with a file
         _write_file(entry_dir, spec)
         written += 1
@@ -234,16 +296,20 @@ def _update_entry(entry_dir: Path, entry: DesiredEntry, on_disk: dict[str, str])
 
 
 def _moves(folder: Path, stale: list[str], missing: list[DesiredEntry]) -> dict[str, str]:
-    """stale folder name -> wanted folder name, where the stale folder holds the wanted entry's video."""
-    wanted = {entry.identity: entry.folder for entry in missing}
+    """stale folder name -> wanted folder name, where the stale folder holds the wanted entry's video
+    (its first file)."""
+    wanted: dict[str, list[DesiredEntry]] = {}
+    for entry in missing:
+        wanted.setdefault(entry.files[0].name, []).append(entry)
     moves: dict[str, str] = {}
     for name in stale:
         if not wanted or not (folder / name).is_dir() or (folder / name).is_symlink():
             continue
-        for digest in _disk_files(folder / name).values():
-            target = wanted.pop(digest, None)
-            if target is not None:
-                moves[name] = target
+        for file_name, found in _disk_files(folder / name).items():
+            match = next((e for e in wanted.get(file_name, ()) if _holds(found, e.files[0])), None)
+            if match is not None:
+                moves[name] = match.folder
+                wanted[file_name].remove(match)
                 break
     return moves
 
@@ -287,10 +353,11 @@ def sync_folder(root: Path, folder: Path, entries: Sequence[DesiredEntry]) -> Fo
         if is_dir:
             entry_dir = real_folder / name
             on_disk = _disk_files(entry_dir)
-            if _hash_digests(on_disk.values()) == entry.content_hash:
+            same = {spec.name for spec in entry.files if _holds(on_disk.get(spec.name), spec)}
+            if len(same) == len(entry.files) == len(on_disk):
                 stats.unchanged += 1
                 continue
-            stats.files_written += _update_entry(entry_dir, entry, on_disk)
+            stats.files_written += _update_entry(entry_dir, entry, on_disk, same)
         else:
             if is_dir is not None:  # a file or symlink squatting on the entry's name
                 _remove(real_folder / name)
