@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from sidecar.jobs.resources import JobResources
+from sidecar.media import recommend_data
 from sidecar.media import recommend_queries as q
 from sidecar.media.kind import Step
 from sidecar.media.recommend_data import RunData, load_run_data, read_change_counters
@@ -53,6 +54,42 @@ async def test_a_server_play_reloads_and_the_next_load_sees_it(db: asyncpg.Pool)
     assert after is not first
     assert space[5] in _played(after, "u1") and space[5] not in _played(first, "u1")
     assert after.catalog is first.catalog  # only plays changed: the vectors are not read again
+
+
+async def test_a_run_for_some_users_reads_only_their_plays_and_keeps_the_server_model(
+    db: asyncpg.Pool,
+) -> None:
+    space, romance = await _setup(db)
+    # A server that never enriched anything: a catalogue table without a counter row counts as 0.
+    await db.execute("DELETE FROM change_counters WHERE name = 'item_enrichment'")
+    cache: dict[str, Any] = {}
+    first = await load_run_data(db, MOVIES, cache, {})
+    await add_plays(db, "u1", [space[5]])
+    await add_plays(db, "u2", [romance[3]])  # another user's play meanwhile
+
+    scoped = await load_run_data(db, MOVIES, cache, {}, user_ids=["u1"])
+
+    assert space[5] in _played(scoped, "u1")  # its own users' plays are read fresh
+    assert _played(scoped, "u2") == _played(first, "u2")  # the rest of the earlier load is kept
+    assert scoped.server is first.server and scoped.catalog is first.catalog  # no refit, no reread
+    full = await load_run_data(db, MOVIES, cache, {})  # a full run reads everything again
+    assert romance[3] in _played(full, "u2") and full.server is not first.server
+
+
+async def test_a_run_for_some_users_reloads_all_when_the_earlier_load_is_old_or_the_catalogue_changed(
+    db: asyncpg.Pool, monkeypatch: Any
+) -> None:
+    space, romance = await _setup(db)
+    cache: dict[str, Any] = {}
+    first = await load_run_data(db, MOVIES, cache, {})
+    await db.execute("UPDATE movies SET removed_at = now() WHERE id = $1", romance[3])
+    changed = await load_run_data(db, MOVIES, cache, {}, user_ids=["u1"])
+    assert changed.catalog is not first.catalog and changed.server is not first.server
+
+    await add_plays(db, "u2", [space[6]])
+    monkeypatch.setattr(recommend_data, "SCOPED_REUSE_SECONDS", 0.0)
+    old = await load_run_data(db, MOVIES, cache, {}, user_ids=["u1"])
+    assert old.server is not changed.server and space[6] in _played(old, "u2")
 
 
 async def test_an_imported_trakt_play_and_rating_reload(db: asyncpg.Pool) -> None:

@@ -133,7 +133,7 @@ async def _plan_users(ctx: JobContext, data: KindData, counts: Counter[str]) -> 
     """Every enabled user's seeds (sharing seeds across users), in user order."""
     kind, catalog = data.kind, data.catalog
     taste_sql = kind.taste_query or kind.sql(rq.PLAYS)
-    plays_by_user = {row["user_id"]: plays_from_row(row) for row in await ctx.db.fetch(taste_sql)}
+    plays_by_user = {row["user_id"]: plays_from_row(row) for row in await ctx.db.fetch(taste_sql, None)}
     picks: dict[str, list[str]] = {}
     for row in await ctx.db.fetch(kind.sql(q.TOP_PICKS), PICK_SEEDS_RANK):
         picks.setdefault(row["user_id"], []).append(row["item_id"])

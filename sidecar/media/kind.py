@@ -134,7 +134,7 @@ class MediaKind:
     schedules: Mapping[Step, str] = field(default_factory=dict)  # default cron per step
     steps: Mapping[Step, KindStep] = field(default_factory=dict)  # a kind's own version of a step
     # Recommendation hooks. `taste_query`: each user's history in the columns of the generic PLAYS
-    # query (None: the plays table as it is). `kept_query`: (user_id, item_id) rows that stay at the
+    # query, every user's or ($1) those users' (None: the plays table as it is). `kept_query`: (user_id, item_id) rows that stay at the
     # head of a user's list whatever the new picks ($1 user ids or null). `cold_start_from`: the kind
     # whose taste (same embedding space) seeds users with no history of this one. `params` and
     # `cold_start_params`: the recommender's blend for this kind's data (chosen on its own validation

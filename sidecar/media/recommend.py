@@ -415,7 +415,13 @@ def _scope_ids(scope: dict[str, Any] | None, key: str) -> list[str] | None:
 
 async def _load(ctx: JobContext, kind: MediaKind) -> RunData:
     await ctx.step("Loading embeddings and watch history")
-    data = await load_run_data(ctx.db, kind, ctx.resources.catalogs, ctx.resources.collaborative)
+    data = await load_run_data(
+        ctx.db,
+        kind,
+        ctx.resources.catalogs,
+        ctx.resources.collaborative,
+        user_ids=_scope_ids(ctx.scope, "user_ids"),
+    )
     if data.bad_vectors:
         await ctx.warning(
             f"{len(data.bad_vectors)} {kind.name} have a {data.model} vector of the wrong size and were "

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -116,12 +119,19 @@ def _catalogue_tables(kind: MediaKind) -> tuple[str, ...]:
     return (*q.CATALOGUE_SHARED_TABLES, kind.tables.items, kind.tables.vectors)
 
 
+# How long a webhook's run (a few users) may reuse the other users' plays, the co-watching and the EASE
+# fit of an earlier load: its own users' plays are always read fresh, and a few plays more or less
+# elsewhere barely move a model of the whole server; a full run (schedules, manual) reloads anyway.
+SCOPED_REUSE_SECONDS = 600.0
+
+
 @dataclass(frozen=True)
 class Cached:
     """Something loaded from the database with the change counters it was loaded under."""
 
     counters: tuple[tuple[str, int], ...]
     loaded: Any
+    loaded_at: float = field(default_factory=time.monotonic)
 
 
 def _counters_of(
@@ -145,6 +155,12 @@ async def load_catalog_cached(
     return loaded
 
 
+async def _load_plays(db: asyncpg.Pool, kind: MediaKind, user_ids: Sequence[str] | None) -> dict[str, Plays]:
+    """Every user's plays of the kind (None), or those of `user_ids`."""
+    taste = kind.taste_query or kind.sql(q.PLAYS)
+    return {row["user_id"]: _plays(row) for row in await db.fetch(taste, user_ids)}
+
+
 async def _load_fresh(
     db: asyncpg.Pool,
     kind: MediaKind,
@@ -152,8 +168,7 @@ async def _load_fresh(
     models: dict[str, Any] | None,
 ) -> RunData:
     model, catalog, bad_vectors, years = catalogue
-    taste = kind.taste_query or kind.sql(q.PLAYS)
-    plays_by_user = {row["user_id"]: _plays(row) for row in await db.fetch(taste)}
+    plays_by_user = await _load_plays(db, kind, None)
     cowatch = cowatch_from_plays(catalog, plays_by_user)
     server = server_plays(cowatch, kind.params.lambda_scale, models, key=kind.name)
     return RunData(model, catalog, plays_by_user, server, bad_vectors, years)
@@ -164,11 +179,16 @@ async def load_run_data(
     kind: MediaKind,
     cache: dict[str, Any] | None = None,
     models: dict[str, Any] | None = None,
+    user_ids: Sequence[str] | None = None,
 ) -> RunData:
     """Catalogue, every play, co-watching and the EASE fit. With a cache (the worker's) the whole run
     data is reused while no table it was read from has changed: a one-user run then costs one small
     query here instead of reading every play; a changed play reloads the plays (and refits EASE only if
-    the co-watching changed), a changed catalogue table reloads the catalogue too."""
+    the co-watching changed), a changed catalogue table reloads the catalogue too.
+
+    A run for some users (`user_ids`: a webhook's) whose plays changed reads only those users' plays
+    and keeps the rest of an earlier load younger than SCOPED_REUSE_SECONDS with the same catalogue:
+    reading every play and refitting took most of the webhook chain's recommendation step."""
     if cache is None:
         return await _load_fresh(db, kind, await load_catalog(db, kind), models)
     counters = await read_change_counters(db)
@@ -177,6 +197,17 @@ async def load_run_data(
     cached = cache.get(run_key)
     if isinstance(cached, Cached) and cached.counters == mark:
         return cached.loaded
+    if user_ids is not None and isinstance(cached, Cached) and _reusable(cached, counters, kind):
+        fresh = await _load_plays(db, kind, user_ids)
+        kept = {u: p for u, p in cached.loaded.plays_by_user.items() if u not in set(user_ids)}
+        return dataclasses.replace(cached.loaded, plays_by_user=kept | fresh)
     data = await _load_fresh(db, kind, await load_catalog_cached(db, kind, cache, counters), models)
     cache[run_key] = Cached(mark, data)
     return data
+
+
+def _reusable(cached: Cached, counters: dict[str, int], kind: MediaKind) -> bool:
+    """Young enough, and loaded under the same catalogue (the plays' item indices point into it)."""
+    tables = _catalogue_tables(kind)
+    young = time.monotonic() - cached.loaded_at < SCOPED_REUSE_SECONDS
+    return young and _counters_of(dict(cached.counters), tables) == _counters_of(counters, tables)

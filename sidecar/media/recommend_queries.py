@@ -63,7 +63,8 @@ MERGED_PLAYS = """
  ) AS i ON i.user_id = p.user_id AND i.item_id = p.{play_item_id})
 """
 
-# Every user's plays in one query, column by column: each user's taste and the co-watching across all.
+# Every user's plays in one query ($1 null), or those of the users in $1, column by column: each
+# user's taste and the co-watching across all.
 PLAYS = (
     """
 SELECT user_id,
@@ -74,7 +75,7 @@ SELECT user_id,
        array_agg(extract(epoch FROM last_played_at)::float8) AS last_played,
        array_agg(played OR play_count > 0) AS watched
 FROM """
-    + MERGED_PLAYS.replace("{user_filter}", "true")
+    + MERGED_PLAYS.replace("{user_filter}", "($1::text[] IS NULL OR user_id = ANY($1::text[]))")
     + """ AS merged
 WHERE played OR play_count > 0 OR is_favorite OR position_ticks > 0
 GROUP BY user_id

@@ -171,6 +171,7 @@ SELECT user_id,
        array_agg(extract(epoch FROM last_played_at)::float8) AS last_played,
        array_agg(true) AS watched
 FROM series_user_state
+WHERE $1::text[] IS NULL OR user_id = ANY($1::text[])
 GROUP BY user_id
 """.format(rating=rating_case("state"), favourite=STATE_RATING["finished"])
 

@@ -19,7 +19,7 @@ STATE = "SELECT series_id, state, favourite FROM series_user_state WHERE user_id
 
 
 async def _taste(db: asyncpg.Pool, user_id: str) -> dict[str, float]:
-    row = next((r for r in await db.fetch(TASTE) if r["user_id"] == user_id), None)
+    row = next((r for r in await db.fetch(TASTE, None) if r["user_id"] == user_id), None)
     return {} if row is None else dict(zip(row["item_ids"], row["user_ratings"], strict=True))
 
 

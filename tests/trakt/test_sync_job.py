@@ -115,7 +115,7 @@ async def test_a_rating_made_on_the_server_wins(
 
     await run_job("sync-trakt", settings=trakt_settings)
 
-    rows = await db.fetch(MOVIES.sql(recommend_queries.PLAYS))
+    rows = await db.fetch(MOVIES.sql(recommend_queries.PLAYS), None)
     (row,) = [r for r in rows if r["user_id"] == ALICE]
     merged = dict(
         zip(
