@@ -22,11 +22,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import asyncpg
-
 from sidecar.jobs.context import JobContext, JobError
 from sidecar.library.paths import UnsafePathError, server_library_root
-from sidecar.media.kind import MediaKind, Step
+from sidecar.media.kind import MediaKind
+from sidecar.media.picks_queue import queue_picks
 from sidecar.media.server import media_client
 from sidecar.media.users import NoUsersListed, store_users
 from sidecar.media.visibility import restrict_ai_libraries
@@ -68,26 +67,6 @@ async def _store_users(ctx: JobContext, users: list[MediaUser], counts: UserSync
             f"their history is kept for {ctx.settings.deleted_users_retention_days} days",
             user_ids=[r["id"] for r in stored.removed],
         )
-
-
-async def _queue_picks(
-    ctx: JobContext, kinds: Sequence[MediaKind], returned: list[asyncpg.Record]
-) -> list[dict[str, Any]]:
-    """Recommendations for the users who came back, per kind they are enabled for; the library follows
-    from that run. Queued directly: a follow-up must be a later step of a kind's graph, and sync-users
-    belongs to no graph. Inline runs (no queue) only report what they would queue."""
-    queued = []
-    for kind in kinds:
-        user_ids = sorted(r["id"] for r in returned if r[kind.tables.enabled])
-        if not user_ids:
-            continue
-        job, scope = kind.job(Step.RECOMMENDATIONS), {"user_ids": user_ids}
-        entry: dict[str, Any] = {"job": job, "scope": scope}
-        if ctx.resources.queue is not None:
-            row, _ = await ctx.resources.queue.submit(job, trigger=ctx.trigger, scope=scope)
-            entry["run_id"] = str(row["id"])
-        queued.append(entry)
-    return queued
 
 
 async def _restrict_visibility(ctx: JobContext, client: MediaServerClient, counts: UserSyncCounts) -> None:
@@ -150,7 +129,9 @@ async def sync_users(ctx: JobContext, kinds: Sequence[MediaKind]) -> dict[str, A
     counts.users_returned = len(returned)
     result: dict[str, Any] = asdict(counts)
     if returned:
-        result["queued"] = await _queue_picks(ctx, kinds, returned)
+        result["queued"] = await queue_picks(
+            ctx, kinds, lambda kind: [r["id"] for r in returned if r[kind.tables.enabled]]
+        )
 
     await ctx.info("users synced", **result)
     return result

@@ -1,6 +1,6 @@
 """`sync-trakt` (category global, every 6 h at :30): each linked user's Trakt ratings and watch history
 imported for the titles on the server (importer.py), then the kinds' derived state rebuilt for the
-users whose imports changed (series states), so the next recommendations run uses them.
+users whose imports changed (series states) and their recommendations queued (their libraries follow).
 
 Rules: without SIDECAR_TRAKT_CLIENT_ID / _SECRET the run completes at once with `not configured`
 naming the setting; a refused client id fails the run once ("check SIDECAR_TRAKT_CLIENT_ID"); Trakt
@@ -18,6 +18,7 @@ from typing import Any
 from sidecar.jobs.context import JobContext, JobError
 from sidecar.jobs.registry import JobDefinition
 from sidecar.media.kind import MediaKind
+from sidecar.media.picks_queue import queue_picks
 from sidecar.services.http import (
     ServiceAuthError,
     ServiceNotConfigured,
@@ -102,11 +103,14 @@ async def sync_trakt(ctx: JobContext, kinds: Sequence[MediaKind]) -> dict[str, A
             counts.requests = client.requests
     # Titles added to the server since an earlier import: their waiting rows find them now.
     await match(ctx.db, [u["user_id"] for u in users], only_unmatched=True)
+    result = counts.as_result()
     if counts.changed_user_ids:
         for kind in kinds:
             if kind.history.derive is not None:
                 await kind.history.derive(ctx.db, ctx.settings, counts.changed_user_ids)
-    return counts.as_result()
+        # Their picks now, not at the weekly recommendations run (a run skips users it may not serve).
+        result["queued"] = await queue_picks(ctx, kinds, lambda kind: counts.changed_user_ids)
+    return result
 
 
 async def _one_user(

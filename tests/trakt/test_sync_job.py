@@ -10,8 +10,11 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from sidecar.composition import MOVIES
+from sidecar.composition import MEDIA_KINDS, MOVIES
+from sidecar.jobs.queue import JobQueue
+from sidecar.jobs.resources import JobResources
 from sidecar.media import recommend_queries
+from sidecar.media.kind import Step
 from sidecar.settings import Settings
 from sidecar.simulator.services.trakt import TraktState
 from tests.trakt.conftest import (
@@ -170,6 +173,34 @@ async def test_unchanged_users_cost_one_request(
     assert state.requests["GET /sync/last_activities"] == 2
     assert state.requests["GET /sync/history/movies"] == 1 and state.requests["GET /sync/ratings/movies"] == 0
     assert len(await _plays(db, BOB)) == 2
+
+
+async def test_changed_users_get_their_picks_queued_and_unchanged_ones_do_not(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+) -> None:
+    # Imported plays used to wait for the weekly recommendations run before they changed any pick.
+    state, _ = trakt
+    await _linked(db, trakt_settings, state, (ALICE, "alice"), (BOB, "bob"))
+    state.watch_movie("alice", MOVIE_TMDB, at(3))
+    queue = JobQueue(db, None, trakt_settings.queue_name)
+    resources = JobResources(queue=queue)
+
+    run = await run_job("sync-trakt", settings=trakt_settings, resources=resources)
+
+    expected = [(kind.job(Step.RECOMMENDATIONS), {"user_ids": sorted([ALICE, BOB])}) for kind in MEDIA_KINDS]
+    assert [(q["job"], q["scope"]) for q in run["result"]["queued"]] == expected
+    rows = await db.fetch("SELECT job, scope FROM job_runs WHERE status = 'queued' ORDER BY seq")
+    assert [(r["job"], r["scope"]) for r in rows] == expected
+    await db.execute("UPDATE job_runs SET status = 'cancelled', finished_at = now() WHERE status = 'queued'")
+    state.advance(60)
+    state.watch_movie("bob", MOVIE_IMDB, at(1))
+
+    again = await run_job("sync-trakt", settings=trakt_settings, resources=resources)
+
+    assert [q["scope"] for q in again["result"]["queued"]] == [{"user_ids": [BOB]}] * len(MEDIA_KINDS)
+    state.advance(60)
+    unchanged = await run_job("sync-trakt", settings=trakt_settings, resources=resources)
+    assert "queued" not in unchanged["result"]
 
 
 async def test_history_is_read_page_by_page(
