@@ -12,6 +12,7 @@ from sidecar.composition import MEDIA_KINDS
 from sidecar.jobs.queue import JobQueue
 from sidecar.library.paths import in_library_root
 from sidecar.media.history_queries import RECORD_OWN_MARK
+from sidecar.series import SERIES
 from sidecar.settings import Settings
 from tests.factory import add_item, add_user, add_user_library
 from tests.webhook_support import fixture_json, queued_runs, stored_events
@@ -247,3 +248,36 @@ async def test_an_old_or_another_users_mark_is_not_an_echo(db: asyncpg.Pool, set
     age = dt.timedelta(seconds=planner.OWN_MARK_ECHO_SECONDS + 60)
     await db.execute("UPDATE own_marks SET marked_at = now() - $1::interval", age)
     assert (await planner.decide_with_library_check(db, settings, MEDIA_KINDS, event)).work
+
+
+# --- announcements of copies (Jellyfin names no path) -------------------------------------------------
+async def test_an_unknown_item_with_a_known_items_ids_is_a_copy_of_the_same_type_only(
+    db: asyncpg.Pool, settings: Settings
+) -> None:
+    """ItemAdded of an id we do not hold with the TMDb id of a movie we do: our copy, no run. The ids
+    are compared within the item's own type: an episode's TMDb id is another numbering than a show's."""
+    await _store_movie(db, "m-original", MATRIX_TMDB, None)
+    await add_item(db, "s-show", kind=SERIES, title="Show", tmdb_id="1399", sync_hash="h")
+    copy = parse_jellyfin({**fixture_json("jellyfin-webhook-itemadded.json"), "Provider_tmdb": MATRIX_TMDB})
+    assert (
+        await planner.decide_with_library_check(db, settings, MEDIA_KINDS, copy)
+    ).ignored == planner.OWN_LIBRARY
+    new_film = parse_jellyfin(fixture_json("jellyfin-webhook-itemadded.json"))  # ids nobody holds
+    [work] = (await planner.decide_with_library_check(db, settings, MEDIA_KINDS, new_film)).work
+    assert work.job == "sync-movies"
+    episode = parse_jellyfin({**fixture_json("jellyfin-webhook-itemadded.json"), "ItemType": "Episode",
+                              "Provider_tmdb": "1399", "Provider_imdb": None})  # fmt: skip
+    [work] = (await planner.decide_with_library_check(db, settings, MEDIA_KINDS, episode)).work
+    assert work.job == "sync-series"
+
+
+async def test_a_deleted_item_the_catalogue_never_held_plans_nothing(
+    db: asyncpg.Pool, settings: Settings
+) -> None:
+    doc = {**fixture_json("jellyfin-webhook-itemadded.json"), "NotificationType": "ItemDeleted"}
+    never_synced = parse_jellyfin(doc)
+    decision = await planner.decide_with_library_check(db, settings, MEDIA_KINDS, never_synced)
+    assert decision.ignored == planner.NOT_IN_CATALOGUE and not decision.work
+    await _store_movie(db, never_synced.item_id or "", "329865", None)
+    [work] = (await planner.decide_with_library_check(db, settings, MEDIA_KINDS, never_synced)).work
+    assert work.job == "sync-movies" and work.scope == {"item_ids": [never_synced.item_id]}

@@ -13,12 +13,15 @@ another sync, and so on. Three defences, from cheapest to last resort:
    libraries (`user_libraries.server_path`, registered by sync-movie-libraries) is ours, even when
    the library root setting does not cover it. An item's `ParentId` can not be used for this: it is
    the item's own folder, not its library (jellyfin/jellyfin `BaseItem.ParentId`; Emby alike).
-3. Jellyfin payloads carry neither a path nor a library id (plugin issues #114, #303, #340), so a
-   Jellyfin ItemAdded for an AI library item passes this check. That is still safe: the planned
-   `sync-movies` run re-fetches the item from the server and only syncs the configured movie
-   libraries, so an AI library item never becomes a movie row and its run changes nothing (no
-   follow-ups, no loop). The cost is one small wasted run per library write, coalesced by the
-   debounce.
+3. Copy of a known item (Jellyfin, and Emby when the path does not tell): Jellyfin payloads carry
+   neither a path nor a library id (plugin issues #114, #303, #340), but a copy's `Provider_*` keys
+   are the original's (our NFO's uniqueids). An ItemAdded of an id the catalogue does not hold whose
+   TMDb or IMDb id is that of a synced item of the same type (movie, show, episode) is one of our
+   copies, or another file of a known item, which the scheduled sync adds: either way no run now.
+   Without this, every library write queued a sync run that changed nothing and, on the one-run-at-
+   a-time worker, delayed the next webhook chain (series bench: 9 such runs per 20 plays).
+4. Deleted and never held: an ItemDeleted of an id the catalogue does not hold removes nothing (the
+   scoped sync would look it up and find nothing to mark): a copy leaving an AI library, mostly.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from sidecar.library.paths import in_library_root, is_within
+from sidecar.media.kind import MediaKind
 from sidecar.settings import Settings
 from webhooks import queries
 from webhooks.events import WebhookEvent
@@ -72,3 +76,24 @@ async def is_own_output_item(db: asyncpg.Pool, settings: Settings, event: Webhoo
     if event.path and in_library_root(event.path, settings):
         return True
     return await _in_sidecar_library(db, event)
+
+
+async def is_copy_of_known_item(db: asyncpg.Pool, kind: MediaKind, event: WebhookEvent) -> bool:
+    """Defence 3: an item the catalogue does not hold, with the provider ids of one it does."""
+    table = kind.table_of(event.item_type)
+    if table is None or not (event.tmdb_id or event.imdb_id):
+        return False
+    return bool(
+        await db.fetchval(
+            queries.COPY_OF_KNOWN_ITEM.format(table=table), event.item_id, event.tmdb_id, event.imdb_id
+        )
+    )
+
+
+async def is_unknown_item(db: asyncpg.Pool, kind: MediaKind, event: WebhookEvent) -> bool:
+    """Defence 4's test: the catalogue does not hold this item (an item type it does not sync counts
+    as held, so its event goes on to the sync as before)."""
+    table = kind.table_of(event.item_type)
+    if table is None:
+        return False
+    return not await db.fetchval(queries.IN_CATALOGUE.format(table=table), event.item_id)

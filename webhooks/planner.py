@@ -27,7 +27,7 @@ from webhooks import events as ev
 from webhooks import store
 from webhooks.coalesce import CoalescingSubmitter
 from webhooks.events import WebhookEvent
-from webhooks.own_library import is_own_output_item
+from webhooks.own_library import is_copy_of_known_item, is_own_output_item, is_unknown_item
 from webhooks.queries import TAKE_OWN_MARK
 
 log = structlog.get_logger(__name__)
@@ -40,6 +40,7 @@ NOT_PLAYED_TO_COMPLETION = "not_played_to_completion"
 OWN_LIBRARY = "own_library"
 DUPLICATE = "duplicate"
 OWN_MARK = "own_mark"  # the server's echo of a played / favourite mark the sidecar made itself
+NOT_IN_CATALOGUE = "not_in_catalogue"  # deleted, and never synced: nothing to remove
 
 # How long after its own mark the sidecar takes a matching webhook for that mark's echo. Servers send
 # it within seconds; the window only bounds how long a missing echo can swallow a real toggle.
@@ -131,14 +132,19 @@ async def decide_with_library_check(
     decision = decide(event, kinds)
     if not decision.work or event.event == ev.USER_CHANGED:
         return decision
+    kind = kind_of(event, kinds)
+    assert kind is not None  # decide() planned work, so a kind handles the item
     if event.event in (ev.ITEM_ADDED, ev.ITEM_DELETED):
+        # A library write makes the server announce every copy it added or dropped: none may queue a run.
         if await is_own_output_item(db, settings, event):
             return Decision(ignored=OWN_LIBRARY)
+        if event.event == ev.ITEM_ADDED and await is_copy_of_known_item(db, kind, event):
+            return Decision(ignored=OWN_LIBRARY)
+        if event.event == ev.ITEM_DELETED and await is_unknown_item(db, kind, event):
+            return Decision(ignored=NOT_IN_CATALOGUE)
         return decision
     if await _is_own_mark_echo(db, event):
         return Decision(ignored=OWN_MARK)
-    kind = kind_of(event, kinds)
-    assert kind is not None  # decide() planned work, so a kind handles the item
     original = await db.fetchval(
         kind.sql(history_queries.ORIGINAL_ITEM), event.item_id, event.tmdb_id, event.imdb_id
     )

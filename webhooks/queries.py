@@ -69,3 +69,16 @@ WHERE user_id = $1 AND item_id = $2 AND marked_at > now() - make_interval(secs =
   AND (($3 AND played) OR ($4 AND favourite))
 RETURNING user_id
 """
+
+
+# `{table}` is the synced rows of the event's item type (movies, series or episodes; a code constant
+# from `MediaKind.table_of`, never input). $1 item id.
+IN_CATALOGUE = "SELECT EXISTS (SELECT 1 FROM {table} WHERE id = $1)"
+
+# An announced item the catalogue does not hold ($1) whose TMDb ($2) or IMDb ($3) id is that of one it
+# does: a copy in one of the sidecar's libraries (its NFO gives it the original's ids).
+COPY_OF_KNOWN_ITEM = """
+SELECT NOT EXISTS (SELECT 1 FROM {table} WHERE id = $1)
+   AND EXISTS (SELECT 1 FROM {table}
+               WHERE id <> $1 AND (($2::text IS NOT NULL AND tmdb_id = $2) OR ($3::text IS NOT NULL AND imdb_id = $3)))
+"""

@@ -64,6 +64,7 @@ class Catalogue:
     create_incoming: str  # temp table `incoming` with `columns`, dropped on commit
     columns: tuple[str, ...]
     upsert_incoming: str  # incoming -> items
+    item_type: str  # the servers' item type of these rows ("Movie", "Series", "Episode")
     # Where these rows live when not in the kind's items table (a child level: a show's episodes).
     table: str | None = None
     # Items listed under these ones, synced after them with the same rules (episodes of series):
@@ -164,6 +165,15 @@ class MediaKind:
 
     def handles(self, item_type: str | None) -> bool:
         return item_type in self.item_types
+
+    def table_of(self, item_type: str | None) -> str | None:
+        """The table holding the synced rows of this server item type (movies, series, episodes)."""
+        level: Catalogue | None = self.catalogue
+        while level is not None:
+            if level.item_type == item_type:
+                return level.table or self.tables.items
+            level = level.children
+        return None
 
     def sql(self, template: str) -> str:
         return self.tables.sql(template)

@@ -42,6 +42,7 @@ MOVIES = MediaKind(
         create_incoming=queries.CREATE_INCOMING,
         columns=COLUMNS,
         upsert_incoming=queries.UPSERT_INCOMING,
+        item_type=MOVIE.name,
     ),
     history=History(
         iter_played=lambda client, user_id, since: client.iter_played_movies(user_id, since),

@@ -67,6 +67,7 @@ EPISODES = Catalogue(
     create_incoming=queries.CREATE_INCOMING_EPISODES,
     columns=EPISODE_COLUMNS,
     upsert_incoming=queries.UPSERT_INCOMING_EPISODES,
+    item_type=EPISODE.name,
     table="episodes",
 )
 
@@ -92,6 +93,7 @@ SERIES = MediaKind(
         create_incoming=queries.CREATE_INCOMING_SERIES,
         columns=SERIES_COLUMNS,
         upsert_incoming=queries.UPSERT_INCOMING_SERIES,
+        item_type=SERIES_TYPE.name,
         children=EPISODES,
     ),
     history=History(

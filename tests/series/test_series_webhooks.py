@@ -112,3 +112,36 @@ async def test_added_show_and_episode_are_synced_by_scope(
         tv.remove(episode.id)
         await _handle(db, run_job, setup, events)
         assert await db.fetchval("SELECT removed_at FROM episodes WHERE id = $1", episode.id) is not None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_scans_announcements_of_our_copies_plan_nothing(
+    kind: str, db: asyncpg.Pool, settings: Settings, tmp_path: Path, run_job: Any
+) -> None:
+    """Writing a library makes the server add (and later drop) a copy of every show and episode in it.
+    Jellyfin's announcements name no path or library; a copy's provider ids are its original's, so an
+    unknown id with a known show's or episode's ids is ours, and a deleted id never synced removes
+    nothing. None of them may queue a run (each delayed the next webhook chain on the one worker)."""
+    async with _setup(kind, settings, tmp_path) as setup:
+        for job in SERIES_JOBS[:-1]:
+            await _run(run_job, setup, job)
+        events = _listen(setup)
+        await _run(run_job, setup, "sync-series-libraries")
+        await setup.sim.state.settle()  # the refresh's scan made the copies
+        shows_and_episodes = ("Series", "Episode")  # seasons too, which no kind syncs
+        added = [e for e in events if e.event == "item_added" and e.item_type in shows_and_episodes]
+        assert {e.item_type for e in added} == set(shows_and_episodes)
+        for event in added:
+            decision = await decide_with_library_check(db, setup.settings, MEDIA_KINDS, event)
+            assert not decision.work and decision.ignored == "own_library", event
+
+        events.clear()
+        await db.execute("DELETE FROM series_recommendations WHERE user_id = $1", setup.users["kids"])
+        await _run(run_job, setup, "sync-series-libraries")
+        await setup.sim.state.settle()  # the copies of the kids' shows are gone
+        deleted = [e for e in events if e.event == "item_deleted" and e.item_type in shows_and_episodes]
+        assert {e.item_type for e in deleted} == set(shows_and_episodes)
+        reason = "not_in_catalogue" if kind == "jellyfin" else "own_library"  # Emby names the path
+        for event in deleted:
+            decision = await decide_with_library_check(db, setup.settings, MEDIA_KINDS, event)
+            assert not decision.work and decision.ignored == reason, event

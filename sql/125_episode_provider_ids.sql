@@ -1,0 +1,5 @@
+-- The webhook planner looks an announced episode up by its TMDb / IMDb id (is it a copy in one of the
+-- sidecar's libraries, of an episode the sync holds?), once per ItemAdded of a library scan: indexed,
+-- as for movies and series, so a scan's burst of announcements is not a burst of sequential scans.
+CREATE INDEX IF NOT EXISTS episodes_tmdb ON episodes (tmdb_id) WHERE tmdb_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS episodes_imdb ON episodes (imdb_id) WHERE imdb_id IS NOT NULL;
