@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import xml.etree.ElementTree as ET
 
-from sidecar.library.nfo import XML_DECLARATION, add, date_added_for_rank, document
+from sidecar.library.nfo import _XML_FORBIDDEN, XML_DECLARATION, Nfo, date_added_for_rank
 from sidecar.movies.model import RankedMovie
 from sidecar.movies.nfo import build_movie_nfo
 
@@ -98,6 +97,7 @@ def test_missing_fields_are_left_out_and_imdb_becomes_default_alone() -> None:
 
 
 def _element_tree_document(root: ET.Element) -> bytes:
+    """The reference: the same fields as an ElementTree tree, indented and serialised by it."""
     ET.indent(root, space="  ")
     return (XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n").encode("utf-8")
 
@@ -107,23 +107,23 @@ HOSTILE = ["plain", "a & b < c > d", 'quote " and \' apostrophe', "line\nbreak\r
 
 
 def test_nfo_bytes_are_element_trees_own_for_any_text_and_attribute() -> None:
-    """The direct writer of flat NFOs gives ElementTree's exact bytes (a difference would rewrite
-    every NFO of every library once); other shapes go through ElementTree itself."""
-    for text in [*HOSTILE, "\x01"]:
+    """Fields are escaped as ElementTree escapes them and laid out as it indents them: the same bytes
+    (a difference would rewrite every NFO of every library once)."""
+    for text in [*HOSTILE, "\x01", "\x01ok"]:
         for attribute in HOSTILE:
-            root = ET.Element("episodedetails")
-            add(root, "title", text)
-            add(root, "uniqueid", "42", type=attribute, default="true")
-            add(root, "plot", f"{text}\n\n{text}")
-            expected = _element_tree_document(copy.deepcopy(root))
-            assert document(root) == expected
-    nested = ET.Element("movie")
-    actor = ET.SubElement(nested, "actor")
-    add(actor, "name", "A & B")
-    assert document(copy.deepcopy(nested)) == _element_tree_document(nested)
-    assert document(ET.Element("tvshow")) == _element_tree_document(ET.Element("tvshow"))
+            nfo, root = Nfo("episodedetails"), ET.Element("episodedetails")
+            fields = [("title", text, {}), ("uniqueid", "42", {"type": attribute, "default": "true"}),
+                      ("plot", f"{text}\n\n{text}", {}), ("season", 3, {})]  # fmt: skip
+            for tag, value, attrs in fields:
+                nfo.add(tag, value, **attrs)
+                ET.SubElement(root, tag, attrs).text = _XML_FORBIDDEN.sub("", str(value))
+            assert nfo.to_bytes() == _element_tree_document(root)
+    assert Nfo("tvshow").to_bytes() == _element_tree_document(ET.Element("tvshow"))
 
 
-def test_real_nfos_match_element_tree() -> None:
-    data = build_movie_nfo(MATRIX, position=3, width=2, date_added=date_added_for_rank(ANCHOR, 3))
-    assert data == _element_tree_document(ET.fromstring(data.split(b"\n", 1)[1]))
+def test_empty_fields_are_left_out() -> None:
+    nfo = Nfo("movie")
+    nfo.add("title", None)
+    nfo.add("tagline", "")
+    nfo.add("year", 0)
+    assert nfo.to_bytes() == f"{XML_DECLARATION}<movie>\n  <year>0</year>\n</movie>\n".encode()

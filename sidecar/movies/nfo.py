@@ -9,40 +9,39 @@ picks best first, and `lockdata` stops the server from overwriting any of it wit
 from __future__ import annotations
 
 import datetime as dt
-import xml.etree.ElementTree as ET
 
-from sidecar.library.nfo import TICKS_PER_MINUTE, add, document, format_rating, plot
+from sidecar.library.nfo import TICKS_PER_MINUTE, Nfo, format_rating, plot
 from sidecar.movies.model import RankedMovie
 
 
 def build_movie_nfo(movie: RankedMovie, *, position: int, width: int, date_added: dt.datetime) -> bytes:
     """The NFO document as UTF-8 bytes with an XML declaration."""
-    root = ET.Element("movie")
-    add(root, "title", movie.title)
-    add(root, "originaltitle", movie.original_title or movie.title)
-    add(root, "sorttitle", f"{position:0{width}d} {movie.title}")
-    add(root, "year", movie.year)
-    add(root, "plot", plot(movie.explanation, movie.overview))
-    add(root, "tagline", movie.tagline)
+    nfo = Nfo("movie")
+    nfo.add("title", movie.title)
+    nfo.add("originaltitle", movie.original_title or movie.title)
+    nfo.add("sorttitle", f"{position:0{width}d} {movie.title}")
+    nfo.add("year", movie.year)
+    nfo.add("plot", plot(movie.explanation, movie.overview))
+    nfo.add("tagline", movie.tagline)
     for genre in movie.genres:
-        add(root, "genre", genre)
+        nfo.add("genre", genre)
     for studio in movie.studios:
-        add(root, "studio", studio)
+        nfo.add("studio", studio)
     if movie.community_rating is not None:
-        add(root, "rating", format_rating(movie.community_rating))
+        nfo.add("rating", format_rating(movie.community_rating))
     if movie.critic_rating is not None:
-        add(root, "criticrating", format_rating(movie.critic_rating))
-    add(root, "mpaa", movie.official_rating)
+        nfo.add("criticrating", format_rating(movie.critic_rating))
+    nfo.add("mpaa", movie.official_rating)
     if movie.runtime_ticks:
-        add(root, "runtime", round(movie.runtime_ticks / TICKS_PER_MINUTE))
+        nfo.add("runtime", round(movie.runtime_ticks / TICKS_PER_MINUTE))
     tmdb = movie.tmdb_id or movie.provider_ids.get("tmdb")
     imdb = movie.imdb_id or movie.provider_ids.get("imdb")
     if tmdb:
-        add(root, "uniqueid", tmdb, type="tmdb", default="true")
+        nfo.add("uniqueid", tmdb, type="tmdb", default="true")
     if imdb:
-        add(root, "uniqueid", imdb, type="imdb", **({} if tmdb else {"default": "true"}))
+        nfo.add("uniqueid", imdb, type="imdb", **({} if tmdb else {"default": "true"}))
     if movie.premiere_date is not None:
-        add(root, "premiered", movie.premiere_date.isoformat())
-    add(root, "dateadded", date_added.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"))
-    add(root, "lockdata", "true")
-    return document(root)
+        nfo.add("premiered", movie.premiere_date.isoformat())
+    nfo.add("dateadded", date_added.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"))
+    nfo.add("lockdata", "true")
+    return nfo.to_bytes()

@@ -1,4 +1,4 @@
-"""`tvshow.nfo` and episode NFOs for a user's AI series library (series.md §4), built as XML trees.
+"""`tvshow.nfo` and episode NFOs for a user's AI series library (series.md §4), built field by field.
 
 The AI libraries fetch no metadata, so every entry carries its own: the show's NFO with the
 original's uniqueids (tmdb/imdb/tvdb), the rank in `sorttitle` and `dateadded`, the explanation
@@ -9,26 +9,25 @@ Not written: `premiered` (duplicate "recently released" rows) and `episodeguide`
 from __future__ import annotations
 
 import datetime as dt
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
-from sidecar.library.nfo import TICKS_PER_MINUTE, add, document, format_rating, plot
+from sidecar.library.nfo import TICKS_PER_MINUTE, Nfo, format_rating, plot
 
 JELLYFIN_SERIES_STATUSES = {"Continuing", "Ended", "Unreleased"}  # SeriesStatus.cs
 
 
-def _document(root: ET.Element) -> bytes:
-    add(root, "lockdata", "true")
-    return document(root)
+def _document(nfo: Nfo) -> bytes:
+    nfo.add("lockdata", "true")
+    return nfo.to_bytes()
 
 
-def _unique_ids(root: ET.Element, ids: Mapping[str, str | None]) -> None:
+def _unique_ids(nfo: Nfo, ids: Mapping[str, str | None]) -> None:
     first = True
     for kind in ("tmdb", "tvdb", "imdb"):
         value = ids.get(kind)
         if value:
-            add(root, "uniqueid", value, type=kind, **({"default": "true"} if first else {}))
+            nfo.add("uniqueid", value, type=kind, **({"default": "true"} if first else {}))
             first = False
 
 
@@ -37,38 +36,38 @@ def _stamp(when: dt.datetime) -> str:
 
 
 def build_tvshow_nfo(show: Mapping[str, Any], *, position: int, width: int, date_added: dt.datetime) -> bytes:
-    root = ET.Element("tvshow")
-    add(root, "title", show["title"])
-    add(root, "originaltitle", show.get("original_title") or show["title"])
-    add(root, "sorttitle", f"{position:0{width}d} - {show['title']}")
-    add(root, "year", show.get("year"))
-    add(root, "plot", plot(show.get("explanation"), show.get("overview")))
-    add(root, "outline", show.get("overview"))
+    nfo = Nfo("tvshow")
+    nfo.add("title", show["title"])
+    nfo.add("originaltitle", show.get("original_title") or show["title"])
+    nfo.add("sorttitle", f"{position:0{width}d} - {show['title']}")
+    nfo.add("year", show.get("year"))
+    nfo.add("plot", plot(show.get("explanation"), show.get("overview")))
+    nfo.add("outline", show.get("overview"))
     for genre in show.get("genres") or ():
-        add(root, "genre", genre)
+        nfo.add("genre", genre)
     for studio in show.get("studios") or ():
-        add(root, "studio", studio)
-    add(root, "mpaa", show.get("official_rating"))
+        nfo.add("studio", studio)
+    nfo.add("mpaa", show.get("official_rating"))
     if show.get("community_rating") is not None:
-        add(root, "rating", format_rating(show["community_rating"]))
+        nfo.add("rating", format_rating(show["community_rating"]))
     if show.get("status") in JELLYFIN_SERIES_STATUSES:
-        add(root, "status", show["status"])
-    _unique_ids(root, {k: show.get(f"{k}_id") for k in ("tmdb", "tvdb", "imdb")})
-    add(root, "dateadded", _stamp(date_added))
-    return _document(root)
+        nfo.add("status", show["status"])
+    _unique_ids(nfo, {k: show.get(f"{k}_id") for k in ("tmdb", "tvdb", "imdb")})
+    nfo.add("dateadded", _stamp(date_added))
+    return _document(nfo)
 
 
 def build_episode_nfo(show_title: str, episode: Mapping[str, Any], *, date_added: dt.datetime) -> bytes:
-    root = ET.Element("episodedetails")
-    add(root, "title", episode.get("title"))
-    add(root, "showtitle", show_title)
-    add(root, "season", episode.get("season"))
-    add(root, "episode", episode.get("episode"))
-    add(root, "episodenumberend", episode.get("episode_end"))
-    add(root, "aired", episode.get("aired"))
-    add(root, "plot", episode.get("overview"))
+    nfo = Nfo("episodedetails")
+    nfo.add("title", episode.get("title"))
+    nfo.add("showtitle", show_title)
+    nfo.add("season", episode.get("season"))
+    nfo.add("episode", episode.get("episode"))
+    nfo.add("episodenumberend", episode.get("episode_end"))
+    nfo.add("aired", episode.get("aired"))
+    nfo.add("plot", episode.get("overview"))
     if episode.get("runtime_ticks"):
-        add(root, "runtime", round(episode["runtime_ticks"] / TICKS_PER_MINUTE))
-    _unique_ids(root, {k: episode.get(f"{k}_id") for k in ("tmdb", "tvdb", "imdb")})
-    add(root, "dateadded", _stamp(date_added))
-    return _document(root)
+        nfo.add("runtime", round(episode["runtime_ticks"] / TICKS_PER_MINUTE))
+    _unique_ids(nfo, {k: episode.get(f"{k}_id") for k in ("tmdb", "tvdb", "imdb")})
+    nfo.add("dateadded", _stamp(date_added))
+    return _document(nfo)
