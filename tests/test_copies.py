@@ -5,9 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sidecar.media.copies import Originals, fold, fold_copies
+import asyncpg
+
+from sidecar.media.copies import Originals, fold, fold_copies, load_originals
 from sidecar.mediaserver import UserMovieData
+from sidecar.movies import MOVIES
+from sidecar.series import SERIES
 from sidecar.settings import Settings
+from tests.factory import add_item
 
 T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
@@ -82,3 +87,32 @@ async def test_fold_copies_reads_the_servers_state_of_originals_and_marks_only_w
     assert folded.plays["o1"].played and folded.plays["o2"].play_count == 4
     assert (folded.copies, folded.orphans) == (2, 1)
     assert [(m.item_id, m.played, m.favourite) for m in folded.marks] == [("o1", True, False)]
+
+
+# --- the worker's cache of every played row's provider ids -------------------------------------------
+async def test_originals_are_kept_while_the_played_table_is_unchanged(db: asyncpg.Pool) -> None:
+    """A webhook's watch-history run for a few users reads no catalogue while nothing in it changed;
+    a movie synced since is found at once."""
+    await add_item(db, "m1", title="A", tmdb_id="1", imdb_id="tt1")
+    cache: dict[str, Any] = {}
+    first = await load_originals(db, MOVIES, cache)
+    await db.execute("DELETE FROM movie_recommendations")  # a table the ids do not come from
+
+    assert await load_originals(db, MOVIES, cache) is first
+    await add_item(db, "m2", title="B", tmdb_id="2")
+    after = await load_originals(db, MOVIES, cache)
+    assert after is not first and after.of({"Tmdb": "2"}) == "m2"
+
+
+async def test_a_changed_episode_reloads_the_series_originals(db: asyncpg.Pool) -> None:
+    await add_item(db, "s1", kind=SERIES, title="Show", sync_hash="h")
+    episode = """INSERT INTO episodes (id, series_id, season_number, episode_number, title, tmdb_id,
+                                       content_hash, sync_hash) VALUES ($1, 's1', 1, $2, 'E', $3, 'h', 'h')"""
+    await db.execute(episode, "e1", 1, "501")
+    cache: dict[str, Any] = {}
+    first = await load_originals(db, SERIES, cache)
+    assert await load_originals(db, SERIES, cache) is first
+
+    await db.execute(episode, "e2", 2, "502")
+    after = await load_originals(db, SERIES, cache)
+    assert after is not first and after.of({"Tmdb": "502"}) == "e2"

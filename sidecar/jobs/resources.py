@@ -23,6 +23,8 @@ class JobResources:
     `catalogs`: the recommendation step's cached catalogue and run data (every play, co-watching), per
     media kind, kept while the database's change counters (sql/120_change_counters.sql) stay the same.
     `collaborative`: the recommendation step's fitted EASE model, per media kind (refit when plays change).
+    `originals`: the watch-history step's provider ids of every played row, per media kind (to find a
+    copy's original), kept while that table's change counter stays the same.
     `kinds`: every media kind of this build (a model switch and the own-library check count them all).
     `database_url`: what the worker connected to (embedded or configured), for the backup job.
     """
@@ -32,5 +34,6 @@ class JobResources:
     encoder: EncoderCache = field(default_factory=EncoderCache)
     catalogs: dict[str, Any] = field(default_factory=dict)
     collaborative: dict[str, Any] = field(default_factory=dict)
+    originals: dict[str, Any] = field(default_factory=dict)
     kinds: tuple[MediaKind, ...] = ()
     database_url: str | None = None  # the database the worker uses (backups dump it)

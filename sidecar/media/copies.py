@@ -23,14 +23,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import asyncpg
 
 from sidecar.library.paths import in_library_root
 from sidecar.media import history_queries as q
+from sidecar.media.recommend_data import Cached, read_change_counters
 from sidecar.mediaserver import MediaServerClient, MediaServerError, UserMovieData
 from sidecar.settings import Settings
+
+if TYPE_CHECKING:
+    from sidecar.media.kind import MediaKind
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,24 @@ class Originals:
         return (self.by_tmdb.get(str(tmdb)) if tmdb else None) or (
             self.by_imdb.get(str(imdb).lower()) if imdb else None
         )
+
+
+async def load_originals(db: asyncpg.Pool, kind: MediaKind, cache: dict[str, Any] | None = None) -> Originals:
+    """Every played row's ids (60,000 episodes for the generated TV data), for finding copies' originals.
+
+    With the worker's cache, reused while the table has not changed (its change counter, sql/120 and
+    sql/125): a webhook's run for a few users then reads no catalogue, where loading it took most of
+    the run. Counters are read before the rows, so the cache never holds rows older than its mark."""
+    if cache is None:
+        return Originals.from_rows(await db.fetch(kind.sql(q.ITEM_IDS)))
+    table = kind.tables.played or kind.tables.items
+    mark = (await read_change_counters(db)).get(table, 0)
+    cached = cache.get(kind.name)
+    if isinstance(cached, Cached) and cached.counters == ((table, mark),):
+        return cast(Originals, cached.loaded)
+    originals = Originals.from_rows(await db.fetch(kind.sql(q.ITEM_IDS)))
+    cache[kind.name] = Cached(((table, mark),), originals)
+    return originals
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import asyncpg
 from sidecar.db import relaxed_transaction
 from sidecar.jobs.context import JobCancelled, JobContext, JobError
 from sidecar.media import history_queries as q
-from sidecar.media.copies import Originals, fold_copies, mark_originals
+from sidecar.media.copies import Originals, fold_copies, load_originals, mark_originals
 from sidecar.media.kind import MediaKind, Step
 from sidecar.media.server import media_client
 from sidecar.media.sync import ROW_ERRORS, source_libraries
@@ -410,7 +410,7 @@ async def sync_watch_history(ctx: JobContext, kind: MediaKind) -> dict[str, Any]
                 f"{len(skipped)} users skipped (disabled on the server, not enabled for picks, or removed)",
                 user_ids=[r["id"] for r in skipped],
             )
-        originals = Originals.from_rows(await ctx.db.fetch(kind.sql(q.ITEM_IDS)))
+        originals = await load_originals(ctx.db, kind, ctx.resources.originals)
         sync = UserHistorySync(ctx, kind, client, originals)
         if kind.tables.played:  # plays of other rows (episodes): visibility is of the items (shows)
             sync.catalogue_ids = frozenset(r["id"] for r in await ctx.db.fetch(kind.sql(q.CATALOGUE_IDS)))
