@@ -1,10 +1,9 @@
 """Generic SQL of the sync step ({items} is the kind's table; its upsert comes from the kind)."""
 
-EXISTING_ITEMS = "SELECT id, content_hash, sync_hash, removed_at IS NOT NULL AS removed FROM {items}"
-
-EXISTING_ITEMS_BY_ID = """
-SELECT id, content_hash, sync_hash, removed_at IS NOT NULL AS removed FROM {items} WHERE id = ANY($1::text[])
-"""
+# content_hash here is the server text's hash (sql/130_text_hash.sql): what an incoming row is compared with.
+_EXISTING = "SELECT id, coalesce(text_hash, content_hash) AS content_hash, sync_hash, removed_at IS NOT NULL AS removed FROM {items}"
+EXISTING_ITEMS = _EXISTING
+EXISTING_ITEMS_BY_ID = _EXISTING + " WHERE id = ANY($1::text[])"
 
 MARK_REMOVED = """
 UPDATE {items} SET removed_at = now(), updated_at = now()

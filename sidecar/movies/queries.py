@@ -16,12 +16,12 @@ UPSERT_INCOMING = """
 INSERT INTO movies AS m (
     id, library_id, title, original_title, sort_title, year, overview, tagline, genres, studios, people,
     tags, community_rating, critic_rating, official_rating, runtime_ticks, provider_ids, tmdb_id, imdb_id,
-    path, image_tags, premiere_date, date_added, content_hash, sync_hash
+    path, image_tags, premiere_date, date_added, content_hash, sync_hash, text_hash
 )
 SELECT id, library_id, title, original_title, sort_title, year, overview, tagline, genres, studios,
        people::jsonb, tags, community_rating, critic_rating, official_rating, runtime_ticks,
        provider_ids::jsonb, tmdb_id, imdb_id, path, image_tags::jsonb, premiere_date, date_added,
-       content_hash, sync_hash
+       content_hash, sync_hash, content_hash
 FROM incoming
 ON CONFLICT (id) DO UPDATE SET
     library_id = EXCLUDED.library_id, title = EXCLUDED.title, original_title = EXCLUDED.original_title,
@@ -32,7 +32,9 @@ ON CONFLICT (id) DO UPDATE SET
     runtime_ticks = EXCLUDED.runtime_ticks, provider_ids = EXCLUDED.provider_ids,
     tmdb_id = EXCLUDED.tmdb_id, imdb_id = EXCLUDED.imdb_id, path = EXCLUDED.path,
     image_tags = EXCLUDED.image_tags, premiere_date = EXCLUDED.premiere_date,
-    date_added = EXCLUDED.date_added, content_hash = EXCLUDED.content_hash,
+    date_added = EXCLUDED.date_added, content_hash = CASE WHEN m.text_hash = EXCLUDED.text_hash THEN m.content_hash
+                        ELSE EXCLUDED.content_hash END,  -- an enriched hash survives (sql/130)
+    text_hash = EXCLUDED.text_hash,
     sync_hash = EXCLUDED.sync_hash, removed_at = NULL, updated_at = now()
 """
 

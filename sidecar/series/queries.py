@@ -18,11 +18,11 @@ UPSERT_INCOMING_SERIES = """
 INSERT INTO series AS s (
     id, library_id, title, original_title, sort_title, year, end_year, status, overview, genres, studios,
     people, tags, community_rating, official_rating, provider_ids, tmdb_id, imdb_id, tvdb_id, path,
-    premiere_date, date_added, content_hash, sync_hash
+    premiere_date, date_added, content_hash, sync_hash, text_hash
 )
 SELECT id, library_id, title, original_title, sort_title, year, end_year, status, overview, genres,
        studios, people::jsonb, tags, community_rating, official_rating, provider_ids::jsonb, tmdb_id,
-       imdb_id, tvdb_id, path, premiere_date, date_added, content_hash, sync_hash
+       imdb_id, tvdb_id, path, premiere_date, date_added, content_hash, sync_hash, content_hash
 FROM incoming
 ON CONFLICT (id) DO UPDATE SET
     library_id = EXCLUDED.library_id, title = EXCLUDED.title, original_title = EXCLUDED.original_title,
@@ -32,7 +32,9 @@ ON CONFLICT (id) DO UPDATE SET
     community_rating = EXCLUDED.community_rating, official_rating = EXCLUDED.official_rating,
     provider_ids = EXCLUDED.provider_ids, tmdb_id = EXCLUDED.tmdb_id, imdb_id = EXCLUDED.imdb_id,
     tvdb_id = EXCLUDED.tvdb_id, path = EXCLUDED.path, premiere_date = EXCLUDED.premiere_date,
-    date_added = EXCLUDED.date_added, content_hash = EXCLUDED.content_hash, sync_hash = EXCLUDED.sync_hash,
+    date_added = EXCLUDED.date_added, content_hash = CASE WHEN s.text_hash = EXCLUDED.text_hash THEN s.content_hash
+                        ELSE EXCLUDED.content_hash END,  -- an enriched hash survives (sql/130)
+    text_hash = EXCLUDED.text_hash, sync_hash = EXCLUDED.sync_hash,
     removed_at = NULL, updated_at = now()
 """
 
@@ -52,11 +54,11 @@ UPSERT_INCOMING_EPISODES = """
 INSERT INTO episodes AS e (
     id, series_id, library_id, season_number, episode_number, episode_number_end, title, overview,
     premiere_date, runtime_ticks, path, provider_ids, tmdb_id, imdb_id, tvdb_id, date_added,
-    content_hash, sync_hash
+    content_hash, sync_hash, text_hash
 )
 SELECT id, series_id, library_id, season_number, episode_number, episode_number_end, title, overview,
        premiere_date, runtime_ticks, path, provider_ids::jsonb, tmdb_id, imdb_id, tvdb_id, date_added,
-       content_hash, sync_hash
+       content_hash, sync_hash, content_hash
 FROM incoming
 ON CONFLICT (id) DO UPDATE SET
     series_id = EXCLUDED.series_id, library_id = EXCLUDED.library_id,
@@ -65,7 +67,7 @@ ON CONFLICT (id) DO UPDATE SET
     overview = EXCLUDED.overview, premiere_date = EXCLUDED.premiere_date,
     runtime_ticks = EXCLUDED.runtime_ticks, path = EXCLUDED.path, provider_ids = EXCLUDED.provider_ids,
     tmdb_id = EXCLUDED.tmdb_id, imdb_id = EXCLUDED.imdb_id, tvdb_id = EXCLUDED.tvdb_id,
-    date_added = EXCLUDED.date_added, content_hash = EXCLUDED.content_hash,
+    date_added = EXCLUDED.date_added, content_hash = EXCLUDED.content_hash, text_hash = EXCLUDED.text_hash,
     sync_hash = EXCLUDED.sync_hash, removed_at = NULL, updated_at = now()
 """
 

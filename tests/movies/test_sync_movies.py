@@ -294,3 +294,31 @@ async def test_one_unsavable_movie_is_counted_and_the_rest_saved(
             "SELECT message FROM job_run_logs WHERE run_id = $1 AND level = 'warning'", row["id"]
         )
         assert any(bad.id in r["message"] for r in logs)
+
+
+async def test_an_enriched_hash_survives_a_rewrite_outside_the_text(
+    media: MediaKind, db: asyncpg.Pool, settings: Settings, run_job
+) -> None:
+    # A new rating or file rewrote the row and put back the server's hash: the item was re-embedded
+    # although its text, enriched fields included, had not changed.
+    async with running_simulator("jellyfin", "sample") as sim:
+        cfg = settings_for(settings, sim)
+        await run_job(media.job(Step.SYNC), settings=cfg)
+        movie = next(iter(sim.state.movies))
+        hash_of = media.sql("SELECT content_hash FROM {items} WHERE id = $1")
+        enrich = media.sql(
+            "UPDATE {items} SET content_hash = md5(content_hash || ':enriched:x') WHERE id = $1"
+        )
+        await db.execute(enrich, movie)  # what enrich-metadata does when its fields join the text
+        enriched = await db.fetchval(hash_of, movie)
+
+        sim.state.update_movie(movie, path="/media/movies/upgraded.mkv")
+        moved = await run_job(media.job(Step.SYNC), settings=cfg, scope={"item_ids": [movie]})
+
+        assert moved["result"]["updated"] == 1 and "follow_ups" not in moved["result"]
+        assert await db.fetchval(hash_of, movie) == enriched
+        sim.state.update_movie(movie, overview="Changed plot.")
+        rewritten = await run_job(media.job(Step.SYNC), settings=cfg, scope={"item_ids": [movie]})
+        follow = {f["job"]: f["scope"] for f in rewritten["result"]["follow_ups"]}
+        assert follow[media.job(Step.EMBEDDINGS)] == {"item_ids": [movie]}
+        assert await db.fetchval(hash_of, movie) not in (enriched, None)
