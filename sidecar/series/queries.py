@@ -162,20 +162,37 @@ WHERE (o.state, o.episodes_played, o.episodes_available, o.episodes_in_progress,
 # Taste, in the columns of the generic PLAYS query (one row per user, arrays per show): how far a
 # user got counts through the rating factor of the shared weights (taste.STATE_RATING: finished and
 # binged shows say more than dropped ones) and episodes played through the play count; a favourite
-# show (or a favourite episode of it) counts as a finished one, whatever its state. Every started or
-# favourite show is in the history, so none is ever a new pick.
+# show (or a favourite episode of it) counts as a finished one, whatever its state. A show rated on
+# an outside service (Trakt, `imported_ratings`) takes that rating instead of its state's stand-in,
+# the server's favourite still first, and a show rated there but never played here joins the history
+# as seen. Every started, favourite or rated show is in the history, so none is ever a new pick.
 TASTE = """
+WITH state AS (
+    SELECT * FROM series_user_state WHERE $1::text[] IS NULL OR user_id = ANY($1::text[])
+), rated AS (
+    SELECT user_id, item_id AS series_id, max(rating)::float8 AS rating, max(rated_at) AS rated_at
+    FROM imported_ratings
+    WHERE item_table = 'series' AND item_id IS NOT NULL AND ($1::text[] IS NULL OR user_id = ANY($1::text[]))
+    GROUP BY user_id, item_id
+), taste AS (
+    SELECT coalesce(s.user_id, r.user_id) AS user_id, coalesce(s.series_id, r.series_id) AS series_id,
+           greatest(coalesce(s.episodes_played, 0), 1) AS play_count,
+           coalesce(s.favourite, false) AS favourite,
+           CASE WHEN s.favourite THEN {favourite} WHEN r.rating IS NOT NULL THEN r.rating ELSE {rating} END
+               AS user_rating,
+           coalesce(s.last_played_at, r.rated_at) AS last_played_at
+    FROM state s FULL JOIN rated r ON r.user_id = s.user_id AND r.series_id = s.series_id
+)
 SELECT user_id,
        array_agg(series_id) AS item_ids,
-       array_agg(greatest(episodes_played, 1)) AS play_counts,
+       array_agg(play_count) AS play_counts,
        array_agg(favourite) AS favourite,
-       array_agg(CASE WHEN favourite THEN {favourite} ELSE {rating} END) AS user_ratings,
+       array_agg(user_rating) AS user_ratings,
        array_agg(extract(epoch FROM last_played_at)::float8) AS last_played,
        array_agg(true) AS watched
-FROM series_user_state
-WHERE $1::text[] IS NULL OR user_id = ANY($1::text[])
+FROM taste
 GROUP BY user_id
-""".format(rating=rating_case("state"), favourite=STATE_RATING["finished"])
+""".format(rating=rating_case("s.state"), favourite=STATE_RATING["finished"])
 
 # A show picked for the user that they have started (and neither finished nor dropped) stays in
 # their list, ahead of the new picks, so it never vanishes mid-season. $1 user ids or null.

@@ -15,8 +15,10 @@ from sidecar.jobs.queue import JobQueue
 from sidecar.jobs.resources import JobResources
 from sidecar.media import recommend_queries
 from sidecar.media.kind import Step
+from sidecar.series.queries import TASTE
+from sidecar.series.taste import STATE_RATING
 from sidecar.settings import Settings
-from sidecar.simulator.services.trakt import TraktState
+from sidecar.simulator.services.trakt import TraktState, show_object
 from tests.trakt.conftest import (
     ALICE,
     BOB,
@@ -201,6 +203,31 @@ async def test_changed_users_get_their_picks_queued_and_unchanged_ones_do_not(
     state.advance(60)
     unchanged = await run_job("sync-trakt", settings=trakt_settings, resources=resources)
     assert "queued" not in unchanged["result"]
+
+
+async def test_a_show_rated_on_trakt_is_series_taste_and_the_servers_favourite_wins(
+    db: asyncpg.Pool, trakt_settings: Settings, trakt: tuple[TraktState, str], run_job: Any
+) -> None:
+    # Show ratings were stored but series taste read only the states made from episode plays.
+    state, _ = trakt
+    await _linked(db, trakt_settings, state, (ALICE, "alice"))
+    await db.execute(
+        "INSERT INTO series (id, title, tmdb_id, content_hash, sync_hash) VALUES ('s2', 'Rated Only', '1400', 'h', 'h')"
+    )
+    state.watch_episode("alice", SHOW, 1, 1, at(4))  # The Show started, from a play on Trakt
+    state.rate("alice", "shows", SHOW, 3, at(3))
+    state.rate("alice", "shows", show_object(22, "Rated Only", 2018, "1400", None, None), 9, at(2))
+
+    assert (await run_job("sync-trakt", settings=trakt_settings))["status"] == "completed"
+
+    assert await _series_taste(db, ALICE) == {"s1": 3.0, "s2": 9.0}  # s1 was its state's stand-in, 8
+    await db.execute("UPDATE series_user_state SET favourite = true WHERE user_id = $1", ALICE)
+    assert (await _series_taste(db, ALICE))["s1"] == STATE_RATING["finished"]
+
+
+async def _series_taste(db: asyncpg.Pool, user_id: str) -> dict[str, float]:
+    [row] = await db.fetch(TASTE, [user_id])
+    return dict(zip(row["item_ids"], row["user_ratings"], strict=True))
 
 
 async def test_history_is_read_page_by_page(
