@@ -123,7 +123,8 @@ async def timed_run(
 
 async def _after_new_play(db: asyncpg.Pool, settings: Settings, worker: JobResources, n: int) -> Timed:
     """User 1 plays a movie they had not seen, then their scoped run: the webhook case, where the
-    worker's cached plays (and the EASE fit, when the co-watching moved) must be reloaded."""
+    worker reads that user's plays again and keeps the other users' plays, co-watching and EASE fit
+    (sidecar.media.recommend_data.SCOPED_REUSE_SECONDS)."""
     movie = await db.fetchval(
         "SELECT id FROM movies WHERE id NOT IN (SELECT movie_id FROM movie_plays WHERE user_id = '1') "
         "ORDER BY id OFFSET $1 LIMIT 1",
@@ -185,7 +186,7 @@ async def bench(runs: int, work_dir: Path) -> dict[str, Any]:
         "load_average_at_runs": [round(t.load, 1) for t in all_users + one_user + after_play + one_cold],
         "note": "worker runs reuse the run data cached in the worker's resources while the change counters "
         "(sql/120_change_counters.sql) stay the same; after_play = the user played a new movie just before "
-        "(plays reloaded, EASE refit); cold = first run of a worker; "
+        "(their plays read again, the server-wide model kept); cold = first run of a worker; "
         "CPU is this process's (job and scoring thread), PostgreSQL's is not counted",
         "recommendations_stored": int(written),
         "peak_rss_mb": round(report.peak_rss_mb(), 1),
@@ -243,7 +244,7 @@ def rows_of(results: dict[str, Any]) -> list[dict[str, Any]]:
             peak_rss_mb=rss,
         ),
         report.row(
-            "recommendations, one user, warm worker, right after a new play of theirs (plays reloaded)",
+            "recommendations, one user, warm worker, right after a new play of theirs (their plays re-read)",
             results["one_user_after_play_ms_median"],
             "ms",
             runs=runs,
