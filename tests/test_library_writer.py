@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sidecar.library import writer
 from sidecar.library.paths import UnsafePathError, join_server_path, server_to_local
 from sidecar.library.writer import (
     TEMP_PREFIX,
@@ -140,3 +141,35 @@ def test_path_mapping_uses_the_longest_whole_component_prefix() -> None:
     assert server_to_local("C:\\Movies\\A\\a.mkv", mappings) == "/win/A/a.mkv"
     assert join_server_path("/srv/lib/", "users", "bob") == "/srv/lib/users/bob"
     assert join_server_path("D:\\lib", "users", "bob") == "D:\\lib\\users\\bob"
+
+
+def test_stale_entries_go_after_the_new_ones_are_in_place(
+    user_dir: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan during the run sees the old entries plus the new ones, never a shorter list (and the
+    new files are not allocated among inodes freed a moment before)."""
+    root, folder = user_dir
+    sync_folder(root, folder, [_entry("01 - A (2000)", "<a/>", "/m/a.mkv")])
+    listing_at_removal: list[tuple[str, list[str]]] = []
+    remove = writer._remove
+
+    def observed(path: Path) -> None:
+        listing_at_removal.append((path.name, sorted(p.name for p in folder.iterdir())))
+        remove(path)
+
+    monkeypatch.setattr(writer, "_remove", observed)
+    new = [_entry("01 - B (2001)", "<b/>", "/m/b.mkv"), _entry("02 - C (2002)", "<c/>", "/m/c.mkv")]
+    stats = sync_folder(root, folder, new)
+
+    assert (stats.written, stats.removed) == (2, 1)
+    assert listing_at_removal == [("01 - A (2000)", ["01 - A (2000)", "01 - B (2001)", "02 - C (2002)"])]
+    assert sorted(p.name for p in folder.iterdir()) == ["01 - B (2001)", "02 - C (2002)"]
+
+
+def test_a_stale_entry_whose_name_differs_only_in_case_goes_first(user_dir: tuple[Path, Path]) -> None:
+    """On a case-insensitive share the new folder would be the stale one: that one is removed first."""
+    root, folder = user_dir
+    sync_folder(root, folder, [_entry("01 - Alien (1979)", "<a/>", "/m/a.mkv")])
+    stats = sync_folder(root, folder, [_entry("01 - ALIEN (1979)", "<A/>", "/m/a2.mkv")])
+    assert (stats.written, stats.removed) == (1, 1)
+    assert [p.name for p in folder.iterdir()] == ["01 - ALIEN (1979)"]

@@ -336,17 +336,22 @@ def sync_folder(root: Path, folder: Path, entries: Sequence[DesiredEntry]) -> Fo
             elif not item.name.startswith("."):
                 existing[item.name] = item.is_dir(follow_symlinks=False)
 
-    stale = [name for name in existing if name not in desired]
     missing = [entry for name, entry in desired.items() if name not in existing]
-    for old, new in _moves(real_folder, stale, missing).items():
+    leaving = [name for name in existing if name not in desired]
+    for old, new in _moves(real_folder, leaving, missing).items():
         os.rename(real_folder / old, real_folder / new)
         existing[new] = existing.pop(old)
         stats.moved += 1
 
-    for name in existing:
-        if name not in desired:
-            _remove(real_folder / name)
-            stats.removed += 1
+    # Stale entries go after the new ones are in place (a scan mid-run sees a longer list, never a
+    # shorter one; and on a filesystem without a journal a new file does not have to skip past the
+    # inodes freed a moment ago, fs/ext4/ialloc.c `recently_deleted`), except one whose name a new
+    # entry takes on a case-insensitive share.
+    wanted = {name.casefold() for name in desired}
+    stale = [name for name in existing if name not in desired]
+    for name in [name for name in stale if name.casefold() in wanted]:
+        _remove(real_folder / name)
+        stats.removed += 1
 
     for name, entry in desired.items():
         is_dir = existing.get(name)
@@ -363,4 +368,8 @@ def sync_folder(root: Path, folder: Path, entries: Sequence[DesiredEntry]) -> Fo
                 _remove(real_folder / name)
             stats.files_written += _create_entry(real_folder, entry)
         stats.written += 1
+
+    for name in [name for name in stale if name.casefold() not in wanted]:
+        _remove(real_folder / name)
+        stats.removed += 1
     return stats
