@@ -28,6 +28,7 @@ from sidecar.jobs.resources import JobResources
 from sidecar.service import serving
 from sidecar.settings import Settings
 from tests.jobs_harness import Recorder, make_registry, running_worker, wait_status
+from worker import main as worker_main
 from worker.lock import WorkerLock
 from worker.main import execute_next_run, hold_lock
 from worker.recovery import interrupt_orphaned_runs
@@ -187,6 +188,30 @@ async def test_a_wake_up_arriving_before_the_lock_is_back_takes_the_lock_and_run
         await ctx["lock"].release()
         await ctx["queue"].redis.aclose()
     assert (await runs.get_run(db, run["id"]))["status"] == "completed" and rec.order() == ["quick-a"]
+
+
+async def test_one_wake_up_runs_what_is_ready_after_its_run_up_to_the_limit(
+    settings: Settings,
+    database_url: str,
+    flushed_redis: str,
+    reg: JobRegistry,
+    rec: Recorder,
+    db: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each step of a webhook chain used to wait for its own wake-up's poll and Redis round trip.
+    ctx = await _lockless_ctx(settings, database_url, flushed_redis, reg, db)
+    queued = [(await runs.create_run(db, job))[0] for job in ("quick-a", "quick-b", "quick-c")]
+    monkeypatch.setattr(worker_main, "RUNS_PER_WAKEUP", 2)
+    try:
+        assert await execute_next_run(ctx) == "quick-a completed; quick-b completed"
+        assert (await runs.get_run(db, queued[2]["id"]))["status"] == "queued"
+        assert await execute_next_run(ctx) == "quick-c completed"
+        assert await execute_next_run(ctx) is None
+    finally:
+        await ctx["lock"].release()
+        await ctx["queue"].redis.aclose()
+    assert rec.order() == ["quick-a", "quick-b", "quick-c"]
 
 
 async def test_taking_the_lock_again_re_sends_the_dropped_wake_ups(
