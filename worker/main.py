@@ -44,7 +44,6 @@ JOB_TIMEOUT = dt.timedelta(days=2)  # ARQ's default (5 min) would kill a long em
 # How long a run whose database went away keeps trying to record that it failed (then the tick does).
 OUTAGE_FINISH_SECONDS = 300.0
 RUNS_PER_WAKEUP = 5  # a kind's webhook chain is three runs
-UNREACHABLE = "database unreachable"
 OUTAGE_ERROR = (
     "PostgreSQL became unreachable during this run, so it stopped; check the database, then run it again"
 )
@@ -143,9 +142,9 @@ async def execute_next_run(ctx: dict[str, Any]) -> str | None:
         run = await ctx["db"].fetchrow(queries.CLAIM_NEXT_RUN, ctx["worker_id"])
         if run is None:
             break  # a stale wake-up (cancelled, merged, waiting for a step, done) or nothing more
-        summary = await _execute(ctx, run)
+        summary, database_up = await _execute(ctx, run)
         done.append(summary)
-        if summary.endswith(UNREACHABLE):
+        if not database_up:
             break
     return "; ".join(done) or None
 
@@ -163,18 +162,19 @@ async def _lock_held(ctx: dict[str, Any]) -> bool:
     return True
 
 
-async def _execute(ctx: dict[str, Any], run: Any) -> str:
+async def _execute(ctx: dict[str, Any], run: Any) -> tuple[str, bool]:
+    """Run one claimed run: (what happened, whether PostgreSQL stayed reachable)."""
     try:
         final = await execute_run(
             run, registry=ctx["registry"], settings=ctx["settings"], db=ctx["db"], resources=ctx["resources"]
         )
     except DATABASE_DOWN:
         await _record_outage_failure(ctx, run["id"])
-        return f"{run['job']} failed: {UNREACHABLE}"
+        return f"{run['job']} failed: database unreachable", False
     # Steps waiting for this one were skipped by the claim until now: wake them.
     for step in await ctx["db"].fetch(queries.QUEUED_DEPENDENTS, run["id"]):
         await ctx["queue"].wake(step["id"], step["not_before"])
-    return f"{final['job']} {final['status']}"
+    return f"{final['job']} {final['status']}", True
 
 
 async def scheduler_tick(ctx: dict[str, Any]) -> None:

@@ -199,7 +199,8 @@ async def load_run_data(
         return cached.loaded
     if user_ids is not None and isinstance(cached, Cached) and _reusable(cached, counters, kind):
         fresh = await _load_plays(db, kind, user_ids)
-        kept = {u: p for u, p in cached.loaded.plays_by_user.items() if u not in set(user_ids)}
+        scoped = set(user_ids)
+        kept = {u: p for u, p in cached.loaded.plays_by_user.items() if u not in scoped}
         return dataclasses.replace(cached.loaded, plays_by_user=kept | fresh)
     data = await _load_fresh(db, kind, await load_catalog_cached(db, kind, cache, counters), models)
     cache[run_key] = Cached(mark, data)
