@@ -20,10 +20,8 @@ one's folders changed; one warm-up event is not counted. Target: p95 < 5 s inclu
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +32,7 @@ from bench.webhook_loop import (
     Event,
     bench_world,
     bursts,
+    measure_rounds,
     progress,
     run_times,
     running_sidecar,
@@ -203,19 +202,7 @@ def summarise(measured: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=1, help="measured rounds, each with its own set-up")
-    parser.add_argument("--quick", action="store_true", help="10 events instead of 20")
-    args = parser.parse_args(argv)
-    measured = []
-    for _ in range(args.runs):
-        with tempfile.TemporaryDirectory(prefix="bench-series-webhook-") as work:
-            measured.append(asyncio.run(_measure_once(Path(work), args.quick)))
-    summary = summarise(measured)
-    print(f"set-up (not measured): {[m['setup_job_seconds'] for m in measured]}")
-    print(f"webhook runs, median wait and run time: {[m['webhook_runs_median'] for m in measured]}")
+    summary = summarise(measure_rounds(argv, __doc__, "10 events instead of 20", _measure_once))
     report.print_and_save("series_webhook", summary, summary["rows"])
     return summary
 

@@ -32,10 +32,7 @@ Target: p95 < 5 s for the bursts (the issue's "p95 under 5 s including the debou
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +46,7 @@ from bench.webhook_loop import (
     Event,
     bench_world,
     bursts,
+    measure_rounds,
     progress,
     run_times,
     running_sidecar,
@@ -260,22 +258,8 @@ def summarise(measured: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=1, help="measured rounds, each with its own set-up")
-    parser.add_argument("--quick", action="store_true", help="20 burst events and 5 steady ones")
-    args = parser.parse_args(argv)
-    measured = []
-    for _ in range(args.runs):
-        with tempfile.TemporaryDirectory(prefix="bench-webhook-latency-") as work:
-            measured.append(asyncio.run(_measure_once(Path(work), args.quick)))
-    summary = summarise(measured)
+    summary = summarise(measure_rounds(argv, __doc__, "20 burst events and 5 steady ones", _measure_once))
     print(f"peak RSS of the sidecar process: {summary['peak_rss_mb_sidecar']} MB")
-    print(f"set-up (not measured): {[m['setup_job_seconds'] for m in measured]}")
-    print(
-        f"webhook runs, median wait after not_before and run time: {[m['webhook_runs_median'] for m in measured]}"
-    )
     report.print_and_save("webhook_latency", summary, summary["rows"])
     return summary
 

@@ -8,6 +8,7 @@ and how the simulator records its play; everything else is here.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -15,8 +16,9 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,3 +279,26 @@ async def run_times(db: asyncpg.Pool) -> list[dict[str, Any]]:
         {"job": r["job"], "runs": r["runs"], "wait_s": round(r["wait_s"], 3), "run_s": round(r["run_s"], 3)}
         for r in await db.fetch(RUN_TIMES)
     ]
+
+
+MeasureOnce = Callable[[Path, bool], Awaitable[dict[str, Any]]]
+
+
+def measure_rounds(
+    argv: list[str] | None, doc: str | None, quick_help: str, measure: MeasureOnce
+) -> list[dict[str, Any]]:
+    """A benchmark's command line: `--runs N` rounds, each `measure(work dir, quick)` with its own
+    set-up in a fresh temporary folder; prints each round's set-up and chain medians."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=1, help="measured rounds, each with its own set-up")
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    args = parser.parse_args(argv)
+    measured = []
+    for _ in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix="bench-webhook-loop-") as work:
+            measured.append(asyncio.run(measure(Path(work), args.quick)))
+    print(f"set-up (not measured): {[m['setup_job_seconds'] for m in measured]}")
+    print(
+        f"webhook runs, median wait after not_before and run time: {[m['webhook_runs_median'] for m in measured]}"
+    )
+    return measured
